@@ -1,0 +1,29 @@
+"""The public Python API: every ``accelsim`` command has a twin here with the same name.
+
+    wl = load_workload("workloads/mobilenet_v1_0.5_hybrid_a0.375_r1.6.json")
+    hw = load_hwconfig("hwconfigs/iso_area_45nm.yaml")
+    plan = map_workload(wl, hw)
+    bound = estimate(plan, hw)          # analytic model  -> Result
+    sim = simulate_plan(plan, hw)       # discrete events -> Result (never beats the bound)
+
+Each section below is owned by one subpackage; this module only re-exports.
+"""
+from __future__ import annotations
+
+# -- formats (workload, hardware) -------------------------------------------------------------
+from accelsim.hw import load_hwconfig, override
+from accelsim.workload import load_workload, save_workload, workload_hash
+
+# -- counts, paper model, comparison (foundation) ---------------------------------------------
+
+# -- mapping, analytic bound, discrete-event engine --------------------------------------------
+
+# -- SCALE-Sim interchange ---------------------------------------------------------------------
+
+# -- reference model (torch; imported lazily inside the functions) ----------------------------
+
+# -- kernels and verification ------------------------------------------------------------------
+
+# -- design-space exploration, plots, report ---------------------------------------------------
+
+__all__ = [name for name in dir() if not name.startswith("_") and name != "annotations"]

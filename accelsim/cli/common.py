@@ -1,0 +1,80 @@
+"""Shared pieces of the command line: error handling and options defined once."""
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from accelsim.errors import AccelsimError, InputError
+
+EXIT_BAD_INPUT = 2
+EXIT_CHECK_FAILED = 1
+
+
+class BadInput(click.ClickException):
+    """One line per problem on stderr, exit status 2, no traceback."""
+
+    exit_code = EXIT_BAD_INPUT
+
+    def show(self, file: Any = None) -> None:
+        for line in self.format_message().splitlines():
+            click.echo(f"error: {line}", err=True)
+
+
+def handle_errors(fn: Callable) -> Callable:
+    """Turn accelsim's input errors (and unreadable files) into :class:`BadInput`."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except InputError as exc:
+            raise BadInput(str(exc)) from None
+        except AccelsimError as exc:
+            raise BadInput(str(exc)) from None
+        except MemoryError:
+            raise BadInput("out of memory: the workload or sweep is too large for this machine") \
+                from None
+
+    return wrapper
+
+
+def hw_option(required: bool = True, multiple: bool = False) -> Callable:
+    return click.option("--hw", "hw", required=required, multiple=multiple,
+                        type=click.Path(dir_okay=False, path_type=Path),
+                        help="Hardware config YAML (see hwconfigs/).")
+
+
+def json_option(fn: Callable) -> Callable:
+    return click.option("--json", "as_json", is_flag=True,
+                        help="Print machine-readable JSON instead of a table.")(fn)
+
+
+def out_option(help_text: str = "Output directory.") -> Callable:
+    return click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path),
+                        default=None, help=help_text)
+
+
+def jobs_option(fn: Callable) -> Callable:
+    return click.option("--jobs", "jobs", type=click.IntRange(min=1), default=1,
+                        show_default=True, help="Local worker processes.")(fn)
+
+
+def echo_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=1, default=_jsonable))
+
+
+def _jsonable(obj: Any) -> Any:
+    if hasattr(obj, "item"):
+        return obj.item()
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def stdout_is_tty() -> bool:
+    return sys.stdout.isatty()

@@ -1,0 +1,134 @@
+"""Strict readers for nested mappings (JSON/YAML documents), shared by every loader.
+
+A :class:`Reader` walks a document, checks types and ranges, rejects unknown keys (suggesting the
+closest known key) and *collects* problems instead of stopping at the first one, so a loader can
+report every mistake in a file at once. Values come back as plain Python numbers and strings.
+"""
+from __future__ import annotations
+
+import difflib
+import math
+from typing import Any, Iterable
+
+from accelsim.errors import Problem
+
+_MISSING = object()
+
+
+class Reader:
+    """Collects :class:`Problem` s while reading fields out of nested mappings."""
+
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+
+    # -- bookkeeping -------------------------------------------------------------------------
+    def problem(self, field: str, value: object, why: str) -> None:
+        self.problems.append(Problem(field, value, why))
+
+    def mapping(self, value: Any, field: str) -> dict | None:
+        if not isinstance(value, dict):
+            self.problem(field or "<document>", _short(value), "must be a mapping")
+            return None
+        return value
+
+    def sequence(self, value: Any, field: str) -> list | None:
+        if not isinstance(value, list):
+            self.problem(field, _short(value), "must be a list")
+            return None
+        return value
+
+    def keys(self, doc: dict, known: Iterable[str], path: str) -> None:
+        """Report keys of ``doc`` that are not in ``known``, with a close-match suggestion."""
+        known = list(known)
+        for key in doc:
+            if key not in known:
+                near = difflib.get_close_matches(str(key), known, n=1)
+                hint = f"unknown key; did you mean '{near[0]}'?" if near else \
+                    f"unknown key; expected one of {', '.join(sorted(known))}"
+                self.problem(_join(path, str(key)), "<key>", hint)
+
+    # -- typed fields ------------------------------------------------------------------------
+    def get(self, doc: dict, key: str, path: str, default: Any = _MISSING) -> Any:
+        if key in doc:
+            return doc[key]
+        if default is _MISSING:
+            self.problem(_join(path, key), "<missing>", "required field is missing")
+            return None
+        return default
+
+    def integer(self, doc: dict, key: str, path: str, *, minimum: int | None = 0,
+                default: Any = _MISSING) -> int | None:
+        value = self.get(doc, key, path, default)
+        if value is None or value is default and default is not _MISSING:
+            return value
+        field = _join(path, key)
+        if isinstance(value, bool) or not isinstance(value, int):
+            if isinstance(value, float) and value.is_integer() and math.isfinite(value):
+                value = int(value)
+            else:
+                self.problem(field, value, "must be an integer")
+                return None
+        if minimum is not None and value < minimum:
+            self.problem(field, value, f"must be >= {minimum}")
+            return None
+        return value
+
+    def number(self, doc: dict, key: str, path: str, *, minimum: float | None = 0.0,
+               strict: bool = False, maximum: float | None = None,
+               default: Any = _MISSING) -> float | None:
+        value = self.get(doc, key, path, default)
+        if value is None or value is default and default is not _MISSING:
+            return value
+        field = _join(path, key)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            self.problem(field, value, "must be a number")
+            return None
+        value = float(value)
+        if not math.isfinite(value):
+            self.problem(field, value, "must be finite")
+            return None
+        if minimum is not None and (value <= minimum if strict else value < minimum):
+            self.problem(field, value, f"must be {'>' if strict else '>='} {minimum:g}")
+            return None
+        if maximum is not None and value > maximum:
+            self.problem(field, value, f"must be <= {maximum:g}")
+            return None
+        return value
+
+    def string(self, doc: dict, key: str, path: str, *, choices: Iterable[str] | None = None,
+               default: Any = _MISSING) -> str | None:
+        value = self.get(doc, key, path, default)
+        if value is None or value is default and default is not _MISSING:
+            return value
+        field = _join(path, key)
+        if not isinstance(value, str) or not value:
+            self.problem(field, value, "must be a non-empty string")
+            return None
+        if choices is not None:
+            choices = list(choices)
+            if value not in choices:
+                near = difflib.get_close_matches(value, choices, n=1)
+                hint = f"; did you mean '{near[0]}'?" if near else ""
+                self.problem(field, value, f"must be one of {', '.join(choices)}{hint}")
+                return None
+        return value
+
+    def boolean(self, doc: dict, key: str, path: str, default: Any = _MISSING) -> bool | None:
+        value = self.get(doc, key, path, default)
+        if value is None or value is default and default is not _MISSING:
+            return value
+        if not isinstance(value, bool):
+            self.problem(_join(path, key), value, "must be true or false")
+            return None
+        return value
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def _short(value: Any) -> Any:
+    if isinstance(value, (dict, list)):
+        text = repr(value)
+        return text if len(text) <= 40 else text[:37] + "..."
+    return value

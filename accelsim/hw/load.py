@@ -1,0 +1,281 @@
+"""Read, validate, write and override hardware configs (YAML, schema ``accelsim.hwconfig`` v1).
+
+Every problem is collected and raised at once as a :class:`~accelsim.errors.ConfigError` whose
+lines read ``hwconfigs/x.yaml: adder_array.count: -4 (must be >= 0)``.
+"""
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from dataclasses import asdict, fields
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+from accelsim.errors import ConfigError, Problem
+from accelsim.fields import Reader
+from accelsim.hw.config import (
+    BUFFER_NAMES, SCHEMA, SCHEMA_VERSION, AdderArray, Buffers, Dataflow, Dram, HardwareConfig,
+    MacArray, MultiplierArray, Sram, UnitClass,
+)
+
+_TOP = ("schema", "schema_version", "name", "description", "clock_mhz", "area_budget_um2",
+        "units", "mac_array", "adder_array", "multiplier_array", "buffers", "dram", "route",
+        "sources")
+ARRAY_UNITS = {"mac_array": "mac", "adder_array": "add", "multiplier_array": "mul"}
+
+
+def load_hwconfig(path: str | Path) -> HardwareConfig:
+    """Load and validate a YAML hardware config; raises :class:`ConfigError` naming file+field."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+        raise ConfigError(Problem("<file>", str(path), f"cannot read: {why}"), str(path))
+    return loads_hwconfig(text, str(path))
+
+
+def loads_hwconfig(text: str, source: str = "<memory>") -> HardwareConfig:
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1} column {mark.column + 1}" if mark else "?"
+        what = getattr(exc, "problem", None) or type(exc).__name__
+        raise ConfigError(Problem("<document>", where, f"malformed YAML: {what}"), source)
+    return hwconfig_from_dict(doc, source)
+
+
+def hwconfig_from_dict(doc: Any, source: str = "<memory>") -> HardwareConfig:
+    rd = Reader()
+    cfg = _read(rd, doc)
+    if rd.problems or cfg is None:
+        raise ConfigError(rd.problems, source)
+    return cfg
+
+
+def hwconfig_to_dict(cfg: HardwareConfig) -> dict:
+    """Plain-data form (round-trips through :func:`hwconfig_from_dict`)."""
+    out: dict[str, Any] = {"schema": SCHEMA, "schema_version": SCHEMA_VERSION, "name": cfg.name,
+                           "description": cfg.description, "clock_mhz": cfg.clock_mhz}
+    if cfg.area_budget_um2 is not None:
+        out["area_budget_um2"] = cfg.area_budget_um2
+    out["units"] = {n: {k: v for k, v in asdict(u).items() if k != "name"}
+                    for n, u in cfg.units.items()}
+    for u in out["units"].values():
+        u["executes"] = list(u["executes"])
+    mac = asdict(cfg.mac_array)
+    mac["dataflow"] = cfg.mac_array.dataflow.value
+    out["mac_array"] = mac
+    out["adder_array"] = asdict(cfg.adder_array)
+    out["multiplier_array"] = asdict(cfg.multiplier_array)
+    out["buffers"] = {n: asdict(s) for n, s in cfg.buffers.items()}
+    out["dram"] = asdict(cfg.dram)
+    out["route"] = dict(cfg.route)
+    out["sources"] = dict(cfg.sources)
+    return out
+
+
+def dumps_hwconfig(cfg: HardwareConfig) -> str:
+    return yaml.safe_dump(hwconfig_to_dict(cfg), sort_keys=False)
+
+
+def hwconfig_hash(cfg: HardwareConfig) -> str:
+    text = json.dumps(hwconfig_to_dict(cfg), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def override(cfg: HardwareConfig, changes: Mapping[str, Any], source: str = "<override>"
+             ) -> HardwareConfig:
+    """A copy of ``cfg`` with dotted fields replaced, e.g. ``{"mac_array.rows": 16}``; validated.
+
+    Raises :class:`ConfigError` for a path that names no field."""
+    doc = copy.deepcopy(hwconfig_to_dict(cfg))
+    for path, value in changes.items():
+        node = doc
+        parts = path.split(".")
+        for part in parts[:-1]:
+            if not isinstance(node, dict) or part not in node:
+                raise ConfigError(Problem(path, value, "names no field of the config"), source)
+            node = node[part]
+        if not isinstance(node, dict) or (parts[-1] not in node and parts[0] not in ("route",)):
+            if not (isinstance(node, dict) and parts[-1] in _optional_keys(parts)):
+                raise ConfigError(Problem(path, value, "names no field of the config"), source)
+        node[parts[-1]] = value
+    return hwconfig_from_dict(doc, source)
+
+
+def _optional_keys(parts: list[str]) -> tuple[str, ...]:
+    return ("area_budget_um2",) if len(parts) == 1 else ("leakage_uw", "source")
+
+
+# ---------------------------------------------------------------------------------------------
+def _read(rd: Reader, doc: Any) -> HardwareConfig | None:
+    doc = rd.mapping(doc, "")
+    if doc is None:
+        return None
+    rd.keys(doc, _TOP, "")
+    if doc.get("schema", SCHEMA) != SCHEMA:
+        rd.problem("schema", doc.get("schema"), f"must be '{SCHEMA}'")
+    if doc.get("schema_version", SCHEMA_VERSION) != SCHEMA_VERSION:
+        rd.problem("schema_version", doc.get("schema_version"),
+                   f"this accelsim reads version {SCHEMA_VERSION}")
+        return None
+    name = rd.string(doc, "name", "")
+    description = rd.get(doc, "description", "", default="") or ""
+    clock = rd.number(doc, "clock_mhz", "", strict=True)
+    budget = None
+    if doc.get("area_budget_um2") is not None:
+        budget = rd.number(doc, "area_budget_um2", "", strict=True)
+    units = _read_units(rd, rd.get(doc, "units", ""))
+    mac = _read_mac(rd, rd.get(doc, "mac_array", ""), "mac_array")
+    add = _read_simple(rd, rd.get(doc, "adder_array", ""), "adder_array", AdderArray)
+    mul = _read_simple(rd, rd.get(doc, "multiplier_array", ""), "multiplier_array",
+                       MultiplierArray)
+    buffers = _read_buffers(rd, rd.get(doc, "buffers", ""))
+    dram = _read_dram(rd, rd.get(doc, "dram", ""))
+    route = rd.get(doc, "route", "", default={}) or {}
+    if not isinstance(route, dict) or not all(isinstance(k, str) and isinstance(v, str)
+                                              for k, v in route.items()):
+        rd.problem("route", route, "must map operation classes to unit classes")
+        route = {}
+    sources = rd.get(doc, "sources", "", default={}) or {}
+    if not isinstance(sources, dict):
+        rd.problem("sources", sources, "must be a mapping of names to citations")
+        sources = {}
+    if rd.problems:
+        return None
+    cfg = HardwareConfig(name=name, clock_mhz=clock, units=units, mac_array=mac, adder_array=add,
+                         multiplier_array=mul, buffers=buffers, dram=dram, route=route,
+                         area_budget_um2=budget, description=str(description),
+                         sources={str(k): str(v) for k, v in sources.items()})
+    _check_consistency(rd, cfg)
+    return None if rd.problems else cfg
+
+
+def _read_units(rd: Reader, raw: Any) -> dict[str, UnitClass] | None:
+    if raw is None:
+        return None
+    raw = rd.mapping(raw, "units")
+    if raw is None:
+        return None
+    out = {}
+    for name, u in raw.items():
+        path = f"units.{name}"
+        u = rd.mapping(u, path)
+        if u is None:
+            continue
+        rd.keys(u, ("area_um2", "energy_pj_per_op", "executes", "leakage_uw", "source"), path)
+        area = rd.number(u, "area_um2", path)
+        energy = rd.number(u, "energy_pj_per_op", path)
+        leak = rd.number(u, "leakage_uw", path, default=0.0)
+        executes = u.get("executes", [name])
+        if not isinstance(executes, list) or not executes or \
+                not all(isinstance(e, str) for e in executes):
+            rd.problem(f"{path}.executes", executes, "must be a non-empty list of operation classes")
+            continue
+        source = u.get("source", "")
+        if None not in (area, energy, leak):
+            out[str(name)] = UnitClass(str(name), area, energy, tuple(executes), leak, str(source))
+    return out
+
+
+def _read_mac(rd: Reader, raw: Any, path: str) -> MacArray | None:
+    if raw is None:
+        return None
+    raw = rd.mapping(raw, path)
+    if raw is None:
+        return None
+    rd.keys(raw, [f.name for f in fields(MacArray)], path)
+    rows = rd.integer(raw, "rows", path)
+    cols = rd.integer(raw, "cols", path)
+    df = rd.string(raw, "dataflow", path, choices=[d.value for d in Dataflow], default="ws")
+    lat = rd.integer(raw, "pipeline_latency_cycles", path, default=2)
+    if None in (rows, cols, df, lat):
+        return None
+    if (rows == 0) != (cols == 0):
+        rd.problem(f"{path}.rows", rows, f"rows and cols must both be 0 or both > 0 (cols = {cols})")
+        return None
+    return MacArray(rows, cols, Dataflow(df), lat)
+
+
+def _read_simple(rd: Reader, raw: Any, path: str, cls: type) -> Any:
+    if raw is None:
+        return None
+    raw = rd.mapping(raw, path)
+    if raw is None:
+        return None
+    names = [f.name for f in fields(cls)]
+    rd.keys(raw, names, path)
+    vals = {}
+    for f in fields(cls):
+        minimum = 1 if f.name == "tree_width" else 0
+        if f.default is f.default_factory:  # no default: required
+            vals[f.name] = rd.integer(raw, f.name, path, minimum=minimum)
+        else:
+            vals[f.name] = rd.integer(raw, f.name, path, minimum=minimum, default=f.default)
+    if any(v is None for v in vals.values()):
+        return None
+    return cls(**vals)
+
+
+def _read_buffers(rd: Reader, raw: Any) -> Buffers | None:
+    if raw is None:
+        return None
+    raw = rd.mapping(raw, "buffers")
+    if raw is None:
+        return None
+    rd.keys(raw, BUFFER_NAMES, "buffers")
+    out = {}
+    for name in BUFFER_NAMES:
+        path = f"buffers.{name}"
+        b = rd.mapping(rd.get(raw, name, "buffers"), path) if name in raw else \
+            rd.get(raw, name, "buffers")
+        if b is None:
+            continue
+        rd.keys(b, [f.name for f in fields(Sram)], path)
+        size = rd.number(b, "size_kib", path, strict=True)
+        bw = rd.number(b, "bandwidth_bytes_per_cycle", path, strict=True)
+        re = rd.number(b, "read_energy_pj_per_byte", path, default=0.0)
+        we = rd.number(b, "write_energy_pj_per_byte", path, default=0.0)
+        db = rd.boolean(b, "double_buffered", path, default=True)
+        leak = rd.number(b, "leakage_uw", path, default=0.0)
+        if None not in (size, bw, re, we, db, leak):
+            out[name] = Sram(size, bw, re, we, db, leak)
+    if len(out) != len(BUFFER_NAMES):
+        return None
+    return Buffers(**out)
+
+
+def _read_dram(rd: Reader, raw: Any) -> Dram | None:
+    if raw is None:
+        return None
+    raw = rd.mapping(raw, "dram")
+    if raw is None:
+        return None
+    rd.keys(raw, [f.name for f in fields(Dram)], "dram")
+    bw = rd.number(raw, "bandwidth_bytes_per_cycle", "dram", strict=True)
+    lat = rd.integer(raw, "latency_cycles", "dram", default=100)
+    e = rd.number(raw, "energy_pj_per_byte", "dram", default=0.0)
+    if None in (bw, lat, e):
+        return None
+    return Dram(bw, lat, e)
+
+
+def _check_consistency(rd: Reader, cfg: HardwareConfig) -> None:
+    for array, unit in ARRAY_UNITS.items():
+        if cfg.counts[unit] > 0 and unit not in cfg.units:
+            rd.problem(f"units.{unit}", "<missing>",
+                       f"{array} has {cfg.counts[unit]} units but the cost table has no '{unit}'")
+    for op, unit in cfg.route.items():
+        path = f"route.{op}"
+        if unit not in ARRAY_UNITS.values():
+            rd.problem(path, unit, f"must be one of {', '.join(ARRAY_UNITS.values())}")
+        elif unit in cfg.units and op not in cfg.units[unit].executes:
+            rd.problem(path, unit, f"units.{unit}.executes does not include '{op}'")
+    if cfg.area_budget_um2 is not None and cfg.compute_area_um2 > cfg.area_budget_um2 * (1 + 1e-9):
+        rd.problem("area_budget_um2", cfg.area_budget_um2,
+                   f"compute units need {cfg.compute_area_um2:.0f} um2, over the budget")

@@ -1,0 +1,43 @@
+"""Price operation and byte counts with a config's cost table (energy = counts @ costs)."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+from accelsim.hw.config import HardwareConfig
+from accelsim.results.records import LayerRecord, Result
+
+
+def layer_energy(rec: LayerRecord, hw: HardwareConfig) -> dict[str, float]:
+    """Energy (pJ) of one layer record by component: unit classes, buffers, DRAM, leakage.
+
+    Operations are priced by the unit class that executed them (``rec.ops`` is keyed by unit
+    class). Leakage is priced over the layer's duration for every unit and buffer.
+    """
+    out: dict[str, float] = {}
+    for unit, n in rec.ops.items():
+        out[unit] = out.get(unit, 0.0) + n * hw.units[unit].energy_pj_per_op
+    for name, sram in hw.buffers.items():
+        e = rec.bytes_read.get(name, 0) * sram.read_energy_pj_per_byte + \
+            rec.bytes_written.get(name, 0) * sram.write_energy_pj_per_byte
+        if e:
+            out[f"sram_{name}"] = e
+    dram = rec.bytes_read.get("dram", 0) + rec.bytes_written.get("dram", 0)
+    if dram:
+        out["dram"] = dram * hw.dram.energy_pj_per_byte
+    leak_uw = sum(hw.units[u].leakage_uw * n for u, n in hw.counts.items() if u in hw.units)
+    leak_uw += sum(s.leakage_uw for _, s in hw.buffers.items())
+    if leak_uw:
+        out["leakage"] = leak_uw * 1e-6 * rec.cycles * hw.cycle_s * 1e12
+    return out
+
+
+def price(result: Result, hw: HardwareConfig) -> Result:
+    """Return ``result`` with ``energy_pj`` filled per layer and in total."""
+    layers = []
+    total: dict[str, float] = {}
+    for rec in result.layers:
+        e = layer_energy(rec, hw)
+        layers.append(replace(rec, energy_pj=e))
+        for k, v in e.items():
+            total[k] = total.get(k, 0.0) + v
+    return replace(result, layers=tuple(layers), energy_pj=total)

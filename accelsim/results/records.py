@@ -1,0 +1,82 @@
+"""Result rows: plain frozen records shared by the analytic model and the discrete-event engine.
+
+Both models return a :class:`Result` for the same (workload, hardware, schedule) question, so
+they can be compared field by field (the engine must never report fewer cycles than the bound).
+Energy is not computed by the models: they count operations and bytes, and
+:func:`accelsim.results.energy.energy_breakdown` prices the counts with the config's cost table.
+Dictionaries are keyed by unit class (``mac``, ``add``, ``mul``), memory (``weights``, ``inputs``,
+``outputs``, ``hidden``, ``dram``) or stall cause (``dram``, ``buffer``, ``dependency``, ``unit``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping
+
+STALL_CAUSES = ("dram", "buffer", "dependency", "unit")
+
+
+@dataclass(frozen=True)
+class LayerRecord:
+    """What one layer did. Cycles are integer accelerator cycles.
+
+    ``compute_cycles[u]``: cycles unit class ``u`` was occupied by this layer's tiles, including
+    pipeline fill and drain (what SCALE-Sim calls compute cycles). ``busy_cycles[u]``: unit-cycles
+    of useful work divided by the number of units (utilisation numerator). ``ops[u]``: operations
+    executed on unit class ``u``. ``bytes_read``/``bytes_written`` per memory level.
+    ``stall_cycles[cause]``: cycles the layer's critical path waited, by cause.
+    ``energy_pj`` per component (filled in by the energy pricing step).
+    """
+
+    name: str
+    start_cycle: int
+    end_cycle: int
+    compute_cycles: Mapping[str, int]
+    busy_cycles: Mapping[str, float]
+    ops: Mapping[str, int]
+    bytes_read: Mapping[str, int]
+    bytes_written: Mapping[str, int]
+    stall_cycles: Mapping[str, int] = field(default_factory=dict)
+    energy_pj: Mapping[str, float] = field(default_factory=dict)
+    tiles: int = 0
+
+    @property
+    def cycles(self) -> int:
+        return self.end_cycle - self.start_cycle
+
+
+@dataclass(frozen=True)
+class Result:
+    """The answer of one model (``engine`` = ``analytic``, ``des`` or ``balance``) for one workload
+    on one hardware config under one schedule. ``cycles`` is the end-to-end latency of one
+    inference in cycles; ``meta`` holds the workload hash, config hash and accelsim version."""
+
+    engine: str
+    schedule: str
+    workload: str
+    hw: str
+    zero_skip: bool
+    cycles: int
+    clock_mhz: float
+    layers: tuple[LayerRecord, ...]
+    energy_pj: Mapping[str, float] = field(default_factory=dict)
+    meta: Mapping[str, object] = field(default_factory=dict)
+
+    @property
+    def latency_s(self) -> float:
+        return self.cycles / (self.clock_mhz * 1e6)
+
+    @property
+    def inferences_per_s(self) -> float:
+        return 1.0 / self.latency_s if self.cycles else float("inf")
+
+    @property
+    def total_energy_pj(self) -> float:
+        return float(sum(self.energy_pj.values()))
+
+    def total(self, attr: str) -> dict[str, float]:
+        """Sum a per-layer mapping field (``ops``, ``bytes_read``...) over layers."""
+        out: dict[str, float] = {}
+        for rec in self.layers:
+            for k, v in getattr(rec, attr).items():
+                out[k] = out.get(k, 0) + v
+        return out

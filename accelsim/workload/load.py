@@ -1,0 +1,323 @@
+"""Read and write workload files (JSON, schema ``accelsim.workload`` version 1).
+
+:func:`load_workload` validates everything (types, ranges, unknown keys, cross references,
+``ops_dense == m*n*k``) and raises one :class:`~accelsim.errors.WorkloadError` listing every
+problem as ``FILE: FIELD: VALUE (why)``. :func:`dumps_workload` writes the canonical form used for
+hashing and for byte-identical regeneration.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+
+from dataclasses import asdict, fields
+from pathlib import Path
+from typing import Any
+
+from accelsim.errors import WorkloadError
+from accelsim.fields import Reader
+from accelsim.workload.schema import (
+    HIDDEN, LAYER_INPUT, LAYER_KINDS, LAYER_OUTPUT, SCHEMA, SCHEMA_VERSION, VARIANTS, Layer,
+    Shape, Stage, StrassenParams, WeightTensor, Workload,
+)
+
+_TOP_KEYS = ("schema", "schema_version", "name", "description", "activation_bits", "provenance",
+             "layers")
+_LAYER_KEYS = ("name", "kind", "variant", "inputs", "shape", "strassen", "stages")
+_SHAPE_KEYS = tuple(f.name for f in fields(Shape))
+_STRASSEN_KEYS = tuple(f.name for f in fields(StrassenParams))
+_STAGE_KEYS = tuple(f.name for f in fields(Stage))
+_WEIGHT_KEYS = ("name", "count", "bits")
+
+
+def load_workload(path: str | Path) -> Workload:
+    """Load and validate a workload file. Raises :class:`WorkloadError` naming file and field."""
+    path = Path(path)
+    source = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise WorkloadError(_problem("<file>", source, f"cannot read: {_reason(exc)}"), source)
+    return loads_workload(text, source)
+
+
+def loads_workload(text: str, source: str = "<memory>") -> Workload:
+    try:
+        doc = json.loads(text, parse_constant=_reject_constant)
+    except (json.JSONDecodeError, ValueError) as exc:
+        raise WorkloadError(_problem("<document>", _excerpt(exc), "malformed JSON"), source)
+    return workload_from_dict(doc, source)
+
+
+def workload_from_dict(doc: Any, source: str = "<memory>") -> Workload:
+    rd = Reader()
+    wl = _read_workload(rd, doc)
+    if rd.problems or wl is None:
+        raise WorkloadError(rd.problems or [], source)
+    return wl
+
+
+def dumps_workload(wl: Workload) -> str:
+    """Canonical JSON text of a workload (stable key order, one trailing newline)."""
+    return json.dumps(workload_to_dict(wl), indent=1, ensure_ascii=True) + "\n"
+
+
+def save_workload(wl: Workload, path: str | Path) -> None:
+    Path(path).write_text(dumps_workload(wl), encoding="utf-8")
+
+
+def workload_hash(wl: Workload) -> str:
+    """sha256 of the canonical JSON: identifies a workload in result stores."""
+    return hashlib.sha256(dumps_workload(wl).encode()).hexdigest()
+
+
+def workload_to_dict(wl: Workload) -> dict:
+    return {
+        "schema": SCHEMA,
+        "schema_version": SCHEMA_VERSION,
+        "name": wl.name,
+        "description": wl.description,
+        "activation_bits": wl.activation_bits,
+        "provenance": dict(wl.provenance),
+        "layers": [_layer_to_dict(layer) for layer in wl.layers],
+    }
+
+
+def _layer_to_dict(layer: Layer) -> dict:
+    out: dict[str, Any] = {"name": layer.name, "kind": layer.kind, "variant": layer.variant,
+                           "inputs": list(layer.inputs), "shape": asdict(layer.shape)}
+    if layer.strassen is not None:
+        out["strassen"] = asdict(layer.strassen)
+    out["stages"] = [_stage_to_dict(s) for s in layer.stages]
+    return out
+
+
+def _stage_to_dict(s: Stage) -> dict:
+    d = asdict(s)
+    d["weights"] = [asdict(w) for w in s.weights]
+    d["after"] = list(s.after)
+    if s.fuse_into is None:
+        del d["fuse_into"]
+    if s.paper_scale == 1.0:
+        del d["paper_scale"]
+    return d
+
+
+# ---------------------------------------------------------------------------------------------
+def _read_workload(rd: Reader, doc: Any) -> Workload | None:
+    doc = rd.mapping(doc, "")
+    if doc is None:
+        return None
+    rd.keys(doc, _TOP_KEYS, "")
+    schema = doc.get("schema")
+    if schema != SCHEMA:
+        rd.problem("schema", schema if schema is not None else "<missing>",
+                   f"must be '{SCHEMA}'")
+    version = doc.get("schema_version")
+    if version != SCHEMA_VERSION:
+        rd.problem("schema_version", version if version is not None else "<missing>",
+                   f"this accelsim reads version {SCHEMA_VERSION}")
+        return None
+    name = rd.string(doc, "name", "")
+    description = doc.get("description", "")
+    if not isinstance(description, str):
+        rd.problem("description", description, "must be a string")
+    act_bits = rd.integer(doc, "activation_bits", "", minimum=1, default=16)
+    prov = doc.get("provenance", {})
+    if not isinstance(prov, dict):
+        rd.problem("provenance", prov, "must be a mapping")
+        prov = {}
+    raw_layers = rd.sequence(rd.get(doc, "layers", ""), "layers") if "layers" in doc else \
+        rd.get(doc, "layers", "")
+    if raw_layers is None:
+        return None
+    if not raw_layers:
+        rd.problem("layers", "[]", "a workload needs at least one layer")
+        return None
+    layers: list[Layer] = []
+    seen: set[str] = set()
+    for i, raw in enumerate(raw_layers):
+        layer = _read_layer(rd, raw, f"layers[{i}]", seen)
+        if layer is not None:
+            layers.append(layer)
+            seen.add(layer.name)
+    if rd.problems:
+        return None
+    return Workload(name=name, layers=tuple(layers), activation_bits=act_bits,
+                    provenance=prov, description=description if isinstance(description, str) else "")
+
+
+def _read_layer(rd: Reader, raw: Any, path: str, seen: set[str]) -> Layer | None:
+    raw = rd.mapping(raw, path)
+    if raw is None:
+        return None
+    n0 = len(rd.problems)
+    rd.keys(raw, _LAYER_KEYS, path)
+    name = rd.string(raw, "name", path)
+    if name is not None:
+        path = f"layers[{name}]"
+        if name in seen:
+            rd.problem(f"{path}.name", name, "duplicate layer name")
+    kind = rd.string(raw, "kind", path, choices=LAYER_KINDS)
+    variant = rd.string(raw, "variant", path, choices=VARIANTS)
+    inputs = rd.get(raw, "inputs", path, default=[])
+    if not isinstance(inputs, list) or not all(isinstance(x, str) for x in inputs):
+        rd.problem(f"{path}.inputs", inputs, "must be a list of layer names")
+        inputs = []
+    for src in inputs:
+        if src not in seen:
+            rd.problem(f"{path}.inputs", src, "names no earlier layer")
+    shape = _read_shape(rd, rd.get(raw, "shape", path), f"{path}.shape")
+    strassen = None
+    if raw.get("strassen") is not None:
+        strassen = _read_strassen(rd, raw["strassen"], f"{path}.strassen")
+    stages_raw = rd.get(raw, "stages", path)
+    stages: list[Stage] = []
+    if stages_raw is not None and rd.sequence(stages_raw, f"{path}.stages") is not None:
+        if not stages_raw:
+            rd.problem(f"{path}.stages", "[]", "a layer needs at least one stage")
+        names: set[str] = set()
+        for j, sraw in enumerate(stages_raw):
+            st = _read_stage(rd, sraw, f"{path}.stages[{j}]", names)
+            if st is not None:
+                stages.append(st)
+                names.add(st.name)
+        for st in stages:
+            if st.fuse_into is not None and st.fuse_into not in names:
+                rd.problem(f"{path}.stages[{st.name}].fuse_into", st.fuse_into, "names no stage")
+    if len(rd.problems) > n0 or shape is None:
+        return None
+    return Layer(name=name, kind=kind, variant=variant, shape=shape, stages=tuple(stages),
+                 inputs=tuple(inputs), strassen=strassen)
+
+
+def _read_shape(rd: Reader, raw: Any, path: str) -> Shape | None:
+    if raw is None:
+        return None
+    raw = rd.mapping(raw, path)
+    if raw is None:
+        return None
+    rd.keys(raw, _SHAPE_KEYS, path)
+    vals = {}
+    for key in _SHAPE_KEYS:
+        minimum = 0 if key == "padding" else 1
+        default = {"kernel_h": 1, "kernel_w": 1, "stride": 1, "padding": 0, "groups": 1}
+        vals[key] = rd.integer(raw, key, path, minimum=minimum,
+                               **({"default": default[key]} if key in default else {}))
+    if any(v is None for v in vals.values()):
+        return None
+    for c in ("in_c", "out_c"):
+        if vals[c] % vals["groups"]:
+            rd.problem(f"{path}.groups", vals["groups"], f"must divide {c} = {vals[c]}")
+            return None
+    return Shape(**vals)
+
+
+def _read_strassen(rd: Reader, raw: Any, path: str) -> StrassenParams | None:
+    raw = rd.mapping(raw, path)
+    if raw is None:
+        return None
+    rd.keys(raw, _STRASSEN_KEYS, path)
+    alpha = rd.number(raw, "alpha", path, minimum=0.0, maximum=1.0)
+    c_fp = rd.integer(raw, "c_fp", path)
+    c_rem = rd.integer(raw, "c_rem", path)
+    r = rd.integer(raw, "r", path, minimum=1)
+    r_nominal = rd.number(raw, "r_nominal", path, minimum=0.0, strict=True)
+    r_factor = raw.get("r_factor")
+    if r_factor is not None:
+        r_factor = rd.number(raw, "r_factor", path, minimum=0.0, strict=True)
+    patch = rd.integer(raw, "patch", path, minimum=1, default=1)
+    groups = rd.integer(raw, "groups", path, minimum=1, default=1)
+    if None in (alpha, c_fp, c_rem, r, r_nominal, patch, groups):
+        return None
+    return StrassenParams(alpha=alpha, c_fp=c_fp, c_rem=c_rem, r=r, r_nominal=r_nominal,
+                          r_factor=r_factor, patch=patch, groups=groups)
+
+
+def _read_stage(rd: Reader, raw: Any, path: str, earlier: set[str]) -> Stage | None:
+    raw = rd.mapping(raw, path)
+    if raw is None:
+        return None
+    n0 = len(rd.problems)
+    rd.keys(raw, _STAGE_KEYS, path)
+    name = rd.string(raw, "name", path)
+    if name is not None:
+        path = path.rsplit("[", 1)[0] + f"[{name}]"
+        if name in earlier:
+            rd.problem(f"{path}.name", name, "duplicate stage name in this layer")
+        if name in (LAYER_INPUT, LAYER_OUTPUT, HIDDEN):
+            rd.problem(f"{path}.name", name, "reserved name")
+    role = rd.string(raw, "role", path)
+    unit = rd.string(raw, "unit", path)
+    m = rd.integer(raw, "m", path, minimum=1)
+    n = rd.integer(raw, "n", path, minimum=1)
+    k = rd.integer(raw, "k", path, minimum=1)
+    groups = rd.integer(raw, "groups", path, minimum=1, default=1)
+    dense = rd.integer(raw, "ops_dense", path)
+    nonzero = rd.integer(raw, "ops_nonzero", path)
+    in_bytes = rd.integer(raw, "in_bytes", path, default=0)
+    out_bytes = rd.integer(raw, "out_bytes", path, default=0)
+    reads = rd.string(raw, "reads", path, default=LAYER_INPUT)
+    writes = rd.string(raw, "writes", path, choices=(LAYER_OUTPUT, HIDDEN), default=LAYER_OUTPUT)
+    if reads is not None and reads != LAYER_INPUT and reads not in earlier:
+        rd.problem(f"{path}.reads", reads, "must be 'input' or the name of an earlier stage")
+    after = raw.get("after", [])
+    if not isinstance(after, list) or not all(isinstance(a, str) for a in after):
+        rd.problem(f"{path}.after", after, "must be a list of stage names")
+        after = []
+    for a in after:
+        if a not in earlier:
+            rd.problem(f"{path}.after", a, "names no earlier stage")
+    fuse_into = raw.get("fuse_into")
+    if fuse_into is not None and not isinstance(fuse_into, str):
+        rd.problem(f"{path}.fuse_into", fuse_into, "must be a stage name")
+        fuse_into = None
+    scale = rd.number(raw, "paper_scale", path, minimum=0.0, strict=True, default=1.0)
+    weights: list[WeightTensor] = []
+    wraw = raw.get("weights", [])
+    if rd.sequence(wraw, f"{path}.weights") is not None:
+        for i, w in enumerate(wraw):
+            wpath = f"{path}.weights[{i}]"
+            w = rd.mapping(w, wpath)
+            if w is None:
+                continue
+            rd.keys(w, _WEIGHT_KEYS, wpath)
+            wn = rd.string(w, "name", wpath)
+            wc = rd.integer(w, "count", wpath)
+            wb = rd.integer(w, "bits", wpath, minimum=1)
+            if None not in (wn, wc, wb):
+                weights.append(WeightTensor(wn, wc, wb))
+    if None not in (m, n, k, groups):
+        if n % groups:
+            rd.problem(f"{path}.groups", groups, f"must divide n = {n}")
+        if dense is not None and dense != m * n * k:
+            rd.problem(f"{path}.ops_dense", dense, f"must equal m*n*k = {m * n * k}")
+    if dense is not None and nonzero is not None and nonzero > dense:
+        rd.problem(f"{path}.ops_nonzero", nonzero, f"must be <= ops_dense = {dense}")
+    if len(rd.problems) > n0:
+        return None
+    return Stage(name=name, role=role, unit=unit, m=m, n=n, k=k, groups=groups,
+                 ops_dense=dense, ops_nonzero=nonzero, weights=tuple(weights), reads=reads,
+                 writes=writes, in_bytes=in_bytes, out_bytes=out_bytes, after=tuple(after),
+                 fuse_into=fuse_into, paper_scale=scale)
+
+
+def _problem(field: str, value: object, why: str):
+    from accelsim.errors import Problem
+    return Problem(field, value, why)
+
+
+def _reject_constant(name: str) -> float:
+    raise ValueError(f"non-standard JSON constant {name}")
+
+
+def _excerpt(exc: Exception) -> str:
+    if isinstance(exc, json.JSONDecodeError):
+        return f"line {exc.lineno} column {exc.colno}: {exc.msg}"
+    return str(exc)
+
+
+def _reason(exc: Exception) -> str:
+    return exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+
+
