@@ -10,12 +10,19 @@ from accelsim.results.records import LayerRecord, Result
 def layer_energy(rec: LayerRecord, hw: HardwareConfig) -> dict[str, float]:
     """Energy (pJ) of one layer record by component: unit classes, buffers, DRAM, leakage.
 
-    Operations are priced by the unit class that executed them (``rec.ops`` is keyed by unit
-    class). Leakage is priced over the layer's duration for every unit and buffer.
+    ``rec.ops`` is keyed ``"op"`` (an operation of class ``op`` on units of the same class) or
+    ``"op@unit"`` (class ``op`` executed by unit class ``unit``, e.g. ``"add@mac"`` for a bias
+    preloaded into MAC accumulators or an add routed to the MAC array). An operation is priced at
+    its own class's energy when the cost table has it (an add costs an add wherever it runs),
+    else at the executing unit's energy; the component is the executing unit class.
+    Leakage is priced over the layer's duration for every unit and buffer.
     """
     out: dict[str, float] = {}
-    for unit, n in rec.ops.items():
-        out[unit] = out.get(unit, 0.0) + n * hw.units[unit].energy_pj_per_op
+    for key, n in rec.ops.items():
+        op, _, unit = key.partition("@")
+        unit = unit or op
+        cost = hw.units[op] if op in hw.units else hw.units[unit]
+        out[unit] = out.get(unit, 0.0) + n * cost.energy_pj_per_op
     for name, sram in hw.buffers.items():
         e = rec.bytes_read.get(name, 0) * sram.read_energy_pj_per_byte + \
             rec.bytes_written.get(name, 0) * sram.write_energy_pj_per_byte

@@ -21,8 +21,9 @@ class LayerRecord:
 
     ``compute_cycles[u]``: cycles unit class ``u`` was occupied by this layer's tiles, including
     pipeline fill and drain (what SCALE-Sim calls compute cycles). ``busy_cycles[u]``: unit-cycles
-    of useful work divided by the number of units (utilisation numerator). ``ops[u]``: operations
-    executed on unit class ``u``. ``bytes_read``/``bytes_written`` per memory level.
+    of useful work divided by the number of units (utilisation numerator). ``ops``: operations
+    executed, keyed ``"op"`` or ``"op@unit"`` when class ``op`` ran on unit class ``unit`` (see
+    :func:`accelsim.results.energy.layer_energy`). ``bytes_read``/``bytes_written`` per memory level.
     ``stall_cycles[cause]``: cycles the layer's critical path waited, by cause.
     ``energy_pj`` per component (filled in by the energy pricing step).
     """
