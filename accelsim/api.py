@@ -15,6 +15,12 @@ from accelsim.hw import load_hwconfig, override
 from accelsim.workload import load_workload, save_workload, workload_hash
 
 # -- counts, paper model, comparison (foundation) ---------------------------------------------
+from accelsim.analytic.allocation import Allocation, allocate, apply_allocation, mac_only
+from accelsim.analytic.balance import balance_bound, sequential
+from accelsim.compare import compare, paper_table
+from accelsim.counts import counts_table as counts
+from accelsim.counts import workload_counts
+from accelsim.routing import check_compatible
 
 # -- mapping, analytic bound, discrete-event engine --------------------------------------------
 

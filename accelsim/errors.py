@@ -19,7 +19,7 @@ class Problem:
 
     def render(self, source: str | None = None) -> str:
         value = self.value
-        if isinstance(value, str):
+        if isinstance(value, str) and not (value.startswith("<") and value.endswith(">")):
             value = repr(value)
         elif isinstance(value, (dict, list, tuple)):
             text = repr(value)

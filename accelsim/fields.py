@@ -83,15 +83,15 @@ class Reader:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             self.problem(field, value, "must be a number")
             return None
-        value = float(value)
+        raw, value = value, float(value)
         if not math.isfinite(value):
-            self.problem(field, value, "must be finite")
+            self.problem(field, raw, "must be finite")
             return None
         if minimum is not None and (value <= minimum if strict else value < minimum):
-            self.problem(field, value, f"must be {'>' if strict else '>='} {minimum:g}")
+            self.problem(field, raw, f"must be {'>' if strict else '>='} {minimum:g}")
             return None
         if maximum is not None and value > maximum:
-            self.problem(field, value, f"must be <= {maximum:g}")
+            self.problem(field, raw, f"must be <= {maximum:g}")
             return None
         return value
 

@@ -140,7 +140,8 @@ def _read_workload(rd: Reader, doc: Any) -> Workload | None:
         layer = _read_layer(rd, raw, f"layers[{i}]", seen)
         if layer is not None:
             layers.append(layer)
-            seen.add(layer.name)
+        if isinstance(raw, dict) and isinstance(raw.get("name"), str):
+            seen.add(raw["name"])  # later references to a broken layer are not errors too
     if rd.problems:
         return None
     return Workload(name=name, layers=tuple(layers), activation_bits=act_bits,
@@ -152,12 +153,12 @@ def _read_layer(rd: Reader, raw: Any, path: str, seen: set[str]) -> Layer | None
     if raw is None:
         return None
     n0 = len(rd.problems)
-    rd.keys(raw, _LAYER_KEYS, path)
     name = rd.string(raw, "name", path)
     if name is not None:
         path = f"layers[{name}]"
         if name in seen:
             rd.problem(f"{path}.name", name, "duplicate layer name")
+    rd.keys(raw, _LAYER_KEYS, path)
     kind = rd.string(raw, "kind", path, choices=LAYER_KINDS)
     variant = rd.string(raw, "variant", path, choices=VARIANTS)
     inputs = rd.get(raw, "inputs", path, default=[])
@@ -181,7 +182,8 @@ def _read_layer(rd: Reader, raw: Any, path: str, seen: set[str]) -> Layer | None
             st = _read_stage(rd, sraw, f"{path}.stages[{j}]", names)
             if st is not None:
                 stages.append(st)
-                names.add(st.name)
+            if isinstance(sraw, dict) and isinstance(sraw.get("name"), str):
+                names.add(sraw["name"])
         for st in stages:
             if st.fuse_into is not None and st.fuse_into not in names:
                 rd.problem(f"{path}.stages[{st.name}].fuse_into", st.fuse_into, "names no stage")
@@ -239,7 +241,6 @@ def _read_stage(rd: Reader, raw: Any, path: str, earlier: set[str]) -> Stage | N
     if raw is None:
         return None
     n0 = len(rd.problems)
-    rd.keys(raw, _STAGE_KEYS, path)
     name = rd.string(raw, "name", path)
     if name is not None:
         path = path.rsplit("[", 1)[0] + f"[{name}]"
@@ -247,6 +248,7 @@ def _read_stage(rd: Reader, raw: Any, path: str, earlier: set[str]) -> Stage | N
             rd.problem(f"{path}.name", name, "duplicate stage name in this layer")
         if name in (LAYER_INPUT, LAYER_OUTPUT, HIDDEN):
             rd.problem(f"{path}.name", name, "reserved name")
+    rd.keys(raw, _STAGE_KEYS, path)
     role = rd.string(raw, "role", path)
     unit = rd.string(raw, "unit", path)
     m = rd.integer(raw, "m", path, minimum=1)
@@ -292,6 +294,7 @@ def _read_stage(rd: Reader, raw: Any, path: str, earlier: set[str]) -> Stage | N
             rd.problem(f"{path}.groups", groups, f"must divide n = {n}")
         if dense is not None and dense != m * n * k:
             rd.problem(f"{path}.ops_dense", dense, f"must equal m*n*k = {m * n * k}")
+            dense = None
     if dense is not None and nonzero is not None and nonzero > dense:
         rd.problem(f"{path}.ops_nonzero", nonzero, f"must be <= ops_dense = {dense}")
     if len(rd.problems) > n0:

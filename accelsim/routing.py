@@ -1,0 +1,73 @@
+"""Which unit class runs each stage on a given config: the one rule shared by every model.
+
+This is the only module that looks at a workload and a hardware config together (besides the
+mapping): :func:`assign` routes a stage, :func:`check_compatible` rejects a workload that needs a
+unit class the config has none of, naming the layer, the stage and the config field.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from accelsim.errors import CompatibilityError, Problem
+from accelsim.hw.config import HardwareConfig
+from accelsim.hw.load import ARRAY_UNITS
+from accelsim.workload.schema import Layer, Stage, Workload
+
+_ARRAY_OF = {unit: array for array, unit in ARRAY_UNITS.items()}
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """Where a stage runs: ``unit`` class, the key its operations are counted under (``"add"``, or
+    ``"add@mac"`` when an add runs on MAC units) and whether it is ``fused`` (performed inside the
+    stage it is fused into, e.g. a bias preloaded into the MAC accumulators: no cycles of its own).
+    """
+
+    unit: str
+    op_key: str
+    fused: bool
+
+
+def assign(stage: Stage, layer: Layer, hw: HardwareConfig) -> Assignment:
+    """Route ``stage`` of ``layer`` on ``hw``.
+
+    A stage with ``fuse_into`` is fused when the target stage's unit class can also perform the
+    stage's operation class (MAC units can add, so a bias is preloaded into the accumulators).
+    Otherwise the stage runs on ``hw.unit_for(stage.unit)``.
+    """
+    if stage.fuse_into is not None:
+        target = hw.unit_for(layer.stage(stage.fuse_into).unit)
+        unit_cls = hw.units.get(target)
+        if unit_cls is not None and stage.unit in unit_cls.executes:
+            key = stage.unit if target == stage.unit else f"{stage.unit}@{target}"
+            return Assignment(target, key, True)
+    unit = hw.unit_for(stage.unit)
+    key = stage.unit if unit == stage.unit else f"{stage.unit}@{unit}"
+    return Assignment(unit, key, False)
+
+
+def check_compatible(wl: Workload, hw: HardwareConfig, source: str | None = None) -> None:
+    """Raise :class:`CompatibilityError` listing every stage that needs a unit the config lacks."""
+    problems = []
+    seen: set[tuple[str, str]] = set()
+    for layer in wl.layers:
+        for st in layer.stages:
+            a = assign(st, layer, hw)
+            if a.fused or (a.unit, st.unit) in seen:
+                continue
+            count = hw.counts.get(a.unit, 0)
+            unit_cls = hw.units.get(a.unit)
+            if count <= 0 or unit_cls is None:
+                array = _ARRAY_OF.get(a.unit, a.unit)
+                field = f"{array}.count" if array != "mac_array" else "mac_array.rows"
+                problems.append(Problem(
+                    f"layers[{layer.name}].stages[{st.name}].unit", st.unit,
+                    f"needs '{a.unit}' units but the config has none ({field} = "
+                    f"{count}); add them or route '{st.unit}' elsewhere with route.{st.unit}"))
+                seen.add((a.unit, st.unit))
+            elif st.unit not in unit_cls.executes:
+                problems.append(Problem(f"layers[{layer.name}].stages[{st.name}].unit", st.unit,
+                                        f"units.{a.unit}.executes does not include it"))
+                seen.add((a.unit, st.unit))
+    if problems:
+        raise CompatibilityError(problems, source or f"{wl.name} on {hw.name}")
