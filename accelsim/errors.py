@@ -24,8 +24,16 @@ class Problem:
         elif isinstance(value, (dict, list, tuple)):
             text = repr(value)
             value = text if len(text) <= 60 else text[:57] + "..."
-        prefix = f"{source}: " if source else ""
-        return f"{prefix}{self.field}: {value} ({self.why})"
+        prefix = f"{_oneline(source)}: " if source else ""
+        return f"{prefix}{_oneline(self.field)}: {_oneline(str(value))} ({self.why})"
+
+
+def _oneline(text: str) -> str:
+    """Escape control characters so that one problem is always one line."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode()
+                   for ch in text)
 
 
 class AccelsimError(Exception):

@@ -130,13 +130,13 @@ def _read(rd: Reader, doc: Any) -> HardwareConfig | None:
     budget = None
     if doc.get("area_budget_um2") is not None:
         budget = rd.number(doc, "area_budget_um2", "", strict=True)
-    units = _read_units(rd, rd.get(doc, "units", ""))
-    mac = _read_mac(rd, rd.get(doc, "mac_array", ""), "mac_array")
-    add = _read_simple(rd, rd.get(doc, "adder_array", ""), "adder_array", AdderArray)
-    mul = _read_simple(rd, rd.get(doc, "multiplier_array", ""), "multiplier_array",
+    units = _read_units(rd, _section(rd, doc, "units"))
+    mac = _read_mac(rd, _section(rd, doc, "mac_array"), "mac_array")
+    add = _read_simple(rd, _section(rd, doc, "adder_array"), "adder_array", AdderArray)
+    mul = _read_simple(rd, _section(rd, doc, "multiplier_array"), "multiplier_array",
                        MultiplierArray)
-    buffers = _read_buffers(rd, rd.get(doc, "buffers", ""))
-    dram = _read_dram(rd, rd.get(doc, "dram", ""))
+    buffers = _read_buffers(rd, _section(rd, doc, "buffers"))
+    dram = _read_dram(rd, _section(rd, doc, "dram"))
     route = rd.get(doc, "route", "", default={}) or {}
     if not isinstance(route, dict) or not all(isinstance(k, str) and isinstance(v, str)
                                               for k, v in route.items()):
@@ -146,7 +146,9 @@ def _read(rd: Reader, doc: Any) -> HardwareConfig | None:
     if not isinstance(sources, dict):
         rd.problem("sources", sources, "must be a mapping of names to citations")
         sources = {}
-    if rd.problems:
+    if rd.problems or None in (units, mac, add, mul, buffers, dram, clock, name):
+        if not rd.problems:
+            rd.problem("<document>", "<incomplete>", "a required section could not be read")
         return None
     cfg = HardwareConfig(name=name, clock_mhz=clock, units=units, mac_array=mac, adder_array=add,
                          multiplier_array=mul, buffers=buffers, dram=dram, route=route,
@@ -154,6 +156,16 @@ def _read(rd: Reader, doc: Any) -> HardwareConfig | None:
                          sources={str(k): str(v) for k, v in sources.items()})
     _check_consistency(rd, cfg)
     return None if rd.problems else cfg
+
+
+def _section(rd: Reader, doc: dict, key: str) -> dict | None:
+    """A required mapping-valued section (records a problem if missing or not a mapping)."""
+    raw = rd.get(doc, key, "")
+    if raw is None:
+        if key in doc:
+            rd.problem(key, "null", "must be a mapping")
+        return None
+    return rd.mapping(raw, key)
 
 
 def _read_units(rd: Reader, raw: Any) -> dict[str, UnitClass] | None:

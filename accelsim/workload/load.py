@@ -109,14 +109,12 @@ def _read_workload(rd: Reader, doc: Any) -> Workload | None:
     if doc is None:
         return None
     rd.keys(doc, _TOP_KEYS, "")
-    schema = doc.get("schema")
+    schema = doc.get("schema", "<missing>")
     if schema != SCHEMA:
-        rd.problem("schema", schema if schema is not None else "<missing>",
-                   f"must be '{SCHEMA}'")
-    version = doc.get("schema_version")
-    if version != SCHEMA_VERSION:
-        rd.problem("schema_version", version if version is not None else "<missing>",
-                   f"this accelsim reads version {SCHEMA_VERSION}")
+        rd.problem("schema", schema, f"must be '{SCHEMA}'")
+    version = doc.get("schema_version", "<missing>")
+    if version != SCHEMA_VERSION or isinstance(version, bool):
+        rd.problem("schema_version", version, f"this accelsim reads version {SCHEMA_VERSION}")
         return None
     name = rd.string(doc, "name", "")
     description = doc.get("description", "")
