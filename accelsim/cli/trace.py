@@ -1,0 +1,90 @@
+"""``accelsim trace`` and ``accelsim make-workloads``: the PyTorch reference model's commands.
+
+torch is imported only when a command runs; without it the command prints one line saying to
+``pip install torch==2.13.0`` and exits with status 2.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from accelsim import api
+from accelsim.cli.common import handle_errors
+from accelsim.errors import InputError, Problem
+from accelsim.workload import dumps_workload
+
+_VARIANTS = ("baseline", "twn", "strassen", "hybrid")
+
+
+def parse_override(text: str, index: int = 0) -> tuple[str, float, float]:
+    """``NAME=ALPHA:RFACTOR`` -> ``(NAME, ALPHA, RFACTOR)``. Raises :class:`InputError`."""
+    name, eq, rest = text.partition("=")
+    alpha, colon, factor = rest.partition(":")
+    try:
+        if not (name and eq and colon):
+            raise ValueError
+        return name, float(alpha), float(factor)
+    except ValueError:
+        raise InputError(Problem(f"--override[{index}]", text,
+                                 "expected NAME=ALPHA:RFACTOR, e.g. pw3=0.5:1.6")) from None
+
+
+@click.command("trace", epilog="Examples:\n\n  accelsim trace mobilenet_v1 --width 0.5 --variant "
+               "hybrid --alpha 0.375 --r-factor 1.6 --fc-hidden 768 -o hybrid.json\n\n"
+               "  accelsim trace resnet20 --variant hybrid --alpha 0.25 --patch 2 --groups 4 "
+               "--override layer3.0.conv1=0.5:2 -o r20.json")
+@click.argument("model")
+@click.option("--width", type=float, default=None, help="Channel width multiplier [1.0].")
+@click.option("--resolution", type=int, default=None,
+              help="Input height = width in pixels [224; 32 for resnet20].")
+@click.option("--classes", type=int, default=None, help="Classes [1000; 10 for resnet20].")
+@click.option("--variant", default="baseline", show_default=True,
+              help=f"One of {', '.join(_VARIANTS)}.")
+@click.option("--alpha", type=float, default=None,
+              help="Fraction of output channels kept fp in hybrid layers [0].")
+@click.option("--r-factor", "r_factor", type=float, default=None,
+              help="Hidden width r = R_FACTOR * strassenified channels [1].")
+@click.option("--patch", type=int, default=None, help="W_c patch size p [1].")
+@click.option("--groups", type=int, default=None, help="Groups of W_b [1].")
+@click.option("--fc-hidden", "fc_hidden", type=int, default=None,
+              help="Hidden width of the strassenified FC [its input width].")
+@click.option("--fp-bytes", "fp_bytes", type=click.Choice(["2", "4"]), default="2",
+              show_default=True, help="Bytes per stored full-precision value.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Parameter/input seed.")
+@click.option("--override", "overrides", multiple=True, metavar="NAME=ALPHA:RFACTOR",
+              help="Per-layer alpha and r-factor of a strassenified conv (repeatable).")
+@click.option("-o", "--output", "output", required=True,
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="Workload JSON file to write ('-' for stdout).")
+@handle_errors
+def trace_cmd(model: str, width: float | None, resolution: int | None, classes: int | None,
+              variant: str, alpha: float | None, r_factor: float | None, patch: int | None,
+              groups: int | None, fc_hidden: int | None, fp_bytes: str, seed: int,
+              overrides: tuple[str, ...], output: Path) -> None:
+    """Build the reference MODEL (mobilenet_v1, resnet20, resnet18), run it once and write its
+    layers as a workload file."""
+    given = {"width": width, "resolution": resolution, "classes": classes, "alpha": alpha,
+             "r_factor": r_factor, "patch": patch, "groups": groups, "fc_hidden": fc_hidden}
+    spec = api.ModelSpec(model, variant=variant, fp_bytes=int(fp_bytes), seed=seed,
+                         overrides=tuple(parse_override(o, i) for i, o in enumerate(overrides)),
+                         **{k: v for k, v in given.items() if v is not None})
+    wl = api.trace(spec)
+    if str(output) == "-":
+        click.echo(dumps_workload(wl), nl=False)
+        return
+    api.save_workload(wl, output)
+    click.echo(f"wrote {output} ({len(wl.layers)} layers, {wl.num_stages} stages)")
+
+
+@click.command("make-workloads", epilog="Example: accelsim make-workloads --out workloads/")
+@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("workloads"), show_default=True, help="Output directory.")
+@handle_errors
+def make_workloads_cmd(out: Path) -> None:
+    """Regenerate every bundled workload (MobileNet-V1 0.5 rows of Gope et al., ResNets)."""
+    for path, size in api.make_workloads(out):
+        click.echo(f"wrote {path} ({size:,} bytes)")
+
+
+COMMANDS = [trace_cmd, make_workloads_cmd]
