@@ -84,7 +84,9 @@ def allocate(wl: Workload, hw: HardwareConfig, *, area_um2: float | None = None,
             cyc = np.max(t.sum(axis=1), axis=1)
         else:
             cyc = np.max(t, axis=2).sum(axis=1)
-        leak_pj = (n * leak_uw).sum(axis=1) * 1e-6 * cyc * hw.cycle_s * 1e12
+        leak_w = (n * leak_uw).sum(axis=1) * 1e-6
+        with np.errstate(invalid="ignore"):
+            leak_pj = np.where(leak_w > 0, leak_w * cyc * hw.cycle_s * 1e12, 0.0)
         return cyc, e_ops + leak_pj
 
     def score(cyc: np.ndarray, energy: np.ndarray) -> np.ndarray:
@@ -110,9 +112,17 @@ def allocate(wl: Workload, hw: HardwareConfig, *, area_um2: float | None = None,
         best = fine[int(np.argmin(score(cyc, en)))]
     cyc, en = evaluate(best[None, :] if len(opt) else np.zeros((1, 0)))
     shares = {names[i]: float(best[j]) for j, i in enumerate(opt)}
-    counts = _integer_counts(hw, area, {names[i]: best[j] * area / areas[i]
-                                        for j, i in enumerate(opt)})
-    config = apply_allocation(hw, counts, area_um2=area)
+    ideal = {names[i]: best[j] * area / areas[i] for j, i in enumerate(opt)}
+    idle = {u: 0 for i, u in enumerate(names) if u in _ARRAYS and not needed[i]}
+    best_cfg, best_score = None, np.inf
+    for counts in _integer_candidates(hw, area, ideal):
+        cand = apply_allocation(hw, {**idle, **counts}, area_um2=area)
+        shares_int = np.array([[cand.counts[names[i]] * areas[i] / area for i in opt]])
+        c_cyc, c_en = evaluate(shares_int) if opt else (cyc, en)
+        sc = float(score(c_cyc, c_en)[0])
+        if sc < best_score:
+            best_cfg, best_score = cand, sc
+    config = best_cfg
     seq = sequential(wl, config, zero_skip=zero_skip)
     mac_i = names.index(hw.unit_for("mac")) if hw.unit_for("mac") in names else None
     layer_share = []
@@ -174,23 +184,34 @@ def mac_only(hw: HardwareConfig, *, area_um2: float | None = None) -> HardwareCo
                    route=route, area_budget_um2=area)
 
 
-def _integer_counts(hw: HardwareConfig, area: float, ideal: Mapping[str, float]
-                    ) -> dict[str, int]:
-    """Round the fractional optimum to whole units within the area: MACs down to whole rows,
-    multipliers to the nearest unit (>= 1 when needed), adders fill what is left."""
-    counts: dict[str, int] = {}
-    used = 0.0
+def _integer_candidates(hw: HardwareConfig, area: float, ideal: Mapping[str, float]
+                        ) -> list[dict[str, int]]:
+    """Whole-unit splits near the fractional optimum, all within the area: MACs rounded down and
+    up to whole rows of the array, multipliers to the nearest unit (>= 1 when needed), adders
+    fill what is left. The caller keeps the best one under its objective."""
     cols = hw.mac_array.cols or 32
+    mac_options: list[int | None] = [None]
     if "mac" in ideal:
         n = int(ideal["mac"] + 1e-9)
-        counts["mac"] = (n // cols) * cols if n >= cols else n
-        used += counts["mac"] * hw.units["mac"].area_um2
-    if "mul" in ideal:
-        counts["mul"] = max(1, int(round(ideal["mul"]))) if ideal["mul"] > 0 else 0
-        used += counts["mul"] * hw.units["mul"].area_um2
-    if "add" in ideal:
-        counts["add"] = max(0, int((area - used) // hw.units["add"].area_um2 + 1e-9))
-    return counts
+        low = (n // cols) * cols if n >= cols else n
+        high = low + cols if n >= cols else n + 1
+        mac_options = [low, high]
+    out = []
+    for n_mac in mac_options:
+        counts: dict[str, int] = {}
+        used = 0.0
+        if n_mac is not None:
+            counts["mac"] = n_mac
+            used += n_mac * hw.units["mac"].area_um2
+        if "mul" in ideal:
+            counts["mul"] = max(1, int(round(ideal["mul"]))) if ideal["mul"] > 0 else 0
+            used += counts["mul"] * hw.units["mul"].area_um2
+        if "add" in ideal:
+            counts["add"] = max(0, int((area - used) // hw.units["add"].area_um2 + 1e-9))
+            used += counts["add"] * hw.units["add"].area_um2
+        if used <= area * (1 + 1e-9):
+            out.append(counts)
+    return out
 
 
 def _simplex(k: int, steps: int) -> np.ndarray:
