@@ -23,13 +23,25 @@ from accelsim.counts import workload_counts
 from accelsim.routing import check_compatible
 
 # -- mapping, analytic bound, discrete-event engine --------------------------------------------
+from accelsim.analytic.bound import estimate
+from accelsim.engine import simulate, simulate_plan
+from accelsim.mapping import map_workload
 
 # -- SCALE-Sim interchange ---------------------------------------------------------------------
+from accelsim.interop import export_scalesim, export_topology, import_scalesim, import_topology
 
 # -- reference model (torch; imported lazily inside the functions) ----------------------------
+from accelsim.reference.entry import BUNDLED, make_workloads, trace
+from accelsim.reference.spec import ModelSpec, TorchMissingError
 
 # -- kernels and verification ------------------------------------------------------------------
+from accelsim.verify import LayerCheck, StageCheck, VerifyReport, verify
 
 # -- design-space exploration, plots, report ---------------------------------------------------
+from accelsim.dse import (
+    AllocationReport, ResultStore, SweepSpec, SweepSummary, allocate_report, load_sweep_spec,
+    normalise, pareto, plot_fraction, plot_gantt, plot_layers, plot_pareto, sweep,
+)
+from accelsim.results.report import Report, report
 
 __all__ = [name for name in dir() if not name.startswith("_") and name != "annotations"]

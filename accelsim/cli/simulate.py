@@ -1,0 +1,55 @@
+"""``accelsim simulate``: map a workload on a config and run the engine (or the bound)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from accelsim import api
+from accelsim.cli.common import echo_json, handle_errors, hw_option, json_option, out_option
+from accelsim.hw import hwconfig_to_dict
+from accelsim.results.tables import result_dict, summary_text, write_csv, write_json
+
+_EPILOG = """\b
+Examples:
+  accelsim simulate workloads/mobilenet_v1_0.5_hybrid_a0.375_r1.6.json \\
+      --hw hwconfigs/iso_area_45nm.yaml
+  accelsim simulate workloads/mobilenet_v1_0.5_hybrid_a0.5_r1.json --hw hwconfigs/paper.yaml \\
+      --engine analytic --schedule overlap
+  accelsim simulate workloads/mobilenet_v1_0.5_baseline.json \\
+      --hw hwconfigs/scalesim_ws32.yaml --json --out run/ --timeline run/trace.json
+"""
+
+
+@click.command("simulate", epilog=_EPILOG)
+@click.argument("workload", type=click.Path(dir_okay=False, path_type=Path))
+@hw_option()
+@click.option("--engine", type=click.Choice(["des", "analytic"]), default="des",
+              show_default=True, help="Discrete-event engine or its analytic lower bound.")
+@click.option("--schedule", type=click.Choice(["sequential", "overlap"]), default="sequential",
+              show_default=True, help="Barrier between layers, or tiles start when inputs allow.")
+@click.option("--zero-skip", is_flag=True, help="Skip zero ternary weights (count and time).")
+@json_option
+@out_option("Write layers.csv and result.json (with the resolved config) here.")
+@click.option("--timeline", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write a Chrome trace-event JSON (open in ui.perfetto.dev); des only.")
+@handle_errors
+def simulate_cmd(workload: Path, hw: Path, engine: str, schedule: str, zero_skip: bool,
+                 as_json: bool, out: Path | None, timeline: Path | None) -> None:
+    """Cycles, latency, energy and stalls of one inference, per layer and in total."""
+    wl, cfg = api.load_workload(workload), api.load_hwconfig(hw)
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+    res = api.simulate(wl, cfg, engine=engine, schedule=schedule, zero_skip=zero_skip,
+                       timeline=timeline)
+    if out is not None:
+        write_csv(res, out / "layers.csv")
+        write_json(res, out / "result.json",
+                   {"config": hwconfig_to_dict(cfg), "workload_file": str(workload)})
+    if as_json:
+        echo_json(result_dict(res))
+    else:
+        click.echo(summary_text(res))
+
+
+COMMANDS = [simulate_cmd]

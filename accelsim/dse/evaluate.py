@@ -1,0 +1,190 @@
+"""Evaluate sweep points into store rows: one point at a time, or many with numpy.
+
+:func:`evaluate_task` is what a worker process (or Dask worker) runs: a :class:`Task` carries
+its workload and base config (no file access on the worker) and a batch of points, and comes
+back as one row per point (see :data:`accelsim.dse.store.COLUMNS`). A point that cannot be
+evaluated (an invalid config combination, a unit class the workload needs but the split leaves
+empty) gives a row whose ``error`` says why, so it is finished and not retried.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+from accelsim import __version__
+from accelsim.dse.points import Point, config_json, resolve_config, resolve_doc
+from accelsim.dse.spec import MAC_FRACTION
+from accelsim.errors import AccelsimError, InputError
+from accelsim.hw.config import HardwareConfig
+from accelsim.hw.load import hwconfig_to_dict
+from accelsim.workload.schema import Workload
+
+
+@dataclass(frozen=True)
+class Task:
+    """A batch of points sharing a workload and a base config (``vectorised``: op-count engine
+    and only fields :func:`vectorisable` accepts, evaluated by :mod:`accelsim.dse.vector`)."""
+
+    hw: HardwareConfig
+    hw_hash: str
+    workload: Workload
+    workload_hash: str
+    points: tuple[Point, ...]
+    vectorised: bool = False
+
+
+def evaluate_task(task: Task) -> dict[str, list]:
+    """Columns (:data:`accelsim.dse.store.COLUMNS` -> one value per point, in the task's
+    order) for every point of ``task``."""
+    if task.vectorised:
+        from accelsim.dse.vector import evaluate_vectorised
+
+        return evaluate_vectorised(task)
+    return rows_to_columns([evaluate_point(task, p) for p in task.points])
+
+
+def rows_to_columns(rows: list[dict]) -> dict[str, list]:
+    """Row dicts -> column lists (every column of the store, in order)."""
+    from accelsim.dse.store import COLUMN_NAMES
+
+    return {c: [r[c] for r in rows] for c in COLUMN_NAMES}
+
+
+def evaluate_point(task: Task, point: Point) -> dict:
+    """The row of one point, computed by the scalar models."""
+    try:
+        cfg = resolve_config(task.hw, point.params, f"point {point.key}")
+    except InputError as exc:
+        try:
+            text = config_json(resolve_doc(task.hw, point.params))
+        except InputError:
+            text = ""
+        return make_row(task, point, config_text=text, counts=None, clock_mhz=math.nan,
+                        area_budget_um2=math.nan, compute_area_um2=math.nan, cycles=math.nan,
+                        energy=None, error=_one_line(exc))
+    text = config_json(hwconfig_to_dict(cfg))
+    common = dict(config_text=text, counts=cfg.counts, clock_mhz=cfg.clock_mhz,
+                  area_budget_um2=_nan_if_none(cfg.area_budget_um2),
+                  compute_area_um2=cfg.compute_area_um2)
+    try:
+        cycles, energy = run_engine(task.workload, cfg, point.engine, point.schedule,
+                                    point.zero_skip)
+    except AccelsimError as exc:   # incompatible workload, or the engine stopped progressing
+        return make_row(task, point, cycles=math.nan, energy=None, error=_one_line(exc), **common)
+    return make_row(task, point, cycles=cycles, energy=energy, error="", **common)
+
+
+def run_engine(wl: Workload, hw: HardwareConfig, engine: str, schedule: str, zero_skip: bool
+               ) -> tuple[float, dict[str, float]]:
+    """Cycles per inference and energy components (pJ) of one model on one config."""
+    if engine == "sequential":
+        from accelsim.analytic.balance import sequential
+
+        res = sequential(wl, hw, zero_skip=zero_skip)
+        return float(res.cycles), {k: float(v) for k, v in res.energy_pj.items()}
+    if engine == "balance":
+        from accelsim.dse.opcount import evaluate_config
+
+        return evaluate_config(wl, hw, "balance", zero_skip=zero_skip)
+    from accelsim.engine import simulate
+
+    res = simulate(wl, hw, engine=engine, schedule=schedule, zero_skip=zero_skip)
+    return float(res.cycles), {k: float(v) for k, v in res.energy_pj.items()}
+
+
+def make_row(task: Task, point: Point, *, config_text: str, counts: Mapping[str, int] | None,
+             clock_mhz: float, area_budget_um2: float, compute_area_um2: float, cycles: float,
+             energy: Mapping[str, float] | None, error: str) -> dict:
+    """One store row (every column of :data:`accelsim.dse.store.COLUMNS`)."""
+    import hashlib
+
+    ok = not error and math.isfinite(cycles)
+    latency = cycles / (clock_mhz * 1e6) if ok else math.nan
+    energy = dict(energy or {})
+    return {
+        "key": point.key, "hw": task.hw.name, "base_hw_hash": task.hw_hash,
+        "hw_hash": hashlib.sha256(config_text.encode()).hexdigest() if config_text else "",
+        "workload": task.workload.name, "workload_hash": task.workload_hash,
+        "engine": point.engine, "schedule": point.schedule, "zero_skip": point.zero_skip,
+        "params_json": point.params_json,
+        "mac_units": int(counts["mac"]) if counts else -1,
+        "adder_units": int(counts["add"]) if counts else -1,
+        "multiplier_units": int(counts["mul"]) if counts else -1,
+        "compute_area_um2": float(compute_area_um2), "area_budget_um2": float(area_budget_um2),
+        "clock_mhz": float(clock_mhz), "cycles": float(cycles) if ok else math.nan,
+        "latency_s": latency,
+        "inferences_per_s": (1.0 / latency if latency > 0 else math.inf) if ok else math.nan,
+        **energy_columns(energy if ok else None),
+        "error": error, "accelsim_version": __version__, "config_json": config_text,
+    }
+
+
+#: Energy columns of a row and the components (of :func:`accelsim.results.energy.layer_energy`)
+#: each one sums; anything else lands in ``energy_other_pj``.
+ENERGY_COLUMNS = ("energy_mac_pj", "energy_add_pj", "energy_mul_pj", "energy_sram_pj",
+                  "energy_dram_pj", "energy_leakage_pj", "energy_other_pj")
+
+
+def energy_columns(energy: Mapping[str, float] | None) -> dict[str, float]:
+    """Energy components (pJ) folded into the fixed columns of a store row, and their total
+    ``energy_pj`` (NaN if none)."""
+    if energy is None:
+        return {"energy_pj": math.nan, **{c: math.nan for c in ENERGY_COLUMNS}}
+    out = dict.fromkeys(ENERGY_COLUMNS, 0.0)
+    for name in sorted(energy):
+        col = f"energy_{name}_pj"
+        if name.startswith("sram_"):
+            col = "energy_sram_pj"
+        elif col not in out:
+            col = "energy_other_pj"
+        out[col] += energy[name]
+    return {"energy_pj": total_energy([out[c] for c in ENERGY_COLUMNS]), **out}
+
+
+def total_energy(parts: Sequence[Any]) -> Any:
+    """Sum of the energy columns in :data:`ENERGY_COLUMNS` order (floats or numpy arrays; the
+    fixed order makes both evaluation paths add the same way)."""
+    total = parts[0]
+    for p in parts[1:]:
+        total = total + p
+    return total
+
+
+#: Fields the array path evaluates (op-count engines ignore memory and timing fields entirely).
+_VECTOR_TOP = ("area_budget_um2", "clock_mhz", "name", "description", MAC_FRACTION,
+               "mac_array.rows", "mac_array.cols", "mac_array.dataflow",
+               "mac_array.pipeline_latency_cycles", "adder_array.count",
+               "adder_array.tree_width", "adder_array.latency_cycles",
+               "multiplier_array.count", "multiplier_array.latency_cycles",
+               "dram.bandwidth_bytes_per_cycle", "dram.latency_cycles", "dram.energy_pj_per_byte")
+_VECTOR_UNIT = ("area_um2", "energy_pj_per_op", "leakage_uw", "source")
+_VECTOR_BUFFER = ("size_kib", "bandwidth_bytes_per_cycle", "read_energy_pj_per_byte",
+                  "write_energy_pj_per_byte", "double_buffered", "leakage_uw")
+
+
+def vectorisable(field: str) -> bool:
+    """Whether the array path handles a swept field (else points run one at a time)."""
+    parts = field.split(".")
+    if field in _VECTOR_TOP:
+        return True
+    if len(parts) == 3 and parts[0] == "units":
+        return parts[2] in _VECTOR_UNIT
+    if len(parts) == 3 and parts[0] == "buffers":
+        return parts[2] in _VECTOR_BUFFER
+    return False
+
+
+def _one_line(exc: Exception) -> str:
+    return "; ".join(str(exc).splitlines())
+
+
+def _nan_if_none(value: float | None) -> float:
+    return math.nan if value is None else float(value)
+
+
+def group_params(points: Sequence[Point]) -> dict[str, list[Any]]:
+    """Axis values by field over ``points`` (all points of a task share their fields)."""
+    if not points:
+        return {}
+    return {f: [dict(p.params)[f] for p in points] for f, _ in points[0].params}

@@ -1,0 +1,236 @@
+"""Sweep points: resolving axis values into hardware configs, and deterministic point keys.
+
+A point is (base config, workload, engine, schedule, zero_skip, axis values). Its key is the
+first 24 hex digits of the sha256 of those values in canonical JSON (the config and workload enter
+by content hash, so editing a file gives new keys and the old results are not reused).
+Axis values are first made canonical for their field (a number field gets a float, an integer
+field an int), so ``64`` and ``64.0`` name the same point.
+
+The ``mac_fraction`` pseudo-field splits the area budget (less the multipliers' area) between
+MAC units and adders: MACs = floor(f * free_area / mac_area) rounded down to whole rows of the
+array's columns (fewer MACs than columns make a one-row array, the rule of
+:func:`accelsim.analytic.allocation.apply_allocation`), and adders fill the rest.
+"""
+from __future__ import annotations
+
+import copy
+import difflib
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any, Iterator, Mapping, Sequence
+
+import numpy as np
+
+from accelsim.dse.spec import MAC_FRACTION, NO_SCHEDULE, OPCOUNT_ENGINES, SweepSpec
+from accelsim.errors import ConfigError, Problem
+from accelsim.hw.config import HardwareConfig
+from accelsim.hw.load import hwconfig_from_dict, hwconfig_hash, hwconfig_to_dict
+
+KEY_DIGITS = 24
+#: Fields a config may lack (``hwconfig_to_dict`` leaves them out when unset).
+_OPTIONAL_TOP = ("area_budget_um2",)
+#: Columns of the MAC array when a config has none and mac_fraction needs some.
+DEFAULT_COLS = 32
+
+
+@dataclass(frozen=True)
+class Point:
+    """One sweep point. ``params``: canonical axis values in spec order; ``params_json``: the
+    same as canonical JSON (sorted keys)."""
+
+    key: str
+    hw_index: int
+    workload_index: int
+    engine: str
+    schedule: str
+    zero_skip: bool
+    params: tuple[tuple[str, Any], ...]
+    params_json: str
+
+
+def params_json(params: Sequence[tuple[str, Any]]) -> str:
+    """Canonical JSON of axis values (``json.dumps(dict(params), sort_keys=True)``)."""
+    return json.dumps(dict(params), sort_keys=True)
+
+
+def point_key(hw_hash: str, workload_hash: str, engine: str, schedule: str, zero_skip: bool,
+              params_text: str) -> str:
+    """Deterministic key of a point (see module docstring); ``params_text`` is
+    :func:`params_json` of its axis values."""
+    text = f"{hw_hash}|{workload_hash}|{engine}|{schedule}|{int(bool(zero_skip))}|{params_text}"
+    return hashlib.sha256(text.encode()).hexdigest()[:KEY_DIGITS]
+
+
+def canonical_value(base_doc: Mapping, field: str, value: Any, source: str = "<sweep>") -> Any:
+    """``value`` in the type the config field holds (float for numbers, int for integers).
+
+    Raises :class:`ConfigError` if ``field`` names no field of the config."""
+    if field == MAC_FRACTION:
+        return float(value)
+    node: Any = base_doc
+    parts = field.split(".")
+    for i, part in enumerate(parts):
+        if not isinstance(node, dict) or part not in node:
+            if isinstance(node, dict) and i == len(parts) - 1 and \
+                    (field in _OPTIONAL_TOP or parts[0] == "route"):
+                return float(value) if field in _OPTIONAL_TOP and _is_num(value) else value
+            known = list(node) if isinstance(node, dict) else []
+            near = difflib.get_close_matches(part, known, n=1)
+            hint = f"; did you mean '{'.'.join(parts[:i] + [near[0]])}'?" if near else ""
+            raise ConfigError(Problem(f"axes.{field}", value,
+                                      f"names no field of the config{hint}"), source)
+        node = node[part]
+    if isinstance(node, bool) or not _is_num(value):
+        return value
+    if isinstance(node, int):
+        return int(value) if float(value).is_integer() else value
+    if isinstance(node, float):
+        return float(value)
+    return value
+
+
+def set_field(doc: dict, field: str, value: Any) -> None:
+    """Set a dotted field of a config document in place (the path must exist or be optional)."""
+    parts = field.split(".")
+    node = doc
+    for part in parts[:-1]:
+        node = node[part]
+    node[parts[-1]] = value
+
+
+def split_counts(frac: Any, area: Any, a_mac: Any, a_add: Any, a_mul: Any, n_mul: Any,
+                 cols: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """MAC rows, MAC columns, MAC count and adder count for a MAC share ``frac`` of the area
+    left after the multipliers (elementwise over numpy arrays; scalars work too).
+
+    Areas in um2. The MAC count is rounded down to whole rows; adders fill the rest (>= 0)."""
+    frac, area = np.asarray(frac, dtype=float), np.asarray(area, dtype=float)
+    cols = np.asarray(cols, dtype=float)
+    free = area - np.asarray(n_mul, dtype=float) * np.asarray(a_mul, dtype=float)
+    n = np.floor(np.maximum(frac * free, 0.0) / a_mac + 1e-9)
+    full = n >= cols
+    whole_rows = np.floor(n / cols)
+    macs = np.where(full, whole_rows * cols, n)
+    rows = np.where(full, whole_rows, np.where(n > 0, 1.0, 0.0))
+    cols_out = np.where(full, cols, n)
+    adders = np.maximum(np.floor((free - macs * a_mac) / a_add + 1e-9), 0.0)
+    return (rows.astype(np.int64), cols_out.astype(np.int64), macs.astype(np.int64),
+            adders.astype(np.int64))
+
+
+def split_inputs(doc: Mapping, source: str = "<sweep>") -> dict[str, float]:
+    """The quantities :func:`split_counts` needs, read from a config document.
+
+    Raises :class:`ConfigError` if the config cannot be split (no MAC or adder area)."""
+    units = doc["units"]
+    problems = []
+    for u in ("mac", "add"):
+        if u not in units or units[u]["area_um2"] <= 0:
+            problems.append(Problem(f"units.{u}.area_um2", units.get(u, {}).get("area_um2"),
+                                    f"{MAC_FRACTION} needs '{u}' units with an area > 0"))
+    if problems:
+        raise ConfigError(problems, source)
+    area = doc.get("area_budget_um2")
+    if area is None:
+        area = sum(units[u]["area_um2"] * n for u, n in _doc_counts(doc).items() if u in units)
+    a_mul = units["mul"]["area_um2"] if "mul" in units else 0.0
+    return {"area": float(area), "a_mac": float(units["mac"]["area_um2"]),
+            "a_add": float(units["add"]["area_um2"]), "a_mul": float(a_mul),
+            "n_mul": float(doc["multiplier_array"]["count"]),
+            "cols": float(doc["mac_array"]["cols"] or DEFAULT_COLS)}
+
+
+def resolve_doc(base: HardwareConfig, params: Sequence[tuple[str, Any]],
+                source: str = "<sweep>") -> dict:
+    """The config document of a point: ``base`` with the axis values set (not yet validated)."""
+    doc = copy.deepcopy(hwconfig_to_dict(base))
+    frac = None
+    for field, value in params:
+        if field == MAC_FRACTION:
+            frac = value
+        else:
+            set_field(doc, field, canonical_value(doc, field, value, source))
+    if frac is not None:
+        s = split_inputs(doc, source)
+        rows, cols, _, adders = split_counts(frac, s["area"], s["a_mac"], s["a_add"],
+                                             s["a_mul"], s["n_mul"], s["cols"])
+        doc["mac_array"]["rows"] = int(rows)
+        doc["mac_array"]["cols"] = int(cols)
+        doc["adder_array"]["count"] = int(adders)
+        if doc.get("area_budget_um2") is None:
+            doc["area_budget_um2"] = s["area"]
+    return doc
+
+
+def resolve_config(base: HardwareConfig, params: Sequence[tuple[str, Any]],
+                   source: str = "<sweep>") -> HardwareConfig:
+    """The validated config of a point. Raises :class:`ConfigError` for an invalid combination."""
+    return hwconfig_from_dict(resolve_doc(base, params, source), source)
+
+
+def config_json(doc: Mapping) -> str:
+    """Canonical JSON of a config document (its sha256 is :func:`hwconfig_hash`)."""
+    return json.dumps(doc, sort_keys=True)
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What a sweep's points refer to: base configs and workloads, loaded, with their hashes."""
+
+    hw_files: tuple[str, ...]
+    hw: tuple[HardwareConfig, ...]
+    hw_hashes: tuple[str, ...]
+    workload_files: tuple[str, ...]
+    workloads: tuple[Any, ...]
+    workload_hashes: tuple[str, ...]
+
+
+def load_inputs(spec: SweepSpec) -> Inputs:
+    """Load every config and workload a spec names (raising their loaders' InputErrors)."""
+    from accelsim.hw.load import load_hwconfig
+    from accelsim.workload.load import load_workload, workload_hash
+
+    hws = tuple(load_hwconfig(p) for p in spec.hw)
+    wls = tuple(load_workload(p) for p in spec.workloads)
+    return Inputs(spec.hw, hws, tuple(hwconfig_hash(h) for h in hws), spec.workloads, wls,
+                  tuple(workload_hash(w) for w in wls))
+
+
+def iter_points(spec: SweepSpec, inputs: Inputs) -> Iterator[Point]:
+    """Every point of the spec, in spec order (last axis fastest). Op-count engines get the
+    schedule ``-``. Raises :class:`ConfigError` for an axis that names no config field."""
+    import itertools
+
+    for hi, hw in enumerate(inputs.hw):
+        doc = hwconfig_to_dict(hw)
+        canon = [[canonical_value(doc, ax.field, v, spec.source) for v in ax.values]
+                 for ax in spec.axes]
+        fields = [ax.field for ax in spec.axes]
+        # params_json by pieces: fields sorted, each value's JSON computed once
+        order = sorted(range(len(fields)), key=lambda i: fields[i])
+        heads = [json.dumps(fields[i]) + ": " for i in order]
+        texts = [[json.dumps(v) for v in canon[i]] for i in order]
+        for wi in range(len(inputs.workloads)):
+            for engine in spec.engines:
+                schedules = (NO_SCHEDULE,) if engine in OPCOUNT_ENGINES else spec.schedules
+                for schedule in schedules:
+                    for zs in spec.zero_skip:
+                        for combo in itertools.product(*[range(len(c)) for c in canon]):
+                            params = tuple((f, canon[a][j]) for a, (f, j) in
+                                           enumerate(zip(fields, combo)))
+                            ptext = "{" + ", ".join(heads[k] + texts[k][combo[i]]
+                                                    for k, i in enumerate(order)) + "}"
+                            key = point_key(inputs.hw_hashes[hi], inputs.workload_hashes[wi],
+                                            engine, schedule, zs, ptext)
+                            yield Point(key, hi, wi, engine, schedule, zs, params, ptext)
+
+
+def _doc_counts(doc: Mapping) -> dict[str, int]:
+    mac = doc["mac_array"]
+    return {"mac": mac["rows"] * mac["cols"], "add": doc["adder_array"]["count"],
+            "mul": doc["multiplier_array"]["count"]}
+
+
+def _is_num(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)

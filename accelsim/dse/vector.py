@@ -1,0 +1,225 @@
+"""The array path of a sweep: many points of an op-count engine evaluated at once with numpy.
+
+For a task whose axes are all :func:`~accelsim.dse.evaluate.vectorisable`, every point's unit
+counts, energies per operation, leakage and clock are built as arrays, the config checks that can
+differ between points (area within the budget, rows and columns both zero or both positive,
+units present for every count, every needed class populated) are evaluated as masks, and the
+models of :mod:`accelsim.dse.opcount` run on all valid points together. The resolved config JSON
+of each point is rendered from a template of the base config with one slot per varying field.
+Points that fail a check, or whose axis value fails the config loader on its own, are evaluated
+one at a time by :func:`~accelsim.dse.evaluate.evaluate_point`, which produces the same error row
+the loader would. Tests check that both paths give identical rows.
+"""
+from __future__ import annotations
+
+import copy
+import hashlib
+import itertools
+import json
+import math
+import re
+from typing import Any, Sequence
+
+import numpy as np
+
+from accelsim import __version__
+from accelsim.dse.evaluate import (
+    ENERGY_COLUMNS, Task, evaluate_point, group_params, rows_to_columns, total_energy,
+)
+from accelsim.dse.opcount import evaluate_counts, feasible, opcount_tables
+from accelsim.dse.points import (
+    DEFAULT_COLS, canonical_value, set_field, split_counts, split_inputs,
+)
+from accelsim.dse.spec import MAC_FRACTION
+from accelsim.dse.store import COLUMN_NAMES
+from accelsim.errors import InputError
+from accelsim.hw.load import hwconfig_from_dict, hwconfig_to_dict
+
+_SLOT = "@@accelsim-slot-{}@@"
+_SLOT_RE = re.compile(r'"@@accelsim-slot-(\d+)@@"')
+_ARRAY_UNITS = ("mac", "add", "mul")
+
+
+def evaluate_vectorised(task: Task) -> dict[str, list]:
+    """Columns for every point of an op-count ``task`` (the same values as the scalar path)."""
+    points = task.points
+    if not points:
+        return rows_to_columns([])
+    engine, zero_skip = points[0].engine, points[0].zero_skip
+    if any(p.engine != engine or p.zero_skip != zero_skip for p in points):
+        raise ValueError("a vectorised task needs one engine and one zero_skip value")
+    doc = hwconfig_to_dict(task.hw)
+    vals = group_params(points)
+    n = len(points)
+    ok = np.ones(n, dtype=bool)
+    for field, values in vals.items():
+        ok &= _values_ok(doc, field, values)
+    try:
+        t = opcount_tables(task.workload, task.hw, zero_skip=zero_skip)
+        arr = _arrays(doc, vals, n, t.units)
+    except InputError:
+        return rows_to_columns([evaluate_point(task, p) for p in points])
+    ok &= arr.pop("valid")
+    ok &= feasible(t, arr["counts"])
+    idx = np.flatnonzero(ok)
+    cols = _columns(task, t, engine, arr, idx, _render(doc, vals, arr, idx) if len(idx) else [])
+    if len(idx) == n:
+        return cols
+    # points failing a check: the scalar path writes the error row the loader/models give
+    out = {c: [None] * n for c in COLUMN_NAMES}
+    for c in COLUMN_NAMES:
+        for j, i in enumerate(idx):
+            out[c][i] = cols[c][j]
+    for i in np.flatnonzero(~ok):
+        row = evaluate_point(task, points[i])
+        for c in COLUMN_NAMES:
+            out[c][i] = row[c]
+    return out
+
+
+def _columns(task: Task, t: Any, engine: str, arr: dict, idx: np.ndarray, texts: list[str]
+             ) -> dict[str, list]:
+    """Store columns of the valid points ``idx`` (see :func:`~accelsim.dse.evaluate.make_row`)."""
+    pts = [task.points[i] for i in idx]
+    m = len(idx)
+    cycles, comps = evaluate_counts(t, engine, arr["counts"][idx], arr["energy"][idx],
+                                    arr["leak"][idx], arr["clock"][idx])
+    clock = arr["clock"][idx]
+    latency = cycles / (clock * 1e6)
+    with np.errstate(divide="ignore"):
+        ips = np.where(latency > 0, 1.0 / np.where(latency > 0, latency, 1.0), np.inf)
+    energy = {c: np.zeros(m) for c in ENERGY_COLUMNS}
+    for name, values in sorted(comps.items()):
+        col = f"energy_{name}_pj"
+        energy[col if col in energy else "energy_other_pj"] += values
+    raw = arr["raw"]
+    return {
+        "key": [p.key for p in pts], "hw": [task.hw.name] * m,
+        "base_hw_hash": [task.hw_hash] * m,
+        "hw_hash": [hashlib.sha256(x.encode()).hexdigest() for x in texts],
+        "workload": [task.workload.name] * m, "workload_hash": [task.workload_hash] * m,
+        "engine": [p.engine for p in pts], "schedule": [p.schedule for p in pts],
+        "zero_skip": [p.zero_skip for p in pts], "params_json": [p.params_json for p in pts],
+        "mac_units": raw["mac"][idx].astype(np.int64).tolist(),
+        "adder_units": raw["add"][idx].astype(np.int64).tolist(),
+        "multiplier_units": raw["mul"][idx].astype(np.int64).tolist(),
+        "compute_area_um2": arr["area"][idx].tolist(),
+        "area_budget_um2": arr["budget"][idx].tolist(), "clock_mhz": clock.tolist(),
+        "cycles": cycles.tolist(), "latency_s": latency.tolist(),
+        "inferences_per_s": ips.tolist(),
+        "energy_pj": total_energy([energy[c] for c in ENERGY_COLUMNS]).tolist(),
+        **{c: v.tolist() for c, v in energy.items()},
+        "error": [""] * m, "accelsim_version": [__version__] * m, "config_json": texts,
+    }
+
+
+def _values_ok(doc: dict, field: str, values: Sequence[Any]) -> np.ndarray:
+    """[N] bool: the value passes the config loader when set alone (cross-field checks such as
+    the area budget are left to the array masks)."""
+    verdict: dict[tuple, bool] = {}
+    out = np.empty(len(values), dtype=bool)
+    for i, v in enumerate(values):
+        key = (type(v), v)
+        if key not in verdict:
+            verdict[key] = _value_ok(doc, field, v)
+        out[i] = verdict[key]
+    return out
+
+
+def _value_ok(doc: dict, field: str, value: Any) -> bool:
+    if field == MAC_FRACTION:
+        return isinstance(value, float) and 0.0 <= value <= 1.0
+    trial = copy.deepcopy(doc)
+    set_field(trial, field, value)
+    try:
+        hwconfig_from_dict(trial)
+    except InputError as exc:
+        own = [p for p in exc.problems if p.field == field and
+               not (field == "area_budget_um2" and "over the budget" in p.why)]
+        return not own
+    return True
+
+
+def _arrays(doc: dict, vals: dict[str, list], n: int, units: tuple[str, ...]) -> dict:
+    """Per-point counts, energies, leakage, clock, budget and area; ``valid`` masks the checks
+    that involve several fields. Raises :class:`InputError` if mac_fraction cannot split."""
+    def col(field: str, base: Any) -> np.ndarray:
+        if field in vals:
+            return np.array([float(v) for v in vals[field]])
+        return np.full(n, float(base) if base is not None else math.nan)
+
+    u_doc = doc["units"]
+    rows = col("mac_array.rows", doc["mac_array"]["rows"])
+    cols = col("mac_array.cols", doc["mac_array"]["cols"])
+    count = {"add": col("adder_array.count", doc["adder_array"]["count"]),
+             "mul": col("multiplier_array.count", doc["multiplier_array"]["count"])}
+    area_u = {u: col(f"units.{u}.area_um2", u_doc[u]["area_um2"]) for u in units}
+    budget = col("area_budget_um2", doc.get("area_budget_um2"))
+    valid = np.ones(n, dtype=bool)
+    if MAC_FRACTION in vals:
+        s = split_inputs(doc)
+        pre = rows * cols * area_u.get("mac", 0.0) + count["add"] * area_u.get("add", 0.0) + \
+            count["mul"] * area_u.get("mul", 0.0)
+        split_area = np.where(np.isnan(budget), pre, budget)
+        r, c, _, adders = split_counts(np.array(vals[MAC_FRACTION]), split_area, area_u["mac"],
+                                       area_u["add"], area_u.get("mul", 0.0), count["mul"],
+                                       np.where(cols > 0, cols, DEFAULT_COLS))
+        rows, cols, count["add"] = r.astype(float), c.astype(float), adders.astype(float)
+        budget = split_area
+    count["mac"] = rows * cols
+    valid &= (rows == 0) == (cols == 0)
+    area = np.zeros(n)
+    for u in _ARRAY_UNITS:
+        if u in units:
+            area = area + count[u] * area_u[u]
+        else:
+            valid &= count[u] == 0
+    valid &= np.isnan(budget) | (area <= budget * (1 + 1e-9))
+    energy = np.stack([col(f"units.{u}.energy_pj_per_op", u_doc[u]["energy_pj_per_op"])
+                       for u in units], axis=1)
+    leak = np.zeros(n)
+    for u in _ARRAY_UNITS:
+        if u in units:
+            leak = leak + col(f"units.{u}.leakage_uw", u_doc[u]["leakage_uw"]) * count[u]
+    for b, sram in doc["buffers"].items():
+        leak = leak + col(f"buffers.{b}.leakage_uw", sram["leakage_uw"])
+    counts = np.stack([count[u] if u in count else np.zeros(n) for u in units], axis=1)
+    return {"counts": counts.astype(np.int64), "energy": energy, "leak": leak,
+            "clock": col("clock_mhz", doc["clock_mhz"]), "budget": budget, "area": area,
+            "rows": rows, "cols": cols, "raw": count, "valid": valid}
+
+
+def _render(doc: dict, vals: dict[str, list], arr: dict, idx: np.ndarray) -> list[str]:
+    """Canonical config JSON of the points ``idx`` (equal to the scalar path's text)."""
+    slots: dict[str, list[str]] = {}
+    for field, values in vals.items():
+        if field == MAC_FRACTION:
+            continue
+        cache: dict[tuple, str] = {}
+        out = []
+        for i in idx:
+            v = values[i]
+            k = (type(v), v)
+            if k not in cache:
+                cache[k] = json.dumps(canonical_value(doc, field, v))
+            out.append(cache[k])
+        slots[field] = out
+    if MAC_FRACTION in vals:
+        slots["mac_array.rows"] = [str(int(arr["rows"][i])) for i in idx]
+        slots["mac_array.cols"] = [str(int(arr["cols"][i])) for i in idx]
+        slots["adder_array.count"] = [str(int(arr["raw"]["add"][i])) for i in idx]
+        if doc.get("area_budget_um2") is None and "area_budget_um2" not in vals:
+            slots["area_budget_um2"] = [json.dumps(float(arr["budget"][i])) for i in idx]
+    template = copy.deepcopy(doc)
+    names = list(slots)
+    for i, field in enumerate(names):
+        set_field(template, field, _SLOT.format(i))
+    pieces = _SLOT_RE.split(json.dumps(template, sort_keys=True))
+    texts, order = pieces[0::2], [names[int(s)] for s in pieces[1::2]]
+    columns: list[Any] = []
+    for text, field in zip(texts, order):
+        columns += [itertools.repeat(text), slots[field]]
+    columns.append(itertools.repeat(texts[-1]))
+    if not order:
+        return [texts[0]] * len(idx)
+    return ["".join(parts) for parts in zip(*columns)]

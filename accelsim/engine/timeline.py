@@ -1,0 +1,53 @@
+"""Chrome trace-event JSON of an engine run (open it in https://ui.perfetto.dev).
+
+One track (``tid``) per unit array and one for the DRAM channel; one complete (``"X"``) slice
+per tile (named ``layer.stage``) on its unit and per DRAM transfer; counter (``"C"``) tracks of
+the bytes in use in each SRAM buffer. Timestamps are microseconds at the config's clock
+(``cycle / clock_mhz``); every slice carries its cycle numbers in ``args``.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from accelsim.engine.core import Engine
+
+
+def trace_events(engine: Engine) -> dict:
+    """The trace as a JSON-ready dict (``{"traceEvents": [...], "displayTimeUnit": "ns"}``)."""
+    plan, log, mhz = engine.plan, engine.log, engine.hw.clock_mhz
+    units = sorted({s.unit for s in plan.stages})
+    tid_of = {u: i + 1 for i, u in enumerate(units)}
+    dram_tid = len(units) + 1
+    ev: list[dict] = [{"ph": "M", "pid": 1, "name": "process_name",
+                       "args": {"name": f"accelsim {plan.workload} on {plan.hw}"}}]
+    for u, i in tid_of.items():
+        ev.append({"ph": "M", "pid": 1, "tid": i, "name": "thread_name",
+                   "args": {"name": f"{u} array"}})
+    ev.append({"ph": "M", "pid": 1, "tid": dram_tid, "name": "thread_name",
+               "args": {"name": "DRAM channel"}})
+    for s in plan.stages:
+        for tid in s.tiles:
+            t = plan.tiles[tid]
+            a, b = log.start[tid], log.end[tid]
+            ev.append({"ph": "X", "pid": 1, "tid": tid_of[s.unit],
+                       "name": f"{s.layer_name}.{s.name}", "cat": s.role, "ts": a / mhz,
+                       "dur": (b - a) / mhz,
+                       "args": {"tile": tid, "start_cycle": a, "end_cycle": b, "ops": t.ops,
+                                "compute_cycles": t.compute_cycles, "m": list(t.m),
+                                "n": list(t.n), "k": list(t.k)}})
+    for a, b, tile, kind in engine.dram.transfers:
+        ev.append({"ph": "X", "pid": 1, "tid": dram_tid, "name": kind, "cat": "dram",
+                   "ts": a / mhz, "dur": (b - a) / mhz,
+                   "args": {"tile": tile, "start_cycle": a, "end_cycle": b}})
+    for when, buf, used in engine.pool.levels:
+        ev.append({"ph": "C", "pid": 1, "name": f"sram {buf} bytes", "ts": when / mhz,
+                   "args": {"bytes": used}})
+    return {"traceEvents": ev, "displayTimeUnit": "ns"}
+
+
+def write_timeline(engine: Engine, path: str | Path) -> None:
+    """Write the run's trace-event JSON to ``path`` (parent directories are created)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(trace_events(engine)), encoding="utf-8")

@@ -1,0 +1,361 @@
+"""Stage -> blocks: the tiles' geometry, compute cycles, operations and operand slices.
+
+A stage is an ``m x n x k`` (grouped) matrix product. This module cuts it into *blocks*, each a
+box ``[m0, m1) x [n0, n1) x [k0, k1)`` of that iteration space whose working set fits the
+per-tile budgets it is given (:class:`Limits`), and prices each block with the timing model of
+the unit that runs it (:mod:`accelsim.mapping.units`). Memory policy (which operand stays
+resident, what is forwarded on chip or spilled to DRAM) is decided in
+:mod:`accelsim.mapping.memory`; this module only says how big each slice is.
+
+Three block orders, one per timing model:
+
+* ``systolic`` (MAC array, reductions): the folds of :func:`~accelsim.mapping.units.systolic_folds`
+  in SCALE-Sim's order. Consecutive whole folds are grouped into one block while their slices
+  fit; a fold whose slices do not fit is cut along its streamed dimension (positions for WS,
+  terms for OS) into *continuation* chunks that stream back to back: the first chunk pays the
+  fill, the last the drain, so the stage's cycles equal SCALE-Sim's whatever the buffer sizes.
+* ``tree`` (adder trees) and ``elementwise``: position chunks outer, channel blocks inner, all
+  terms of an output in one block (chunk-ordered, so producer/consumer stages can pipeline).
+
+Byte slices are exact shares (:func:`share`): summed over a partition they give the total.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from accelsim.hw.config import Dataflow, HardwareConfig
+from accelsim.mapping.units import (
+    elementwise_cycles, fill_drain, fold_cycles, systolic_folds, tree_cycles, unit_count,
+    unit_latency,
+)
+from accelsim.workload.schema import Stage
+
+INF = 1 << 62
+
+
+def share(total: int, lo: int, hi: int, size: int) -> int:
+    """The part of ``total`` that falls on ``[lo, hi)`` of ``size`` equal parts (exact partition:
+    shares of adjacent ranges add up)."""
+    if size <= 0:
+        return 0
+    return total * hi // size - total * lo // size
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-tile byte budgets of the working set (``INF`` when the operand is resident)."""
+
+    weights: int
+    inputs: int
+    outputs: int
+
+
+@dataclass(frozen=True)
+class Slices:
+    """Totals a stage's slices are cut from: weights, input, output tensor bytes and the op
+    count in the requested mode (dense or non-zero)."""
+
+    weights: int
+    inputs: int
+    outputs: int
+    ops: int
+    #: the input is cut along the channel axis too (grouped stages, in-place consumers)
+    input_by_channel: bool = False
+
+
+@dataclass(frozen=True)
+class Block:
+    """One tile's geometry and arithmetic.
+
+    ``chunk`` is the position-chunk index of chunk-ordered blocks (-1 for systolic blocks);
+    ``cfold`` the first channel fold of a systolic block and ``kfirst``/``klast`` whether it
+    holds the first / last term fold of its channels (partial sums start / finish here);
+    ``chunked`` is True for the chunks of a fold cut along its streamed dimension, ``cont`` for
+    all but the first of them (weights already in the array).
+    ``w``, ``inp``, ``out``: bytes of the weight, input and output slices the block touches;
+    ``inp_reads``: input bytes streamed into the unit (re-reads of a slice counted);
+    ``finished``: output elements completed in the block (all their terms summed).
+    """
+
+    m0: int
+    m1: int
+    n0: int
+    n1: int
+    k0: int
+    k1: int
+    chunk: int
+    folds: int
+    cycles: int
+    ops: int
+    w: int
+    inp: int
+    inp_reads: int
+    out: int
+    finished: int = 0
+    cfold: int = -1
+    kfirst: bool = True
+    klast: bool = True
+    cont: bool = False
+    chunked: bool = False
+
+
+class TooSmall(Exception):
+    """A buffer cannot hold one minimal tile: ``buffer`` names it, ``need`` is in bytes."""
+
+    def __init__(self, buffer: str, need: int):
+        super().__init__(buffer, need)
+        self.buffer, self.need = buffer, need
+
+
+def model_of(st: Stage, unit: str) -> str:
+    """Timing model of ``st`` on unit class ``unit``: ``systolic``, ``tree`` or ``elementwise``."""
+    if st.k <= 1 or st.role == "eltwise" or unit == "mul":
+        return "elementwise"
+    return "systolic" if unit == "mac" else "tree"
+
+
+def _cut(total: int, st: Stage, ws: bool, m0: int, m1: int, n0: int, n1: int, k0: int,
+         k1: int, by_channel: bool = True) -> int:
+    """Share of ``total`` on a box, cut in the order the blocks partition the stage (channels,
+    then terms, then positions for WS folds; channels, positions, terms otherwise), so that the
+    shares of any set of blocks covering the stage add up to ``total`` exactly."""
+    x = share(total, n0, n1, st.n) if by_channel else total
+    if ws:
+        return share(share(x, k0, k1, st.k), m0, m1, st.m)
+    return share(share(x, m0, m1, st.m), k0, k1, st.k)
+
+
+def _ops(st: Stage, sl: Slices, m0: int, m1: int, n0: int, n1: int, k0: int, k1: int,
+         ws: bool = False) -> int:
+    if sl.ops == st.ops_dense:
+        return (m1 - m0) * (n1 - n0) * (k1 - k0)
+    return _cut(sl.ops, st, ws, m0, m1, n0, n1, k0, k1)
+
+
+def _w(st: Stage, sl: Slices, n0: int, n1: int, k0: int, k1: int) -> int:
+    return share(share(sl.weights, n0, n1, st.n), k0, k1, st.k)
+
+
+def _in(st: Stage, sl: Slices, m0: int, m1: int, n0: int, n1: int, k0: int, k1: int,
+        ws: bool = False) -> int:
+    return _cut(sl.inputs, st, ws, m0, m1, n0, n1, k0, k1, sl.input_by_channel)
+
+
+def _out(st: Stage, sl: Slices, m0: int, m1: int, n0: int, n1: int) -> int:
+    return share(share(sl.outputs, n0, n1, st.n), m0, m1, st.m)
+
+
+def _largest(limit: int, total: int, size: int) -> int:
+    """Largest ``d`` in ``[0, size]`` with ``ceil(total * d / size) <= limit``."""
+    if total <= 0 or limit >= INF:
+        return size
+    return min(size, limit * size // total)
+
+
+# ---------------------------------------------------------------------------------------------
+def systolic_blocks(st: Stage, sl: Slices, hw: HardwareConfig, lim: Limits) -> list[Block]:
+    """Blocks of a reduction stage on the systolic MAC array (see module docstring).
+
+    A block holds whole channel folds (all their term folds: outputs finish inside it), or a run
+    of term folds of one channel fold (``kfirst``/``klast`` say whether partial sums start or
+    finish there), or one continuation chunk of one fold."""
+    mac = hw.mac_array
+    ws = mac.dataflow is Dataflow.WS
+    fill, drain = fill_drain(mac)
+    lat = mac.pipeline_latency_cycles
+    items: list[list] = []
+    for f in systolic_folds(st.m, st.n, st.k, st.groups, mac):
+        if ws and items and (items[-1][0].n0, items[-1][0].n1) == (f.n0, f.n1):
+            items[-1].append(f)
+        else:
+            items.append([f])
+    blocks: list[Block] = []
+    group: list = []
+    seen_in: set = set()
+    seen_out: set = set()
+    seen_w: set = set()
+    acc = [0, 0, 0]  # weights, distinct input slices, distinct output slices
+
+    cache: dict[int, tuple] = {}
+
+    def fold_data(f) -> tuple[int, int, int, tuple, tuple, tuple]:
+        got = cache.get(id(f))
+        if got is None:
+            kin = (f.k0, f.k1, f.m0, f.m1) + ((f.n0, f.n1) if sl.input_by_channel else ())
+            got = cache[id(f)] = (_w(st, sl, f.n0, f.n1, f.k0, f.k1),
+                                  _in(st, sl, f.m0, f.m1, f.n0, f.n1, f.k0, f.k1, ws),
+                                  _out(st, sl, f.m0, f.m1, f.n0, f.n1), kin,
+                                  (f.n0, f.n1, f.m0, f.m1), (f.n0, f.n1, f.k0, f.k1))
+        return got
+
+    def add(f_list, dry: bool) -> bool:
+        """Add folds to the open group (or test whether they would fit)."""
+        w, i, o = acc
+        new_in, new_out, new_w = set(), set(), set()
+        for f in f_list:
+            fw, fi, fo, kin, kout, kw = fold_data(f)
+            if kw not in seen_w and kw not in new_w:
+                w += fw
+                new_w.add(kw)
+            if kin not in seen_in and kin not in new_in:
+                i += fi
+                new_in.add(kin)
+            if kout not in seen_out and kout not in new_out:
+                o += fo
+                new_out.add(kout)
+        if w > lim.weights or i > lim.inputs or o > lim.outputs:
+            return False
+        if not dry:
+            group.extend(f_list)
+            seen_in.update(new_in)
+            seen_out.update(new_out)
+            seen_w.update(new_w)
+            acc[:] = [w, i, o]
+        return True
+
+    def flush(cfold: int) -> None:
+        if not group:
+            return
+        ops = sum(_ops(st, sl, f.m0, f.m1, f.n0, f.n1, f.k0, f.k1, ws) for f in group)
+        reads = sum(_in(st, sl, f.m0, f.m1, f.n0, f.n1, f.k0, f.k1, ws) for f in group)
+        cycles = sum(fold_cycles(mac, f.stream) for f in group) + lat
+        done = {(f.n0, f.n1, f.m0, f.m1) for f in group if f.k1 == st.k}
+        finished = sum((n1 - n0) * (m1 - m0) for n0, n1, m0, m1 in done)
+        blocks.append(Block(min(f.m0 for f in group), max(f.m1 for f in group),
+                            min(f.n0 for f in group), max(f.n1 for f in group),
+                            min(f.k0 for f in group), max(f.k1 for f in group), -1, len(group),
+                            cycles, ops, acc[0], acc[1], reads, acc[2], finished, cfold,
+                            kfirst=group[0].k0 == 0, klast=group[-1].k1 == st.k))
+        group.clear()
+        seen_in.clear()
+        seen_out.clear()
+        seen_w.clear()
+        acc[:] = [0, 0, 0]
+
+    for cfold, item in enumerate(items):
+        if add(item, dry=True):
+            add(item, dry=False)
+            continue
+        flush(cfold - 1)
+        if add(item, dry=True):  # fits in a block of its own
+            add(item, dry=False)
+            continue
+        for f in item:  # runs of term folds with partial sums, or continuation chunks
+            if add([f], dry=True):
+                add([f], dry=False)
+                continue
+            flush(cfold)
+            if add([f], dry=True):
+                add([f], dry=False)
+            else:
+                blocks.extend(_continuation(st, sl, f, lim, ws, fill, drain, lat, cfold))
+        flush(cfold)
+    flush(len(items) - 1)
+    return blocks
+
+
+def _continuation(st: Stage, sl: Slices, f, lim: Limits, ws: bool, fill: int, drain: int,
+                  lat: int, cfold: int) -> list[Block]:
+    """Cut one fold along its streamed dimension into chunks that fit."""
+    out: list[Block] = []
+    if ws:  # stream positions; weights fixed in the array
+        w = _w(st, sl, f.n0, f.n1, f.k0, f.k1)
+        if w > lim.weights:
+            raise TooSmall("weights", w)
+        i_all = _in(st, sl, 0, st.m, f.n0, f.n1, f.k0, f.k1, ws)
+        o_all = _out(st, sl, 0, st.m, f.n0, f.n1)
+        step = min(_largest(lim.inputs, i_all, st.m), _largest(lim.outputs, o_all, st.m))
+        if step < 1:
+            raise TooSmall("inputs" if _largest(lim.inputs, i_all, st.m) < 1 else "outputs",
+                           max(-(-i_all // st.m), -(-o_all // st.m)))
+        for m0 in range(0, st.m, step):
+            m1 = min(st.m, m0 + step)
+            first, last = m0 == 0, m1 == st.m
+            cyc = (m1 - m0) + (fill if first else 0) + (drain if last else 0) + lat
+            i = _in(st, sl, m0, m1, f.n0, f.n1, f.k0, f.k1, ws)
+            done = (m1 - m0) * (f.n1 - f.n0) if f.k1 == st.k else 0
+            out.append(Block(m0, m1, f.n0, f.n1, f.k0, f.k1, -1, 1 if first else 0, cyc,
+                             _ops(st, sl, m0, m1, f.n0, f.n1, f.k0, f.k1, ws), w if first else 0,
+                             i, i, _out(st, sl, m0, m1, f.n0, f.n1), done, cfold,
+                             kfirst=f.k0 == 0, klast=f.k1 == st.k, cont=not first,
+                             chunked=True))
+        return out
+    # output stationary: stream terms, outputs stay in the PEs
+    o = _out(st, sl, f.m0, f.m1, f.n0, f.n1)
+    if o > lim.outputs:
+        raise TooSmall("outputs", o)
+    w_all = _w(st, sl, f.n0, f.n1, 0, st.k)
+    i_all = _in(st, sl, f.m0, f.m1, f.n0, f.n1, 0, st.k, ws)
+    step_k = min(_largest(lim.weights, w_all, st.k), _largest(lim.inputs, i_all, st.k))
+    if step_k < 1:
+        raise TooSmall("weights" if _largest(lim.weights, w_all, st.k) < 1 else "inputs",
+                       max(-(-w_all // st.k), -(-i_all // st.k)))
+    # a packed fold streams (groups in fold) * k terms: scale the chunk cycles accordingly
+    scale = f.stream / st.k
+    for k0 in range(0, st.k, step_k):
+        k1 = min(st.k, k0 + step_k)
+        first, last = k0 == 0, k1 == st.k
+        cyc = math.ceil((k1 - k0) * scale) + (fill if first else 0) + (drain if last else 0) + lat
+        i = _in(st, sl, f.m0, f.m1, f.n0, f.n1, k0, k1, ws)
+        out.append(Block(f.m0, f.m1, f.n0, f.n1, k0, k1, -1, 1 if first else 0, cyc,
+                         _ops(st, sl, f.m0, f.m1, f.n0, f.n1, k0, k1, ws),
+                         _w(st, sl, f.n0, f.n1, k0, k1), i, i, o if last else 0,
+                         (f.m1 - f.m0) * (f.n1 - f.n0) if last else 0, cfold,
+                         kfirst=True, klast=True, cont=not first, chunked=True))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+def chunk_limit(st: Stage, sl: Slices, lim: Limits, nblock: int) -> int:
+    """Largest position chunk of a chunk-ordered stage with ``nblock``-channel blocks."""
+    i_all = sl.inputs if not sl.input_by_channel else share(sl.inputs, 0, nblock, st.n)
+    o_all = share(sl.outputs, 0, nblock, st.n)
+    return min(_largest(lim.inputs, i_all, st.m), _largest(lim.outputs, o_all, st.m))
+
+
+def channel_block(st: Stage, sl: Slices, lim: Limits) -> int:
+    """Largest channel block of a chunk-ordered stage whose weights fit (0 if none does)."""
+    nb = _largest(lim.weights, sl.weights, st.n)
+    if st.groups > 1 and nb >= st.n // st.groups:
+        ng = st.n // st.groups
+        nb = nb // ng * ng
+    return nb
+
+
+def chunked_blocks(st: Stage, sl: Slices, hw: HardwareConfig, unit: str, lim: Limits,
+                   grid: list[tuple[int, int]], nblock: int) -> list[Block]:
+    """Blocks of a tree or element-wise stage: chunks of ``grid`` outer, ``nblock`` channels
+    inner. Raises :class:`TooSmall` if a block's slices exceed ``lim``."""
+    model = model_of(st, unit)
+    count = unit_count(hw, unit)
+    blocks = []
+    for c, (m0, m1) in enumerate(grid):
+        for n0 in range(0, st.n, nblock):
+            n1 = min(st.n, n0 + nblock)
+            ops = _ops(st, sl, m0, m1, n0, n1, 0, st.k)
+            if model == "tree":
+                outputs = (m1 - m0) * (n1 - n0)
+                terms = ops / outputs if outputs else 0
+                cyc = tree_cycles(outputs, terms, count, hw.adder_array.tree_width,
+                                  hw.adder_array.latency_cycles)
+            else:
+                cyc = elementwise_cycles(ops, count, unit_latency(hw, unit))
+            w = _w(st, sl, n0, n1, 0, st.k)
+            i = _in(st, sl, m0, m1, n0, n1, 0, st.k)
+            o = _out(st, sl, m0, m1, n0, n1)
+            for name, need, cap in (("weights", w, lim.weights), ("inputs", i, lim.inputs),
+                                    ("outputs", o, lim.outputs)):
+                if need > cap:
+                    raise TooSmall(name, need)
+            blocks.append(Block(m0, m1, n0, n1, 0, st.k, c, 0, cyc, ops, w, i, i, o,
+                                (m1 - m0) * (n1 - n0)))
+    return blocks
+
+
+def even_grid(size: int, step: int) -> list[tuple[int, int]]:
+    """``[0, size)`` cut into ``ceil(size / step)`` nearly equal chunks of at most ``step``."""
+    if size <= 0:
+        return [(0, 0)]
+    parts = -(-size // max(1, step))
+    return [(size * i // parts, size * (i + 1) // parts) for i in range(parts)]

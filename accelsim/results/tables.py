@@ -1,0 +1,129 @@
+"""A :class:`~accelsim.results.Result` as tables: dict (JSON), DataFrame / CSV, terminal text.
+
+One row per layer. In the DataFrame and CSV, mapping fields are flattened as ``field.key``
+(``compute_cycles.mac``, ``stall_cycles.dram``, ``energy_pj.sram_inputs``...); in the dict they
+stay nested. pandas is imported only by :func:`layers_frame` and :func:`write_csv`.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, Mapping
+
+from accelsim.results.records import STALL_CAUSES, LayerRecord, Result
+from accelsim.results.text import table
+
+_MAPPINGS = ("compute_cycles", "busy_cycles", "ops", "bytes_read", "bytes_written",
+             "stall_cycles", "energy_pj")
+
+
+def totals(result: Result) -> dict[str, Any]:
+    """Whole-inference figures: cycles, latency (s) at the clock, inferences/s, energy per
+    inference by component (pJ) and in total, utilisation per unit class (busy cycles / cycles),
+    and the per-layer mappings summed."""
+    out: dict[str, Any] = {
+        "cycles": result.cycles, "clock_mhz": result.clock_mhz,
+        "latency_s": result.latency_s, "inferences_per_s": result.inferences_per_s,
+        "energy_pj": dict(result.energy_pj), "energy_pj_total": result.total_energy_pj,
+        "tiles": sum(rec.tiles for rec in result.layers),
+    }
+    for name in _MAPPINGS[:-1]:
+        out[name] = dict(sorted(result.total(name).items()))
+    busy = out["busy_cycles"]
+    out["utilisation"] = {u: (v / result.cycles if result.cycles else 0.0)
+                          for u, v in busy.items()}
+    out["stall_cycles"] = {c: out["stall_cycles"].get(c, 0) for c in STALL_CAUSES}
+    return out
+
+
+def layer_row(rec: LayerRecord) -> dict[str, Any]:
+    """One layer as a JSON-ready dict (nested mappings)."""
+    row = asdict(rec)
+    for name in _MAPPINGS:
+        row[name] = dict(sorted(row[name].items()))
+    row["cycles"] = rec.cycles
+    row["energy_pj_total"] = float(sum(rec.energy_pj.values()))
+    return row
+
+
+def result_dict(result: Result, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """``{"engine", "schedule", "workload", "hw", "zero_skip", "meta", "totals", "layers"}``;
+    ``extra`` entries (e.g. the resolved config) are added at the top level."""
+    out: dict[str, Any] = {"engine": result.engine, "schedule": result.schedule,
+                           "workload": result.workload, "hw": result.hw,
+                           "zero_skip": result.zero_skip, "meta": dict(result.meta),
+                           "totals": totals(result),
+                           "layers": [layer_row(rec) for rec in result.layers]}
+    if extra:
+        out.update(extra)
+    return out
+
+
+def flat_rows(result: Result) -> list[dict[str, Any]]:
+    """Layer rows with mappings flattened to ``field.key`` columns (stable column set)."""
+    keys: dict[str, set] = {name: set() for name in _MAPPINGS}
+    for rec in result.layers:
+        for name in _MAPPINGS:
+            keys[name].update(getattr(rec, name))
+    keys["stall_cycles"].update(STALL_CAUSES)
+    rows = []
+    for rec in result.layers:
+        row: dict[str, Any] = {"name": rec.name, "start_cycle": rec.start_cycle,
+                               "end_cycle": rec.end_cycle, "cycles": rec.cycles,
+                               "tiles": rec.tiles}
+        for name in _MAPPINGS:
+            values = getattr(rec, name)
+            for k in sorted(keys[name]):
+                row[f"{name}.{k}"] = values.get(k, 0)
+        row["energy_pj_total"] = float(sum(rec.energy_pj.values()))
+        rows.append(row)
+    return rows
+
+
+def layers_frame(result: Result):
+    """A pandas DataFrame, one row per layer (columns of :func:`flat_rows`)."""
+    import pandas as pd
+
+    return pd.DataFrame(flat_rows(result))
+
+
+def write_csv(result: Result, path: str | Path) -> None:
+    layers_frame(result).to_csv(path, index=False)
+
+
+def write_json(result: Result, path: str | Path, extra: Mapping[str, Any] | None = None) -> None:
+    Path(path).write_text(json.dumps(result_dict(result, extra), indent=1) + "\n",
+                          encoding="utf-8")
+
+
+def summary_text(result: Result) -> str:
+    """Per-layer table and totals for the terminal."""
+    units = sorted({u for rec in result.layers for u in rec.compute_cycles})
+    head = ["layer", "cycles"] + [f"{u} cyc" for u in units] + [f"{u} util%" for u in units] + \
+        [f"stall {c}" for c in STALL_CAUSES] + ["energy nJ"]
+    rows = []
+    for rec in result.layers:
+        cyc = rec.cycles
+        rows.append([rec.name, cyc] + [int(rec.compute_cycles.get(u, 0)) for u in units] +
+                    [100.0 * rec.busy_cycles.get(u, 0) / cyc if cyc else 0.0 for u in units] +
+                    [int(rec.stall_cycles.get(c, 0)) for c in STALL_CAUSES] +
+                    [sum(rec.energy_pj.values()) / 1e3])
+    t = totals(result)
+    lines = [f"{result.workload} on {result.hw}: engine {result.engine}, schedule "
+             f"{result.schedule}, zero-skip {'on' if result.zero_skip else 'off'}",
+             table(head, rows, 1), "",
+             f"cycles {result.cycles:,}  latency {result.latency_s * 1e3:.4f} ms at "
+             f"{result.clock_mhz:g} MHz  ({result.inferences_per_s:,.1f} inferences/s)",
+             f"energy per inference {t['energy_pj_total'] / 1e6:.4f} uJ: " + ", ".join(
+                 f"{k} {v / 1e6:.4f}" for k, v in sorted(t['energy_pj'].items(),
+                                                       key=lambda kv: -kv[1])),
+             "utilisation: " + ", ".join(f"{u} {100 * v:.1f}%"
+                                         for u, v in t["utilisation"].items()),
+             "stall cycles (summed over layers): " + ", ".join(
+                 f"{c} {t['stall_cycles'][c]:,}" for c in STALL_CAUSES),
+             "ops: " + ", ".join(f"{k} {v:,}" for k, v in t["ops"].items()),
+             f"DRAM bytes: read {t['bytes_read'].get('dram', 0):,}, written "
+             f"{t['bytes_written'].get('dram', 0):,}; tiles {t['tiles']:,}"]
+    return "\n".join(lines)
+

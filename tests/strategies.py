@@ -1,0 +1,166 @@
+"""Shared test fixtures and hypothesis strategies: tiny configs and random valid workloads.
+
+Import from tests: ``from strategies import tiny_hw, tiny_workload, workloads, hwconfigs``.
+Everything is built with the public builders (``accelsim.workload.build``,
+``accelsim.hw.hwconfig_from_dict``), so a generated object is valid by construction.
+"""
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from hypothesis import strategies as st
+
+from accelsim.hw import HardwareConfig, hwconfig_from_dict
+from accelsim.workload.build import (
+    conv_out, eltwise_layer, fp_layer, strassen_layer, strassen_params, twn_layer,
+)
+from accelsim.workload.schema import Layer, Shape, Workload
+
+_BASE: dict[str, Any] = {
+    "schema": "accelsim.hwconfig", "schema_version": 1, "name": "tiny", "clock_mhz": 1000,
+    "units": {
+        "mac": {"area_um2": 2, "energy_pj_per_op": 1.0, "executes": ["mac", "add", "mul"]},
+        "add": {"area_um2": 1, "energy_pj_per_op": 0.2, "executes": ["add"]},
+        "mul": {"area_um2": 1, "energy_pj_per_op": 0.5, "executes": ["mul"]},
+    },
+    "mac_array": {"rows": 4, "cols": 4, "dataflow": "ws", "pipeline_latency_cycles": 1},
+    "adder_array": {"count": 16, "tree_width": 4, "latency_cycles": 1},
+    "multiplier_array": {"count": 2, "latency_cycles": 2},
+    "buffers": {name: {"size_kib": 2, "bandwidth_bytes_per_cycle": 32,
+                       "read_energy_pj_per_byte": 0.1, "write_energy_pj_per_byte": 0.1,
+                       "double_buffered": True}
+                for name in ("weights", "inputs", "outputs", "hidden")},
+    "dram": {"bandwidth_bytes_per_cycle": 8, "latency_cycles": 10, "energy_pj_per_byte": 2.0},
+    "route": {},
+}
+
+
+def hw_dict(**changes: Any) -> dict:
+    """The tiny config as a dict, with dotted-path ``changes`` (``{"mac_array.rows": 8}``)."""
+    doc = copy.deepcopy(_BASE)
+    for path, value in changes.items():
+        node = doc
+        parts = path.split(".")
+        for p in parts[:-1]:
+            node = node[p]
+        node[parts[-1]] = value
+    return doc
+
+
+def tiny_hw(**changes: Any) -> HardwareConfig:
+    """A 4x4 WS MAC array, 16 adders (trees of 4), 2 multipliers, 2 KiB buffers, 8 B/cycle DRAM."""
+    return hwconfig_from_dict(hw_dict(**{k.replace("__", "."): v for k, v in changes.items()}))
+
+
+def unbounded(hw: HardwareConfig) -> HardwareConfig:
+    """``hw`` with (practically) unbounded DRAM and SRAM bandwidth, zero DRAM latency and 64 MiB
+    buffers."""
+    from accelsim.hw import hwconfig_to_dict
+
+    doc = hwconfig_to_dict(hw)
+    doc["dram"].update(bandwidth_bytes_per_cycle=1e12, latency_cycles=0)
+    for b in doc["buffers"].values():
+        b.update(size_kib=65536, bandwidth_bytes_per_cycle=1e12)
+    return hwconfig_from_dict(doc)
+
+
+def tiny_workload(hybrid: bool = True) -> Workload:
+    """conv 3x3 (8x8x4 -> 8x8x8) -> depthwise 3x3 -> pointwise (hybrid or fp) -> residual add
+    -> linear."""
+    s1 = Shape(8, 8, 4, 8, 8, 8, 3, 3, 1, 1)
+    dw = Shape(8, 8, 8, 8, 8, 8, 3, 3, 1, 1, groups=8)
+    pw = Shape(8, 8, 8, 8, 8, 8)
+    layers = [fp_layer("conv1", "conv", s1), fp_layer("dw1", "depthwise", dw, inputs=("conv1",))]
+    if hybrid:
+        p = strassen_params(8, alpha=0.5, r_factor=1.0)
+        layers.append(strassen_layer("pw1", "conv", pw, p, wb_nnz=p.r * 8 // 2,
+                                     wc_nnz=[[p.c_rem * p.r // 2]], inputs=("dw1",)))
+    else:
+        layers.append(fp_layer("pw1", "conv", pw, inputs=("dw1",)))
+    layers.append(eltwise_layer("add1", 8, 8, 8, ("pw1", "conv1")))
+    layers.append(fp_layer("fc", "linear", Shape(1, 1, 8, 1, 1, 10), inputs=("add1",)))
+    return Workload("tiny_hybrid" if hybrid else "tiny_fp", tuple(layers))
+
+
+# -- hypothesis strategies --------------------------------------------------------------------
+@st.composite
+def hwconfigs(draw, *, routes: bool = True) -> HardwareConfig:
+    """Small valid configs: 1-8 x 1-8 WS/OS arrays, 0-64 adders, 0-4 multipliers (missing
+    classes routed to the MAC array), 0.25-8 KiB buffers, 1-64 B/cycle DRAM."""
+    rows, cols = draw(st.integers(1, 8)), draw(st.integers(1, 8))
+    adders = draw(st.sampled_from([0, 1, 3, 8, 16, 64])) if routes else draw(st.integers(1, 64))
+    muls = draw(st.sampled_from([0, 1, 4])) if routes else draw(st.integers(1, 4))
+    route = {}
+    if adders == 0:
+        route["add"] = "mac"
+    if muls == 0:
+        route["mul"] = "mac"
+    doc = hw_dict(**{
+        "mac_array.rows": rows, "mac_array.cols": cols,
+        "mac_array.dataflow": draw(st.sampled_from(["ws", "os"])),
+        "mac_array.pipeline_latency_cycles": draw(st.integers(0, 3)),
+        "adder_array.count": adders, "adder_array.tree_width": draw(st.sampled_from([1, 2, 4, 16])),
+        "adder_array.latency_cycles": draw(st.integers(0, 2)),
+        "multiplier_array.count": muls,
+        "multiplier_array.latency_cycles": draw(st.integers(0, 3)),
+        "dram.bandwidth_bytes_per_cycle": draw(st.sampled_from([1, 4, 16, 64])),
+        "dram.latency_cycles": draw(st.integers(0, 40)),
+        "route": route,
+    })
+    for name in doc["buffers"]:
+        doc["buffers"][name].update(
+            size_kib=draw(st.sampled_from([0.25, 0.5, 1, 2, 8])),
+            bandwidth_bytes_per_cycle=draw(st.sampled_from([4, 16, 256])),
+            double_buffered=draw(st.booleans()))
+    return hwconfig_from_dict(doc)
+
+
+def _layer(draw, name: str, kind: str, h: int, c: int, inputs: tuple[str, ...]) -> Layer:
+    if kind == "depthwise":
+        s = draw(st.sampled_from([1, 2]))
+        oh = conv_out(h, 3, s, 1)
+        return fp_layer(name, "depthwise", Shape(h, h, c, oh, oh, c, 3, 3, s, 1, groups=c),
+                        inputs=inputs)
+    ksz = draw(st.sampled_from([1, 3]))
+    s = draw(st.sampled_from([1, 2])) if ksz == 3 else 1
+    pad = 1 if ksz == 3 else 0
+    oh = conv_out(h, ksz, s, pad)
+    co = draw(st.integers(2, 12))
+    sh = Shape(h, h, c, oh, oh, co, ksz, ksz, s, pad)
+    k = ksz * ksz * c
+    if kind == "fp":
+        return fp_layer(name, "conv", sh, inputs=inputs)
+    if kind == "twn":
+        return twn_layer(name, "conv", sh, weight_nnz=draw(st.integers(0, co * k)),
+                         inputs=inputs)
+    alpha = 0.0 if kind == "strassen" else draw(st.sampled_from([0.25, 0.5]))
+    p = strassen_params(co, alpha=alpha, r_factor=draw(st.sampled_from([0.5, 1.0, 2.0])))
+    return strassen_layer(name, "conv", sh, p, wb_nnz=draw(st.integers(0, p.r * k)),
+                          wc_nnz=[[draw(st.integers(0, p.c_rem * p.r))]], inputs=inputs)
+
+
+@st.composite
+def workloads(draw, max_layers: int = 4) -> Workload:
+    """Random valid chains of fp / twn / strassen / hybrid convolutions, depthwise layers, an
+    optional residual add and an optional final linear layer (inputs 2-6 px, 1-8 channels)."""
+    h, c = draw(st.integers(2, 6)), draw(st.integers(1, 8))
+    layers: list[Layer] = []
+    prev: tuple[str, ...] = ()
+    shapes: dict[str, tuple[int, int]] = {}
+    for i in range(draw(st.integers(1, max_layers))):
+        kind = draw(st.sampled_from(["fp", "twn", "strassen", "hybrid", "depthwise", "add"]))
+        name = f"l{i}"
+        same = [n for n, hc in shapes.items() if hc == (h, c) and (n,) != prev]
+        if kind == "add" and prev and same:
+            layer = eltwise_layer(name, h, h, c, (prev[0], draw(st.sampled_from(same))))
+        else:
+            layer = _layer(draw, name, "fp" if kind == "add" else kind, h, c, prev)
+        layers.append(layer)
+        h, c = layer.shape.out_h, layer.shape.out_c
+        shapes[name] = (h, c)
+        prev = (name,)
+    if draw(st.booleans()):
+        layers.append(fp_layer("fc", "linear", Shape(1, 1, c, 1, 1, draw(st.integers(1, 10))),
+                               inputs=prev))
+    return Workload("random", tuple(layers))
