@@ -155,3 +155,23 @@ def test_cli_counts_and_bad_input(tmp_path):
     lines = res.output.strip().splitlines()
     assert f"error: {bad}: layers[a].shape.out_c: -2 (must be >= 1)" in lines
     assert "Traceback" not in res.output
+
+
+def test_leakage_is_charged_once_even_when_layers_overlap():
+    from dataclasses import replace
+
+    from accelsim.engine import simulate
+    from accelsim.hw import override
+    from accelsim.results.energy import leakage_pj_per_cycle
+
+    hw = override(load_hwconfig(HWCONFIGS / "iso_area_45nm.yaml"),
+                  {"units.mac.leakage_uw": 10.0, "units.add.leakage_uw": 3.0,
+                   "buffers.inputs.leakage_uw": 50.0})
+    wl = _wl("hybrid_a0.375_r1")
+    for schedule in ("sequential", "overlap"):
+        res = simulate(wl, hw, "des", schedule)
+        want = leakage_pj_per_cycle(hw) * res.cycles
+        assert res.energy_pj["leakage"] == pytest.approx(want, rel=1e-9)
+        assert sum(r.energy_pj["leakage"] for r in res.layers) == pytest.approx(want, rel=1e-9)
+    assert leakage_pj_per_cycle(replace(hw, clock_mhz=2 * hw.clock_mhz)) == \
+        pytest.approx(leakage_pj_per_cycle(hw) / 2)

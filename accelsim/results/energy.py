@@ -15,7 +15,8 @@ def layer_energy(rec: LayerRecord, hw: HardwareConfig) -> dict[str, float]:
     preloaded into MAC accumulators or an add routed to the MAC array). An operation is priced at
     its own class's energy when the cost table has it (an add costs an add wherever it runs),
     else at the executing unit's energy; the component is the executing unit class.
-    Leakage is priced over the layer's duration for every unit and buffer.
+    Leakage is priced over the layer's duration for every unit and buffer (:func:`price`
+    rescales it so that overlapping layers do not count the same cycles twice).
     """
     out: dict[str, float] = {}
     for key, n in rec.ops.items():
@@ -31,19 +32,32 @@ def layer_energy(rec: LayerRecord, hw: HardwareConfig) -> dict[str, float]:
     dram = rec.bytes_read.get("dram", 0) + rec.bytes_written.get("dram", 0)
     if dram:
         out["dram"] = dram * hw.dram.energy_pj_per_byte
-    leak_uw = sum(hw.units[u].leakage_uw * n for u, n in hw.counts.items() if u in hw.units)
-    leak_uw += sum(s.leakage_uw for _, s in hw.buffers.items())
-    if leak_uw:
-        out["leakage"] = leak_uw * 1e-6 * rec.cycles * hw.cycle_s * 1e12
+    leak = leakage_pj_per_cycle(hw)
+    if leak:
+        out["leakage"] = leak * rec.cycles
     return out
 
 
+def leakage_pj_per_cycle(hw: HardwareConfig) -> float:
+    """Leakage energy of the whole accelerator (units and buffers) per cycle, in pJ."""
+    leak_uw = sum(hw.units[u].leakage_uw * n for u, n in hw.counts.items() if u in hw.units)
+    leak_uw += sum(s.leakage_uw for _, s in hw.buffers.items())
+    return leak_uw * 1e-6 * hw.cycle_s * 1e12
+
+
 def price(result: Result, hw: HardwareConfig) -> Result:
-    """Return ``result`` with ``energy_pj`` filled per layer and in total."""
+    """Return ``result`` with ``energy_pj`` filled per layer and in total.
+
+    Leakage in total is ``leakage per cycle x result.cycles``; it is shared among the layers in
+    proportion to their durations, so layers that overlap in time are not charged twice."""
     layers = []
     total: dict[str, float] = {}
+    span = sum(rec.cycles for rec in result.layers)
+    scale = result.cycles / span if span else 0.0
     for rec in result.layers:
         e = layer_energy(rec, hw)
+        if "leakage" in e:
+            e["leakage"] *= scale
         layers.append(replace(rec, energy_pj=e))
         for k, v in e.items():
             total[k] = total.get(k, 0.0) + v
