@@ -12,13 +12,19 @@ accelerator *under the same model*:
                buffers, DRAM);
 ``des_overlap`` the engine, tiles start as soon as their inputs and a unit are free.
 
+The MAC array's aspect ratio matters a great deal to depthwise layers on a weight-stationary
+array (a 3x3 depthwise filter occupies 9 rows and one column, so a 16-row array runs one channel
+per fold), so for the engine the column count of every config, the MAC-only reference included,
+is chosen from :data:`SHAPE_COLUMNS` by simulation (:func:`best_shape`); a fixed 32-column array
+would mostly measure how badly the baseline's depthwise layers map.
+
 :func:`layer_gaps` explains the gap per layer: a layer's share of the balance bound, the cycles
 lost because its unit classes are unbalanced on the fixed split, and those lost to mapping and
 memory in the engine.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Sequence
 
 import numpy as np
@@ -32,6 +38,27 @@ from accelsim.hw.config import HardwareConfig
 from accelsim.workload.schema import Workload
 
 
+SHAPE_COLUMNS = (4, 8, 16, 32, 64)
+
+
+def best_shape(wl: Workload, hw: HardwareConfig, schedule: str = "sequential"
+               ) -> HardwareConfig:
+    """``hw`` with the MAC array reshaped (same number of MACs, rounded down to whole rows) to the
+    column count in :data:`SHAPE_COLUMNS` that gives ``wl`` the fewest engine cycles."""
+    n = hw.mac_array.count
+    if n == 0:
+        return hw
+    best, best_cycles = hw, None
+    for cols in SHAPE_COLUMNS:
+        if cols > n:
+            continue
+        cand = replace(hw, mac_array=replace(hw.mac_array, rows=n // cols, cols=cols))
+        cycles = simulate(wl, cand, "des", schedule).cycles
+        if best_cycles is None or cycles < best_cycles:
+            best, best_cycles = cand, cycles
+    return best
+
+
 @dataclass(frozen=True)
 class StudyRow:
     """Normalised throughput (baseline on MAC-only = 1) and energy per model for one workload."""
@@ -39,6 +66,7 @@ class StudyRow:
     workload: str
     mac_share: float
     counts: dict
+    mac_shape: tuple[int, int]
     thr_balance: float
     thr_fixed: float
     thr_des_seq: float
@@ -78,8 +106,9 @@ def answer(workloads: Sequence[Workload], hw: HardwareConfig, baseline: Workload
     ref_bal = reference_cycles(baseline, hw)
     ref_e = reference_energy_pj(baseline, hw)
     ref_fixed = sequential(baseline, ref_hw).cycles
-    ref_seq = simulate(baseline, ref_hw, "des", "sequential")
-    ref_ov = simulate(baseline, ref_hw, "des", "overlap")
+    ref_shaped = best_shape(baseline, ref_hw)
+    ref_seq = simulate(baseline, ref_shaped, "des", "sequential")
+    ref_ov = simulate(baseline, ref_shaped, "des", "overlap")
     rows = []
     for wl in workloads:
         if wl is baseline:
@@ -88,10 +117,12 @@ def answer(workloads: Sequence[Workload], hw: HardwareConfig, baseline: Workload
             alloc = allocate(wl, hw, model="sequential")
             cfg, share = alloc.config, alloc.shares.get("mac", 0.0)
         bal = balance_bound(wl, hw)
-        seq = simulate(wl, cfg, "des", "sequential")
-        ov = simulate(wl, cfg, "des", "overlap")
+        shaped = best_shape(wl, cfg)
+        seq = simulate(wl, shaped, "des", "sequential")
+        ov = simulate(wl, shaped, "des", "overlap")
         rows.append(StudyRow(
             workload=wl.name, mac_share=share, counts=dict(cfg.counts),
+            mac_shape=(shaped.mac_array.rows, shaped.mac_array.cols),
             thr_balance=1.0 if wl is baseline else ref_bal / bal.cycles,
             thr_fixed=ref_fixed / sequential(wl, cfg).cycles,
             thr_des_seq=ref_seq.cycles / seq.cycles, thr_des_overlap=ref_ov.cycles / ov.cycles,
@@ -103,8 +134,8 @@ def answer(workloads: Sequence[Workload], hw: HardwareConfig, baseline: Workload
 
 def layer_gaps(wl: Workload, hw: HardwareConfig) -> tuple[LayerGap, ...]:
     """Per-layer decomposition of the gap between the balance bound and the engine on the best
-    fixed split of ``hw``'s area (sequential schedule)."""
-    cfg = allocate(wl, hw, model="sequential").config
+    fixed split of ``hw``'s area and the best array shape (sequential schedule)."""
+    cfg = best_shape(wl, allocate(wl, hw, model="sequential").config)
     area = area_of(hw)
     areas = np.array([hw.units[u].area_um2 for u in sorted(hw.units)])
     ideal = unit_work(wl, hw, fuse=False) @ areas / area

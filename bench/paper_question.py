@@ -36,11 +36,12 @@ def main() -> None:
     dt = time.perf_counter() - t0
     print(f"config {hw.name}; throughput normalised to the baseline on a same-area MAC-only "
           f"array under the same model; {len(wls)} workloads x 4 engine runs in {dt:.1f} s\n")
-    print(table(["workload", "MAC share", "MAC/add/mul", "thr paper (pub)", "thr balance",
+    print(table(["workload", "MAC share", "MAC/add/mul", "MAC array", "thr paper (pub)", "thr balance",
                  "thr fixed", "thr DES seq", "thr DES overlap", "energy paper (pub)",
                  "energy DES"],
                 [[s.workload.replace("mobilenet_v1_0.5_", ""), s.mac_share,
                   f"{s.counts['mac']}/{s.counts['add']}/{s.counts['mul']}",
+                  f"{s.mac_shape[0]}x{s.mac_shape[1]}",
                   r.values["throughput"], s.thr_balance, s.thr_fixed, s.thr_des_seq,
                   s.thr_des_overlap, r.values["energy"], s.energy_des]
                  for s, r in zip(study, rows)], 3))
