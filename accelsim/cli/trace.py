@@ -30,46 +30,62 @@ def parse_override(text: str, index: int = 0) -> tuple[str, float, float]:
                                  "expected NAME=ALPHA:RFACTOR, e.g. pw3=0.5:1.6")) from None
 
 
+_MODEL_OPTIONS = (
+    click.option("--width", type=float, default=None, help="Channel width multiplier [1.0]."),
+    click.option("--resolution", type=int, default=None,
+                 help="Input height = width in pixels [224; 32 for resnet20]."),
+    click.option("--classes", type=int, default=None, help="Classes [1000; 10 for resnet20]."),
+    click.option("--variant", default=None, help=f"One of {', '.join(_VARIANTS)} [baseline]."),
+    click.option("--alpha", type=float, default=None,
+                 help="Fraction of output channels kept fp in hybrid layers [0]."),
+    click.option("--r-factor", "r_factor", type=float, default=None,
+                 help="Hidden width r = R_FACTOR * strassenified channels [1]."),
+    click.option("--patch", type=int, default=None, help="W_c patch size p [1]."),
+    click.option("--groups", type=int, default=None, help="Groups of W_b [1]."),
+    click.option("--fc-hidden", "fc_hidden", type=int, default=None,
+                 help="Hidden width of the strassenified FC [its input width]."),
+    click.option("--fp-bytes", "fp_bytes", type=click.Choice(["2", "4"]), default=None,
+                 help="Bytes per stored full-precision value [2]."),
+    click.option("--seed", type=int, default=None, help="Parameter/input seed [0]."),
+    click.option("--override", "overrides", multiple=True, metavar="NAME=ALPHA:RFACTOR",
+                 help="Per-layer alpha and r-factor of a strassenified conv (repeatable)."),
+)
+
+
+def model_options(fn):  # type: ignore[no-untyped-def]
+    """The reference-model options shared by ``trace`` and ``verify`` (defined once)."""
+    for option in reversed(_MODEL_OPTIONS):
+        fn = option(fn)
+    return fn
+
+
+def given_options(opts: dict) -> dict:
+    """The model options the user set (``None`` means: the ModelSpec default)."""
+    given = {k: v for k, v in opts.items() if v is not None and k != "overrides"}
+    if "fp_bytes" in given:
+        given["fp_bytes"] = int(given["fp_bytes"])
+    return given
+
+
+def spec_from_options(model: str, opts: dict) -> "api.ModelSpec":
+    overrides = tuple(parse_override(o, i) for i, o in enumerate(opts.get("overrides", ())))
+    return api.ModelSpec(model, overrides=overrides, **given_options(opts))
+
+
 @click.command("trace", epilog="Examples:\n\n  accelsim trace mobilenet_v1 --width 0.5 --variant "
                "hybrid --alpha 0.375 --r-factor 1.6 --fc-hidden 768 -o hybrid.json\n\n"
                "  accelsim trace resnet20 --variant hybrid --alpha 0.25 --patch 2 --groups 4 "
                "--override layer3.0.conv1=0.5:2 -o r20.json")
 @click.argument("model")
-@click.option("--width", type=float, default=None, help="Channel width multiplier [1.0].")
-@click.option("--resolution", type=int, default=None,
-              help="Input height = width in pixels [224; 32 for resnet20].")
-@click.option("--classes", type=int, default=None, help="Classes [1000; 10 for resnet20].")
-@click.option("--variant", default="baseline", show_default=True,
-              help=f"One of {', '.join(_VARIANTS)}.")
-@click.option("--alpha", type=float, default=None,
-              help="Fraction of output channels kept fp in hybrid layers [0].")
-@click.option("--r-factor", "r_factor", type=float, default=None,
-              help="Hidden width r = R_FACTOR * strassenified channels [1].")
-@click.option("--patch", type=int, default=None, help="W_c patch size p [1].")
-@click.option("--groups", type=int, default=None, help="Groups of W_b [1].")
-@click.option("--fc-hidden", "fc_hidden", type=int, default=None,
-              help="Hidden width of the strassenified FC [its input width].")
-@click.option("--fp-bytes", "fp_bytes", type=click.Choice(["2", "4"]), default="2",
-              show_default=True, help="Bytes per stored full-precision value.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Parameter/input seed.")
-@click.option("--override", "overrides", multiple=True, metavar="NAME=ALPHA:RFACTOR",
-              help="Per-layer alpha and r-factor of a strassenified conv (repeatable).")
+@model_options
 @click.option("-o", "--output", "output", required=True,
               type=click.Path(dir_okay=False, path_type=Path),
               help="Workload JSON file to write ('-' for stdout).")
 @handle_errors
-def trace_cmd(model: str, width: float | None, resolution: int | None, classes: int | None,
-              variant: str, alpha: float | None, r_factor: float | None, patch: int | None,
-              groups: int | None, fc_hidden: int | None, fp_bytes: str, seed: int,
-              overrides: tuple[str, ...], output: Path) -> None:
+def trace_cmd(model: str, output: Path, **opts: object) -> None:
     """Build the reference MODEL (mobilenet_v1, resnet20, resnet18), run it once and write its
     layers as a workload file."""
-    given = {"width": width, "resolution": resolution, "classes": classes, "alpha": alpha,
-             "r_factor": r_factor, "patch": patch, "groups": groups, "fc_hidden": fc_hidden}
-    spec = api.ModelSpec(model, variant=variant, fp_bytes=int(fp_bytes), seed=seed,
-                         overrides=tuple(parse_override(o, i) for i, o in enumerate(overrides)),
-                         **{k: v for k, v in given.items() if v is not None})
-    wl = api.trace(spec)
+    wl = api.trace(spec_from_options(model, opts))
     if str(output) == "-":
         click.echo(dumps_workload(wl), nl=False)
         return

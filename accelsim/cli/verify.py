@@ -7,6 +7,7 @@ import click
 
 from accelsim import api
 from accelsim.cli.common import EXIT_CHECK_FAILED, echo_json, handle_errors, json_option
+from accelsim.cli.trace import given_options, model_options, spec_from_options
 from accelsim.verify import LayerCheck
 
 _HEAD = (f"{'layer':<22} {'kind':<15} {'max abs err':>11} {'max rel err':>11} "
@@ -26,50 +27,21 @@ def _line(c: LayerCheck) -> str:
                "  accelsim verify resnet18 --variant strassen --patch 2 --groups 4 "
                "--resolution 112 --json")
 @click.argument("target")
-@click.option("--width", type=float, default=None, help="Channel width multiplier [1.0].")
-@click.option("--resolution", type=int, default=None,
-              help="Input height = width in pixels [224; 32 for resnet20].")
-@click.option("--classes", type=int, default=None, help="Classes [1000; 10 for resnet20].")
-@click.option("--variant", default=None, help="baseline, twn, strassen or hybrid [baseline].")
-@click.option("--alpha", type=float, default=None,
-              help="Fraction of output channels kept fp in hybrid layers [0].")
-@click.option("--r-factor", "r_factor", type=float, default=None,
-              help="Hidden width r = R_FACTOR * strassenified channels [1].")
-@click.option("--patch", type=int, default=None, help="W_c patch size p [1].")
-@click.option("--groups", type=int, default=None, help="Groups of W_b [1].")
-@click.option("--fc-hidden", "fc_hidden", type=int, default=None,
-              help="Hidden width of the strassenified FC [its input width].")
-@click.option("--fp-bytes", "fp_bytes", type=click.Choice(["2", "4"]), default=None,
-              help="Bytes per stored full-precision value [2].")
-@click.option("--seed", type=int, default=None, help="Parameter/input seed [0].")
-@click.option("--override", "overrides", multiple=True, metavar="NAME=ALPHA:RFACTOR",
-              help="Per-layer alpha and r-factor of a strassenified conv (repeatable).")
+@model_options
 @json_option
 @handle_errors
-def verify_cmd(target: str, width: float | None, resolution: int | None, classes: int | None,
-               variant: str | None, alpha: float | None, r_factor: float | None,
-               patch: int | None, groups: int | None, fc_hidden: int | None,
-               fp_bytes: str | None, seed: int | None, overrides: tuple[str, ...],
-               as_json: bool) -> None:
+def verify_cmd(target: str, as_json: bool, **opts: object) -> None:
     """Run the reference network TARGET layer by layer on the kernels and check outputs and
     op counts. TARGET is a workload file written by `accelsim trace` (the model is rebuilt from
     its provenance) or a model name (mobilenet_v1, resnet20, resnet18) with the options of
     `accelsim trace`. Exit status 1 names every layer that does not match."""
-    from accelsim.cli.trace import parse_override
-
-    given = {"width": width, "resolution": resolution, "classes": classes, "variant": variant,
-             "alpha": alpha, "r_factor": r_factor, "patch": patch, "groups": groups,
-             "fc_hidden": fc_hidden, "fp_bytes": None if fp_bytes is None else int(fp_bytes),
-             "seed": seed}
-    given = {k: v for k, v in given.items() if v is not None}
     if target.endswith(".json") or Path(target).is_file():
-        if given or overrides:
+        if given_options(opts) or opts.get("overrides"):
             raise click.UsageError("model options apply to a model name, not to a workload "
                                    "file (the file's provenance fixes them)")
         source: object = Path(target)
     else:
-        source = api.ModelSpec(target, overrides=tuple(
-            parse_override(o, i) for i, o in enumerate(overrides)), **given)
+        source = spec_from_options(target, opts)
     if not as_json:
         click.echo(_HEAD)
     report = api.verify(source, on_layer=None if as_json else lambda c: click.echo(_line(c)))
