@@ -72,7 +72,7 @@ def compare(workloads: Sequence[Workload], hw: HardwareConfig, *,
         area = bal.area_um2
         rows.append(CompareRow(
             workload=wl.name, macs_m=c.macs / 1e6, muls_m=c.muls / 1e6, adds_m=c.adds / 1e6,
-            size_kb=c.model_size_kb, energy=bal.energy_pj / ref_e,
+            size_kb=c.model_size_kb, energy=bal.energy_pj / ref_e if ref_e else math.nan,
             thr_balance=ref_c / bal.cycles if bal.cycles else math.inf,
             thr_sequential=ref_seq / best.cycles, thr_config=own,
             mac_share_balance=bal.counts.get("mac", 0) * hw.units["mac"].area_um2 / area,

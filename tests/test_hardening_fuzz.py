@@ -1,17 +1,23 @@
-"""Fuzzing the workload and hardware-config loaders: thousands of mutated documents, and every
-one either loads or is rejected with a clean InputError (never another exception)."""
+"""Fuzzing the loaders: thousands of mutated workload and hardware-config documents, sweep specs,
+SCALE-Sim topology CSVs and Chrome traces; every one either loads or is rejected with a clean
+InputError (never another exception)."""
 from __future__ import annotations
 
 import copy
 import json
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from accelsim.dse.figures import load_trace
+from accelsim.dse.points import iter_points, load_inputs
+from accelsim.dse.spec import sweep_spec_from_dict
 from accelsim.errors import InputError
 from accelsim.hw import hwconfig_to_dict, load_hwconfig, loads_hwconfig
-from accelsim.workload import loads_workload, workload_to_dict
+from accelsim.interop import HEADER, parse_topology
+from accelsim.workload import loads_workload, workload_from_dict, workload_to_dict
 from accelsim.workload.build import fp_layer, strassen_layer, strassen_params, twn_layer
 from accelsim.workload.schema import Shape, Workload
 
@@ -46,6 +52,7 @@ def _paths(doc, prefix=()):
 
 
 WL_PATHS = [p for p in _paths(WL_DOC) if p]
+_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml's, when built: 10x faster
 HW_PATHS = [p for p in _paths(HW_DOC) if p]
 
 
@@ -88,7 +95,7 @@ def test_workload_loader_never_crashes(doc):
 @given(doc=mutated(HW_DOC, HW_PATHS))
 def test_hwconfig_loader_never_crashes(doc):
     try:
-        loads_hwconfig(yaml.safe_dump(doc), "fuzz.yaml")
+        loads_hwconfig(yaml.dump(doc, Dumper=_DUMPER), "fuzz.yaml")
     except InputError as exc:
         text = str(exc)
         assert text and all(line.startswith("fuzz.yaml: ") for line in text.splitlines())
@@ -102,3 +109,73 @@ def test_arbitrary_text(text):
             load(text, name)
         except InputError as exc:
             assert str(exc).startswith(f"{name}: ")
+
+
+# -- the other loaders: sweep specs, SCALE-Sim topology CSVs, Chrome traces ---------------------
+SPEC_DOC = {"hw": "hw.yaml", "workloads": ["wl.json"], "engine": ["balance", "des"],
+            "schedule": "sequential", "zero_skip": [False, True], "store": "s",
+            "axes": {"mac_fraction": {"start": 0.1, "stop": 0.9, "num": 3},
+                     "buffers.weights.size_kib": [16, 32],
+                     "dram.bandwidth_bytes_per_cycle": {"start": 8, "stop": 16, "step": 8}}}
+SPEC_PATHS = [p for p in _paths(SPEC_DOC) if p]
+
+
+@pytest.fixture(scope="module")
+def spec_dir(tmp_path_factory):
+    d = tmp_path_factory.mktemp("spec")
+    (d / "wl.json").write_text(json.dumps(WL_DOC))
+    (d / "hw.yaml").write_text(yaml.safe_dump(HW_DOC))
+    return d
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(doc=mutated(SPEC_DOC, SPEC_PATHS))
+def test_sweep_spec_loader_never_crashes(doc, spec_dir):
+    try:
+        spec = sweep_spec_from_dict(doc, "fuzz.yaml", base_dir=spec_dir)
+        inputs = load_inputs(spec)
+        if spec.size <= 2000:  # a valid spec may have millions of points: enumerate small ones
+            assert len(list(iter_points(spec, inputs))) <= spec.size
+    except InputError as exc:
+        assert str(exc) and "\n\n" not in str(exc)
+
+
+_CELL = st.one_of(st.integers(-3, 300).map(str), st.text(max_size=5),
+                  st.sampled_from(["", "x", "1.5", "nan", "1e999", "10" * 12, "3:4", "1:1"]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(rows=st.lists(st.tuples(st.sampled_from(["conv", "DP1", "fc", ""]),
+                               st.lists(_CELL, max_size=9)), max_size=4),
+       header=st.booleans(), split=st.booleans())
+def test_scalesim_topology_parser_never_crashes(rows, header, split):
+    lines = [HEADER] if header else []
+    lines += [", ".join([name, *cells]) + "," for name, cells in rows]
+    try:
+        wl = parse_topology("\n".join(lines), source="t.csv",
+                            depthwise="split" if split else "native")
+    except InputError as exc:
+        assert all(line.startswith("t.csv: ") for line in str(exc).splitlines())
+    else:
+        assert wl.layers and workload_from_dict(workload_to_dict(wl)) == wl
+
+
+_EVENT = st.fixed_dictionaries({}, optional={
+    "ph": st.sampled_from(["X", "M", "C", 3]), "name": st.one_of(st.text(max_size=4), _junk),
+    "pid": _junk, "tid": _junk, "ts": _junk, "dur": _junk, "cat": _junk,
+    "args": st.one_of(_junk, st.fixed_dictionaries({"name": _junk}))})
+
+
+@settings(max_examples=200, deadline=None)
+@given(events=st.one_of(st.lists(_EVENT, max_size=4), _junk), wrap=st.booleans())
+def test_trace_loader_never_crashes(events, wrap, tmp_path_factory):
+    from accelsim.results.plot import gantt_figure
+
+    path = tmp_path_factory.mktemp("trace") / "t.json"
+    path.write_text(json.dumps({"traceEvents": events} if wrap else events, allow_nan=True))
+    try:
+        loaded = load_trace(path)
+    except InputError as exc:
+        assert str(exc).startswith(f"{path}: ")
+    else:  # what loads can be drawn
+        gantt_figure(loaded)

@@ -122,6 +122,10 @@ def allocate(wl: Workload, hw: HardwareConfig, *, area_um2: float | None = None,
         sc = float(score(c_cyc, c_en)[0])
         if sc < best_score:
             best_cfg, best_score = cand, sc
+    if best_cfg is None:  # no whole-unit split of the area runs the workload
+        raise CompatibilityError(Problem(
+            "area_um2", area, "too small: no whole-unit split of it has a unit of every class "
+            f"the workload needs ({', '.join(names[i] for i in opt)})"), hw.name)
     config = best_cfg
     seq = sequential(wl, config, zero_skip=zero_skip)
     mac_i = names.index(hw.unit_for("mac")) if hw.unit_for("mac") in names else None

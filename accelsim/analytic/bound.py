@@ -33,14 +33,18 @@ def estimate(plan: Schedule, hw: HardwareConfig) -> Result:
     bw, lat = hw.dram.bandwidth_bytes_per_cycle, hw.dram.latency_cycles
     xfer = [_xfer(t.dram_read_bytes, bw) + _xfer(t.dram_write_bytes, bw) for t in plan.tiles]
     dram_layer = [0] * len(plan.layers)
+    by_layer: list[list[StagePlan]] = [[] for _ in plan.layers]
+    owner = [0] * len(plan.tiles)  # stage index of every tile (built once: linear in tiles)
     for s in plan.stages:
         dram_layer[s.layer] += sum(xfer[t] for t in s.tiles)
+        by_layer[s.layer].append(s)
+        for t in s.tiles:
+            owner[t] = s.index
     records = []
     if plan.schedule == "sequential":
         start = 0
         for li, rec in enumerate(sums):
-            stages = [s for s in plan.stages if s.layer == li]
-            path = _path(plan, stages, bw, lat, cross_layer=False)
+            path = _path(plan, by_layer[li], bw, lat, owner, cross_layer=False)
             units = max(rec.occupancy.values(), default=0)
             terms = {"unit": units, "dram": dram_layer[li], "dependency": max(path.values(),
                                                                                default=0)}
@@ -49,7 +53,7 @@ def estimate(plan: Schedule, hw: HardwareConfig) -> Result:
             start += cycles
         total = start
     else:
-        path_end = _path(plan, list(plan.stages), bw, lat, cross_layer=True, starts=True)
+        path_end = _path(plan, list(plan.stages), bw, lat, owner, cross_layer=True, starts=True)
         unit_tot: dict[str, int] = {}
         for rec in sums:
             for u, v in rec.occupancy.items():
@@ -57,7 +61,7 @@ def estimate(plan: Schedule, hw: HardwareConfig) -> Result:
         ends = [e for e, _ in path_end.values()]
         total = max([sum(dram_layer), max(unit_tot.values(), default=0)] + ends)
         for li, rec in enumerate(sums):
-            spans = [path_end[s.index] for s in plan.stages if s.layer == li]
+            spans = [path_end[s.index] for s in by_layer[li]]
             s0 = min((b for _, b in spans), default=0)
             e0 = max((e for e, _ in spans), default=s0)
             records.append(_record(rec, s0, e0, {}))
@@ -88,19 +92,17 @@ def _record(rec, start: int, end: int, terms: dict) -> LayerRecord:
                        bytes_written=dict(rec.bytes_written), stall_cycles=stall, tiles=rec.tiles)
 
 
-def _path(plan: Schedule, stages: list[StagePlan], bw: float, lat: int, *, cross_layer: bool,
-          starts: bool = False) -> dict:
+def _path(plan: Schedule, stages: list[StagePlan], bw: float, lat: int, owner: list[int], *,
+          cross_layer: bool, starts: bool = False) -> dict:
     """Earliest end (and start, when ``starts``) of each stage along the dependencies.
 
     Tile by tile, in each stage's order: a tile is ready when its stage's ``after`` stages and
     its ``deps`` are done (and not before its predecessor was ready: one loader per stage),
     loaded ``latency + ceil(read / bw)`` later, starts when loaded and its predecessor has left
     the array, holds it ``occupancy`` cycles and is done after its writeback. Every term is a
-    lower bound of the engine's time for the same event."""
+    lower bound of the engine's time for the same event. ``owner[tile]`` is the tile's stage."""
     tiles = plan.tiles
     include = {s.index for s in stages}
-    layer_of_stage = {s.index: s.layer for s in plan.stages}
-    owner = {t: s.index for s in plan.stages for t in s.tiles}
     done: dict[int, int] = {}
     start: dict[int, int] = {}
     end: dict[int, int] = {}
@@ -112,7 +114,8 @@ def _path(plan: Schedule, stages: list[StagePlan], bw: float, lat: int, *, cross
         for tid in s.tiles:
             t = tiles[tid]
             for d in t.deps:
-                if owner[d] in include and (cross_layer or layer_of_stage[owner[d]] == s.layer):
+                if owner[d] in include and (cross_layer or
+                                            plan.stages[owner[d]].layer == s.layer):
                     ready = max(ready, done[d])
             loaded = ready + (lat + math.ceil(t.dram_read_bytes / bw) if t.dram_read_bytes else 0)
             t_end = max(loaded, prev_end) + t.occupancy

@@ -9,7 +9,7 @@ from typing import Any, Callable
 
 import click
 
-from accelsim.errors import AccelsimError, InputError
+from accelsim.errors import AccelsimError, InputError, LivenessError, Problem
 
 EXIT_BAD_INPUT = 2
 EXIT_CHECK_FAILED = 1
@@ -25,8 +25,24 @@ class BadInput(click.ClickException):
             click.echo(f"error: {line}", err=True)
 
 
+class EngineStalled(BadInput):
+    """The engine stopped making progress on inputs that passed validation: an accelsim bug,
+    not the user's, so exit status 1; one line naming who waits on what."""
+
+    exit_code = EXIT_CHECK_FAILED
+
+
+def stalled_line(exc: LivenessError, shown: int = 4) -> str:
+    """:class:`LivenessError`'s report (a header and one line per stalled stage) as one line."""
+    head, *waits = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    more = f"; and {len(waits) - shown} more stalled stages" if len(waits) > shown else ""
+    return (f"{head} {'; '.join(waits[:shown])}{more} (the inputs are valid, so this is an "
+            "accelsim bug: please report it with the workload and config)")
+
+
 def handle_errors(fn: Callable) -> Callable:
-    """Turn accelsim's input errors (and unreadable files) into :class:`BadInput`."""
+    """Turn accelsim's input errors (and unreadable files) into :class:`BadInput` (exit 2) and
+    a stalled engine into :class:`EngineStalled` (exit 1)."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -34,8 +50,16 @@ def handle_errors(fn: Callable) -> Callable:
             return fn(*args, **kwargs)
         except InputError as exc:
             raise BadInput(str(exc)) from None
+        except LivenessError as exc:
+            raise EngineStalled(stalled_line(exc)) from None
         except AccelsimError as exc:
             raise BadInput(str(exc)) from None
+        except OSError as exc:  # inputs are read by the loaders: this is an output that fails
+            where = str(exc.filename if exc.filename is not None else "<output>")
+            why = "a file is in the way of a folder" if isinstance(exc, FileExistsError) else \
+                exc.strerror or type(exc).__name__
+            raise BadInput(Problem("<file>", where, f"cannot write: {why}").render(where)) \
+                from None
         except MemoryError:
             raise BadInput("out of memory: the workload or sweep is too large for this machine") \
                 from None
@@ -43,9 +67,15 @@ def handle_errors(fn: Callable) -> Callable:
     return wrapper
 
 
+#: The type of every input file or folder argument. click does not check it: the loader that
+#: reads it reports a missing file, a folder given for a file (and the reverse) in one line,
+#: ``error: FILE: <file>: 'FILE' (cannot read: ...)``, like any other problem with an input.
+INPUT_PATH = click.Path(path_type=Path)
+
+
 def hw_option(required: bool = True, multiple: bool = False) -> Callable:
     return click.option("--hw", "hw", required=required, multiple=multiple,
-                        type=click.Path(dir_okay=False, path_type=Path),
+                        type=INPUT_PATH,
                         help="Hardware config YAML (see hwconfigs/).")
 
 

@@ -7,10 +7,12 @@ from pathlib import Path
 import click
 
 from accelsim import api
-from accelsim.cli.common import EXIT_CHECK_FAILED, echo_json, handle_errors, hw_option, json_option
+from accelsim.cli.common import (
+    EXIT_CHECK_FAILED, INPUT_PATH, echo_json, handle_errors, hw_option, json_option,
+)
 from accelsim.results.text import table
 
-_WL = click.Path(dir_okay=False, path_type=Path)
+_WL = INPUT_PATH
 
 
 @click.command("counts", epilog="Example: accelsim counts workloads/mobilenet_v1_0.5_hybrid_a0.375_r1.6.json")
@@ -65,7 +67,7 @@ def compare_cmd(workloads: tuple[Path, ...], hw: Path, baseline: Path | None, co
 
 
 @click.command("paper", epilog="Example: accelsim paper --json")
-@click.option("--workloads", "workload_dir", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--workloads", "workload_dir", type=INPUT_PATH,
               default=Path("workloads"), show_default=True, help="Folder of bundled workloads.")
 @hw_option(required=False)
 @json_option

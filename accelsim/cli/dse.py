@@ -8,15 +8,18 @@ from pathlib import Path
 import click
 
 from accelsim import api
-from accelsim.cli.common import echo_json, handle_errors, hw_option, jobs_option, json_option
+from accelsim.cli.common import (
+    INPUT_PATH, echo_json, handle_errors, hw_option, jobs_option, json_option,
+)
 from accelsim.results.text import table
 
 _FILE = click.Path(dir_okay=False, path_type=Path)
 _DIR = click.Path(file_okay=False, path_type=Path)
+_IN = INPUT_PATH
 
 
 def _baseline_option(fn):  # type: ignore[no-untyped-def]
-    return click.option("--baseline", type=_FILE, default=None,
+    return click.option("--baseline", type=_IN, default=None,
                         help="Baseline workload: normalise to it on a same-area MAC-only array "
                              "(the paper's normalisation).")(fn)
 
@@ -28,7 +31,7 @@ def _maybe(path: Path | None):  # type: ignore[no-untyped-def]
 @click.command("allocate", epilog="Example: accelsim allocate workloads/mobilenet_v1_0.5_hybrid_"
                "a0.375_r1.6.json --hw hwconfigs/paper.yaml --baseline workloads/mobilenet_v1_0.5_"
                "baseline.json")
-@click.argument("workload", type=_FILE)
+@click.argument("workload", type=_IN)
 @hw_option()
 @click.option("--area", "area", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Area budget in um2 [the config's area_budget_um2].")
@@ -96,7 +99,7 @@ def format_allocation(rep) -> str:  # type: ignore[no-untyped-def]
                "  accelsim sweep split.yaml --jobs 2"
                "\n\n  accelsim sweep spec.yaml --store results/s1 --dask tcp://127.0.0.1:8786 "
                "--export s1.csv")
-@click.argument("spec", type=_FILE)
+@click.argument("spec", type=_IN)
 @click.option("--store", type=_DIR, default=None, help="Result store directory [spec's store].")
 @jobs_option
 @click.option("--dask", "dask", default=None, metavar="ADDRESS",
@@ -129,7 +132,7 @@ def sweep_cmd(spec: Path, store: Path | None, jobs: int, dask: str | None, expor
 
 @click.command("pareto", epilog="Example: accelsim pareto results/mobilenet_split --baseline "
                "workloads/mobilenet_v1_0.5_baseline.json")
-@click.argument("store", type=_DIR)
+@click.argument("store", type=_IN)
 @_baseline_option
 @click.option("--by", "by", multiple=True, help="One front per value of this column "
               "(repeatable), e.g. --by workload.")
@@ -170,7 +173,7 @@ def _out_file(fn):  # type: ignore[no-untyped-def]
 
 @plot_group.command("fraction", epilog="Example: accelsim plot fraction results/split "
                     "--baseline workloads/mobilenet_v1_0.5_baseline.json --out fraction.png")
-@click.argument("store", type=_DIR)
+@click.argument("store", type=_IN)
 @_baseline_option
 @click.option("--engine", "engines", multiple=True, help="Only rows of this engine.")
 @_out_file
@@ -183,7 +186,7 @@ def plot_fraction_cmd(store: Path, baseline: Path | None, engines: tuple[str, ..
 
 @plot_group.command("pareto", epilog="Example: accelsim plot pareto results/split --baseline "
                     "workloads/mobilenet_v1_0.5_baseline.json --out pareto.png")
-@click.argument("store", type=_DIR)
+@click.argument("store", type=_IN)
 @_baseline_option
 @click.option("--engine", "engines", multiple=True, help="Only rows of this engine.")
 @_out_file
@@ -196,7 +199,7 @@ def plot_pareto_cmd(store: Path, baseline: Path | None, engines: tuple[str, ...]
 
 @plot_group.command("layers", epilog="Example: accelsim plot layers workloads/mobilenet_v1_0.5_"
                     "twn.json --hw hwconfigs/iso_area_45nm.yaml --out layers.png")
-@click.argument("workload", type=_FILE)
+@click.argument("workload", type=_IN)
 @hw_option()
 @click.option("--engine", type=click.Choice(["des", "analytic", "sequential"]), default="des",
               show_default=True)
@@ -214,7 +217,7 @@ def plot_layers_cmd(workload: Path, hw: Path, engine: str, schedule: str, zero_s
 
 
 @plot_group.command("gantt", epilog="Example: accelsim plot gantt timeline.json --out gantt.png")
-@click.argument("trace", type=_FILE)
+@click.argument("trace", type=_IN)
 @_out_file
 @handle_errors
 def plot_gantt_cmd(trace: Path, out: Path) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 import click
 
 from accelsim import api
-from accelsim.cli.common import handle_errors
+from accelsim.cli.common import INPUT_PATH, handle_errors
 from accelsim.workload import dumps_workload
 
 _FILE = click.Path(dir_okay=False, path_type=Path)
@@ -16,7 +16,7 @@ _FILE = click.Path(dir_okay=False, path_type=Path)
 Example:
   accelsim import-scalesim tests/golden/scalesim_mobilenet_v1_0.5_topology.csv -o mbv1.json
   accelsim counts mbv1.json""")
-@click.argument("csv_path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("csv_path", type=INPUT_PATH)
 @click.option("-o", "--out", type=_FILE, default=None,
               help="Workload JSON to write (default: print it).")
 @click.option("--name", default=None, help="Workload name (default: the CSV's file stem).")
@@ -44,7 +44,7 @@ def import_scalesim(csv_path: Path, out: Path | None, name: str | None, depthwis
 @click.command("export-scalesim", epilog="""\b
 Example:
   accelsim export-scalesim mbv1.json -o mbv1_scalesim.csv""")
-@click.argument("workload", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("workload", type=INPUT_PATH)
 @click.option("-o", "--out", type=_FILE, default=None, help="CSV to write (default: print it).")
 @handle_errors
 def export_scalesim(workload: Path, out: Path | None) -> None:

@@ -6,7 +6,9 @@ from pathlib import Path
 import click
 
 from accelsim import api
-from accelsim.cli.common import echo_json, handle_errors, hw_option, json_option, out_option
+from accelsim.cli.common import (
+    INPUT_PATH, echo_json, handle_errors, hw_option, json_option, out_option,
+)
 from accelsim.hw import hwconfig_to_dict
 from accelsim.results.tables import result_dict, summary_text, write_csv, write_json
 
@@ -22,7 +24,7 @@ Examples:
 
 
 @click.command("simulate", epilog=_EPILOG)
-@click.argument("workload", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("workload", type=INPUT_PATH)
 @hw_option()
 @click.option("--engine", type=click.Choice(["des", "analytic"]), default="des",
               show_default=True, help="Discrete-event engine or its analytic lower bound.")

@@ -9,6 +9,7 @@ With a ``baseline`` workload, store rows are normalised the paper's way
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -117,20 +118,34 @@ def load_trace(path: str | Path) -> list[dict]:
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(Problem("<file>", str(path), f"cannot read: {type(exc).__name__}"),
-                         str(path))
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+        raise InputError(Problem("<file>", str(path), f"cannot read: {why}"), str(path))
     except json.JSONDecodeError as exc:
         raise InputError(Problem("<document>", f"line {exc.lineno}", "malformed JSON"),
                          str(path))
+    except RecursionError:
+        raise InputError(Problem("<document>", "<nested too deeply>", "malformed JSON"),
+                         str(path)) from None
     events = doc.get("traceEvents") if isinstance(doc, dict) else doc
     if not isinstance(events, list) or not all(isinstance(e, dict) for e in events):
         raise InputError(Problem("traceEvents", type(events).__name__,
                                  "must be a list of event objects"), str(path))
     for i, e in enumerate(events):
-        if e.get("ph") == "X" and not all(isinstance(e.get(k), (int, float))
-                                          for k in ("ts", "dur")):
+        if e.get("ph") == "X" and not all(isinstance(e.get(k), (int, float)) and
+                                          not isinstance(e.get(k), bool) and
+                                          math.isfinite(e.get(k)) for k in ("ts", "dur")):
             raise InputError(Problem(f"traceEvents[{i}]", e.get("name"),
-                                     "an 'X' event needs numeric ts and dur"), str(path))
+                                     "an 'X' event needs numeric, finite ts and dur"), str(path))
+        for key in ("pid", "tid"):
+            if key in e and (isinstance(e[key], bool) or not isinstance(e[key], (int, str))):
+                raise InputError(Problem(f"traceEvents[{i}].{key}", e[key],
+                                         "must be an integer or a string"), str(path))
+        if "args" in e and not isinstance(e["args"], dict):
+            raise InputError(Problem(f"traceEvents[{i}].args", e["args"], "must be a mapping"),
+                             str(path))
+    if not any(e.get("ph") == "X" for e in events):
+        raise InputError(Problem("traceEvents", f"{len(events)} events",
+                                 "no complete ('ph': 'X') events to draw"), str(path))
     return events
 
 

@@ -96,6 +96,9 @@ def load_sweep_spec(path: str | Path) -> SweepSpec:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1} column {mark.column + 1}" if mark else "?"
         raise SweepSpecError(Problem("<document>", where, "malformed YAML/JSON"), str(path))
+    except RecursionError:
+        raise SweepSpecError(Problem("<document>", "<nested too deeply>", "malformed YAML/JSON"),
+                             str(path)) from None
     return sweep_spec_from_dict(doc, str(path), base_dir=path.parent)
 
 

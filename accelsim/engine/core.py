@@ -127,7 +127,9 @@ class Engine:
         """Run to completion; raises :class:`LivenessError` naming who waits on what if the
         event queue empties (or the horizon passes) with tiles left."""
         limit = self.horizon()
-        self.env.run(until=limit)
+        env = self.env
+        while env.peek() <= limit:  # stops at the last event (queue empty) or at the horizon
+            env.step()
         if all(ev.triggered for ev in self.stage_done):
             return self.log
         raise LivenessError(self._diagnose(limit))

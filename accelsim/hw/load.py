@@ -15,7 +15,7 @@ from typing import Any, Mapping
 import yaml
 
 from accelsim.errors import ConfigError, Problem
-from accelsim.fields import Reader
+from accelsim.fields import LIMIT, Reader
 from accelsim.hw.config import (
     BUFFER_NAMES, SCHEMA, SCHEMA_VERSION, AdderArray, Buffers, Dataflow, Dram, HardwareConfig,
     MacArray, MultiplierArray, Sram, UnitClass,
@@ -46,6 +46,9 @@ def loads_hwconfig(text: str, source: str = "<memory>") -> HardwareConfig:
         where = f"line {mark.line + 1} column {mark.column + 1}" if mark else "?"
         what = getattr(exc, "problem", None) or type(exc).__name__
         raise ConfigError(Problem("<document>", where, f"malformed YAML: {what}"), source)
+    except RecursionError:
+        raise ConfigError(Problem("<document>", "<nested too deeply>", "malformed YAML"),
+                          source) from None
     return hwconfig_from_dict(doc, source)
 
 
@@ -161,9 +164,7 @@ def _read(rd: Reader, doc: Any) -> HardwareConfig | None:
 def _section(rd: Reader, doc: dict, key: str) -> dict | None:
     """A required mapping-valued section (records a problem if missing or not a mapping)."""
     raw = rd.get(doc, key, "")
-    if raw is None:
-        if key in doc:
-            rd.problem(key, "null", "must be a mapping")
+    if raw is None:  # missing or null: reported by rd.get
         return None
     return rd.mapping(raw, key)
 
@@ -244,8 +245,8 @@ def _read_buffers(rd: Reader, raw: Any) -> Buffers | None:
     out = {}
     for name in BUFFER_NAMES:
         path = f"buffers.{name}"
-        b = rd.mapping(rd.get(raw, name, "buffers"), path) if name in raw else \
-            rd.get(raw, name, "buffers")
+        b = rd.get(raw, name, "buffers")
+        b = rd.mapping(b, path) if b is not None else None
         if b is None:
             continue
         rd.keys(b, [f.name for f in fields(Sram)], path)
@@ -278,6 +279,9 @@ def _read_dram(rd: Reader, raw: Any) -> Dram | None:
 
 
 def _check_consistency(rd: Reader, cfg: HardwareConfig) -> None:
+    if cfg.counts["mac"] > LIMIT:
+        rd.problem("mac_array.rows", cfg.mac_array.rows,
+                   f"rows x cols = {cfg.counts['mac']:.3g} MAC units, over the limit of {LIMIT:g}")
     for array, unit in ARRAY_UNITS.items():
         if cfg.counts[unit] > 0 and unit not in cfg.units:
             rd.problem(f"units.{unit}", "<missing>",

@@ -32,6 +32,7 @@ import re
 from pathlib import Path
 
 from accelsim.errors import Problem, WorkloadError
+from accelsim.fields import LIMIT
 from accelsim.workload.build import fp_layer
 from accelsim.workload.schema import Layer, Shape, Workload
 
@@ -149,10 +150,6 @@ def _parse_row(cells: list[str], lineno: int, seen: set[str], problems: list[Pro
     if len(problems) > n0:
         return ()
     out_h, out_w = scalesim_out(h, fh, s), scalesim_out(w, fw, s)
-    if "DP" in name and split:
-        one = Shape(in_h=h, in_w=w, in_c=1, out_h=out_h, out_w=out_w, out_c=nf, kernel_h=fh,
-                    kernel_w=fw, stride=s, padding=0)
-        return tuple(fp_layer(f"{name}Channel_{i}", "conv", one, bias=bias) for i in range(c))
     if "DP" in name:
         kind, out_c, groups = "depthwise", c * nf, c
     elif (h, w, fh, fw) == (1, 1, 1, 1):
@@ -161,7 +158,17 @@ def _parse_row(cells: list[str], lineno: int, seen: set[str], problems: list[Pro
         kind, out_c, groups = "conv", nf, 1
     shape = Shape(in_h=h, in_w=w, in_c=c, out_h=out_h, out_w=out_w, out_c=out_c, kernel_h=fh,
                   kernel_w=fw, stride=s, padding=0, groups=groups)
-    return (fp_layer(name, kind, shape, bias=bias),)
+    layer = fp_layer(name, kind, shape, bias=bias)
+    big = max(max(st.ops_dense, st.in_bytes, st.out_bytes) for st in layer.stages)
+    if big > LIMIT:  # the limit every workload file obeys
+        problems.append(Problem(where, ", ".join(cells), f"{big:.3g} operations or bytes in one "
+                                f"stage, over accelsim's limit of {LIMIT:g}"))
+        return ()
+    if "DP" in name and split:
+        one = Shape(in_h=h, in_w=w, in_c=1, out_h=out_h, out_w=out_w, out_c=nf, kernel_h=fh,
+                    kernel_w=fw, stride=s, padding=0)
+        return tuple(fp_layer(f"{name}Channel_{i}", "conv", one, bias=bias) for i in range(c))
+    return (layer,)
 
 
 def _check_ratio(cell: str, field: str, problems: list[Problem]) -> None:
@@ -256,7 +263,12 @@ def export_scalesim(workload: Workload | str | Path, out: str | Path | None = No
     from accelsim.workload.load import load_workload
 
     wl = workload if isinstance(workload, Workload) else load_workload(workload)
-    text = export_topology(wl)
+    try:
+        text = export_topology(wl)
+    except WorkloadError as exc:  # name the file the workload came from
+        if isinstance(workload, Workload):
+            raise
+        raise WorkloadError(list(exc.problems), str(workload)) from None
     if out is not None:
         Path(out).write_text(text, encoding="utf-8")
     return text

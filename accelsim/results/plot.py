@@ -234,7 +234,7 @@ def _category(event: Mapping) -> str:
     cat = event.get("cat")
     if cat:
         return str(cat)
-    return str(event.get("name", "?")).split()[0].split(":")[0]
+    return (str(event.get("name", "?")).split() or ["?"])[0].split(":")[0]
 
 
 def _ok_rows(df: Any, cols: Sequence[str]) -> Any:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 
 from dataclasses import asdict, fields
 from pathlib import Path
@@ -42,10 +43,17 @@ def load_workload(path: str | Path) -> Workload:
 
 
 def loads_workload(text: str, source: str = "<memory>") -> Workload:
-    try:
-        doc = json.loads(text, parse_constant=_reject_constant)
+    try:  # NaN / Infinity are read as floats so that the field holding one can be named
+        doc = json.loads(text, parse_constant=float)
+        bad = _non_finite(doc, "")
     except (json.JSONDecodeError, ValueError) as exc:
         raise WorkloadError(_problem("<document>", _excerpt(exc), "malformed JSON"), source)
+    except RecursionError:
+        raise WorkloadError(_problem("<document>", "<nested too deeply>", "malformed JSON"),
+                            source) from None
+    if bad:
+        raise WorkloadError([_problem(f, v, "malformed JSON: not a finite number")
+                             for f, v in bad], source)
     return workload_from_dict(doc, source)
 
 
@@ -125,8 +133,8 @@ def _read_workload(rd: Reader, doc: Any) -> Workload | None:
     if not isinstance(prov, dict):
         rd.problem("provenance", prov, "must be a mapping")
         prov = {}
-    raw_layers = rd.sequence(rd.get(doc, "layers", ""), "layers") if "layers" in doc else \
-        rd.get(doc, "layers", "")
+    raw_layers = rd.get(doc, "layers", "")
+    raw_layers = rd.sequence(raw_layers, "layers") if raw_layers is not None else None
     if raw_layers is None:
         return None
     if not raw_layers:
@@ -308,8 +316,21 @@ def _problem(field: str, value: object, why: str):
     return Problem(field, value, why)
 
 
-def _reject_constant(name: str) -> float:
-    raise ValueError(f"non-standard JSON constant {name}")
+def _non_finite(value: Any, path: str) -> list[tuple[str, float]]:
+    """(path, value) of every NaN or infinite float nested in ``value``; list items that have a
+    ``name`` are named by it, as the loader's problems name them (``layers[conv1].stages[wb]``)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return [(path or "<document>", value)]
+    if isinstance(value, dict):
+        return [hit for k, v in value.items()
+                for hit in _non_finite(v, f"{path}.{k}" if path else str(k))]
+    if isinstance(value, list):
+        hits = []
+        for i, v in enumerate(value):
+            named = isinstance(v, dict) and isinstance(v.get("name"), str)
+            hits += _non_finite(v, f"{path}[{v['name'] if named else i}]")
+        return hits
+    return []
 
 
 def _excerpt(exc: Exception) -> str:
