@@ -88,7 +88,8 @@ def crash_safety(tmp: Path, kills: int, seed: int) -> dict:
     for _ in range(3 * kills):
         if killed == kills:
             break
-        ok, _ = kill_after_progress(cmd, store, float(rng.uniform(0.0, 0.25)))
+        ok, _ = kill_after_progress(cmd, store, int(rng.integers(1, 30)),
+                                    float(rng.uniform(0.0, 0.05)))
         killed += ok
         rows: list[str] = []
         for part in ResultStore(store).parts():

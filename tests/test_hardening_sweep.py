@@ -32,16 +32,18 @@ def sweep_spec(tmp: Path) -> Path:
                             "engine": ["balance", "sequential"]})
 
 
-def kill_after_progress(cmd: list[str], store: Path, delay_s: float) -> tuple[bool, int]:
-    """Start a sweep, wait until it has written a new part, then ``delay_s`` more seconds, and
-    SIGKILL it. Returns (killed, parts seen when the kill was sent)."""
+def kill_after_progress(cmd: list[str], store: Path, new_parts: int, delay_s: float
+                        ) -> tuple[bool, int]:
+    """Start a sweep, wait until it has written ``new_parts`` more parts, then ``delay_s`` more
+    seconds, and SIGKILL it (the moment is random, the progress per kill bounded whatever the
+    machine's speed). Returns (killed, parts seen when the kill was sent)."""
     before = len(list(store.glob("part-*.parquet"))) if store.is_dir() else 0
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60
     while proc.poll() is None and time.monotonic() < deadline:
-        if store.is_dir() and len(list(store.glob("part-*.parquet"))) > before:
+        if store.is_dir() and len(list(store.glob("part-*.parquet"))) >= before + new_parts:
             break
-        time.sleep(0.002)
+        time.sleep(0.001)
     time.sleep(delay_s)
     parts = len(list(store.glob("part-*.parquet")))
     proc.send_signal(signal.SIGKILL)
@@ -67,7 +69,8 @@ def test_repeated_sigkill_loses_and_duplicates_nothing(tmp_path):
     for _ in range(3 * KILLS):  # a run that finishes before its kill does not count
         if kills == KILLS:
             break
-        killed, _ = kill_after_progress(cmd, store, float(rng.uniform(0.0, 0.25)))
+        killed, _ = kill_after_progress(cmd, store, int(rng.integers(1, 30)),
+                                        float(rng.uniform(0.0, 0.05)))
         kills += killed
         rs = ResultStore(store)
         table = rs.table()               # every part readable, no key twice (else StoreError)
