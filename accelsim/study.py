@@ -35,6 +35,7 @@ from accelsim.analytic.balance import (
 )
 from accelsim.engine import simulate
 from accelsim.hw.config import HardwareConfig
+from accelsim.results.records import Result
 from accelsim.workload.schema import Workload
 
 
@@ -42,21 +43,22 @@ SHAPE_COLUMNS = (4, 8, 16, 32, 64)
 
 
 def best_shape(wl: Workload, hw: HardwareConfig, schedule: str = "sequential"
-               ) -> HardwareConfig:
+               ) -> tuple[HardwareConfig, Result | None]:
     """``hw`` with the MAC array reshaped (same number of MACs, rounded down to whole rows) to the
-    column count in :data:`SHAPE_COLUMNS` that gives ``wl`` the fewest engine cycles."""
+    column count in :data:`SHAPE_COLUMNS` that gives ``wl`` the fewest engine cycles, and the
+    engine's result on it under ``schedule`` (``None`` when ``hw`` has no MAC array)."""
     n = hw.mac_array.count
     if n == 0:
-        return hw
-    best, best_cycles = hw, None
+        return hw, None
+    best, best_res = hw, None
     for cols in SHAPE_COLUMNS:
         if cols > n:
             continue
         cand = replace(hw, mac_array=replace(hw.mac_array, rows=n // cols, cols=cols))
-        cycles = simulate(wl, cand, "des", schedule).cycles
-        if best_cycles is None or cycles < best_cycles:
-            best, best_cycles = cand, cycles
-    return best
+        res = simulate(wl, cand, "des", schedule)
+        if best_res is None or res.cycles < best_res.cycles:
+            best, best_res = cand, res
+    return best, best_res
 
 
 @dataclass(frozen=True)
@@ -106,8 +108,8 @@ def answer(workloads: Sequence[Workload], hw: HardwareConfig, baseline: Workload
     ref_bal = reference_cycles(baseline, hw)
     ref_e = reference_energy_pj(baseline, hw)
     ref_fixed = sequential(baseline, ref_hw).cycles
-    ref_shaped = best_shape(baseline, ref_hw)
-    ref_seq = simulate(baseline, ref_shaped, "des", "sequential")
+    ref_shaped, ref_seq = best_shape(baseline, ref_hw)
+    ref_seq = ref_seq or simulate(baseline, ref_shaped, "des", "sequential")
     ref_ov = simulate(baseline, ref_shaped, "des", "overlap")
     rows = []
     for wl in workloads:
@@ -117,8 +119,8 @@ def answer(workloads: Sequence[Workload], hw: HardwareConfig, baseline: Workload
             alloc = allocate(wl, hw, model="sequential")
             cfg, share = alloc.config, alloc.shares.get("mac", 0.0)
         bal = balance_bound(wl, hw)
-        shaped = best_shape(wl, cfg)
-        seq = simulate(wl, shaped, "des", "sequential")
+        shaped, seq = best_shape(wl, cfg)
+        seq = seq or simulate(wl, shaped, "des", "sequential")
         ov = simulate(wl, shaped, "des", "overlap")
         rows.append(StudyRow(
             workload=wl.name, mac_share=share, counts=dict(cfg.counts),
@@ -135,12 +137,12 @@ def answer(workloads: Sequence[Workload], hw: HardwareConfig, baseline: Workload
 def layer_gaps(wl: Workload, hw: HardwareConfig) -> tuple[LayerGap, ...]:
     """Per-layer decomposition of the gap between the balance bound and the engine on the best
     fixed split of ``hw``'s area and the best array shape (sequential schedule)."""
-    cfg = best_shape(wl, allocate(wl, hw, model="sequential").config)
+    cfg, des = best_shape(wl, allocate(wl, hw, model="sequential").config)
     area = area_of(hw)
     areas = np.array([hw.units[u].area_um2 for u in sorted(hw.units)])
     ideal = unit_work(wl, hw, fuse=False) @ areas / area
     fixed = sequential(wl, cfg)
-    des = simulate(wl, cfg, "des", "sequential")
+    des = des or simulate(wl, cfg, "des", "sequential")
     out = []
     for i, layer in enumerate(wl.layers):
         out.append(LayerGap(layer.name, layer.kind, layer.variant, float(ideal[i]),

@@ -79,19 +79,24 @@ def tile_memory(b: Block, mem: StageMemory, producer_kept: dict | None, *, first
     sw: dict = defaultdict(int)
     port: dict = defaultdict(int)
 
+    def from_dram(buf: str, resident: bool, total: int, block: int) -> None:
+        """Load from DRAM into ``buf``: once for the whole stage when ``resident`` (freed after
+        its last tile), else this block's bytes (freed when the tile is done)."""
+        if resident:
+            if first:
+                dr[buf] += total
+                alloc[buf] += total
+                sw[buf] += total
+            if last:
+                free[buf] += total
+        elif block:
+            dr[buf] += block
+            alloc[buf] += block
+            free[buf] += block
+            sw[buf] += block
+
     # weights
-    if mem.resident_w:
-        if first:
-            dr["weights"] += mem.weights_total
-            alloc["weights"] += mem.weights_total
-            sw["weights"] += mem.weights_total
-        if last:
-            free["weights"] += mem.weights_total
-    elif b.w:
-        dr["weights"] += b.w
-        alloc["weights"] += b.w
-        free["weights"] += b.w
-        sw["weights"] += b.w
+    from_dram("weights", mem.resident_w, mem.weights_total, b.w)
     sr["weights"] += b.w
     port["weights"] += b.w
 
@@ -99,18 +104,7 @@ def tile_memory(b: Block, mem: StageMemory, producer_kept: dict | None, *, first
     src_buf = mem.in_buf
     if mem.source == DRAM:
         src_buf = "inputs"
-        if mem.resident_in:
-            if first:
-                dr["inputs"] += mem.inputs_total
-                alloc["inputs"] += mem.inputs_total
-                sw["inputs"] += mem.inputs_total
-            if last:
-                free["inputs"] += mem.inputs_total
-        elif b.inp:
-            dr["inputs"] += b.inp
-            alloc["inputs"] += b.inp
-            free["inputs"] += b.inp
-            sw["inputs"] += b.inp
+        from_dram("inputs", mem.resident_in, mem.inputs_total, b.inp)
     elif mem.source == SPILL:
         src_buf = "inputs"
         dr["spill"] += b.inp

@@ -106,8 +106,9 @@ def _simulate(args: tuple[Workload, HardwareConfig]) -> Any:
     from accelsim.study import best_shape
 
     wl, hw = args
-    shaped = best_shape(wl, hw)
-    return tuple(simulate(wl, shaped, engine="des", schedule=s) for s in SCHEDULES)
+    shaped, first = best_shape(wl, hw, SCHEDULES[0])
+    return tuple(first if i == 0 and first is not None else
+                 simulate(wl, shaped, engine="des", schedule=s) for i, s in enumerate(SCHEDULES))
 
 
 def _map(fn: Callable, items: Sequence, jobs: int) -> list:
