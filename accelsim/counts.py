@@ -9,9 +9,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping
 
+from accelsim.choices import Choice
 from accelsim.workload.schema import Layer, Stage, Workload
 
-CONVENTIONS = ("actual", "paper")
+
+class Convention(Choice):
+    """How operations and model size are counted: ``actual`` (the network as built) or
+    ``paper`` (each stage rescaled by its ``paper_scale``: the paper's fractional hidden
+    widths)."""
+
+    ACTUAL = "actual"
+    PAPER = "paper"
 
 
 @dataclass(frozen=True)
@@ -41,29 +49,32 @@ class Counts:
         return self.model_size_bytes / 1024
 
 
-def stage_ops(stage: Stage, *, zero_skip: bool = False, convention: str = "actual") -> float:
+def stage_ops(stage: Stage, *, zero_skip: bool = False, convention: str = Convention.ACTUAL
+              ) -> float:
+    """Operations of ``stage`` (non-zero ones with ``zero_skip``) under ``convention``."""
     n = stage.ops(zero_skip)
-    return n * stage.paper_scale if convention == "paper" else n
+    return n * stage.paper_scale if convention == Convention.PAPER else n
 
 
-def stage_weight_bytes(stage: Stage, convention: str = "actual") -> float:
-    if convention == "paper":
+def stage_weight_bytes(stage: Stage, convention: str = Convention.ACTUAL) -> float:
+    """Stored bytes of ``stage``'s weights under ``convention``."""
+    if convention == Convention.PAPER:
         return sum(w.count * w.bits for w in stage.weights) * stage.paper_scale / 8
     return stage.weight_bytes
 
 
-def layer_counts(layer: Layer, *, zero_skip: bool = False, convention: str = "actual") -> Counts:
+def layer_counts(layer: Layer, *, zero_skip: bool = False, convention: str = Convention.ACTUAL) -> Counts:
     _check(convention)
     ops: dict[str, float] = {}
     size = 0.0
     for st in layer.stages:
-        ops[st.unit] = ops.get(st.unit, 0) + stage_ops(st, zero_skip=zero_skip,
+        ops[st.op] = ops.get(st.op, 0) + stage_ops(st, zero_skip=zero_skip,
                                                         convention=convention)
         size += stage_weight_bytes(st, convention)
     return Counts(layer.name, ops, size)
 
 
-def workload_counts(wl: Workload, *, zero_skip: bool = False, convention: str = "actual"
+def workload_counts(wl: Workload, *, zero_skip: bool = False, convention: str = Convention.ACTUAL
                     ) -> Counts:
     """Totals over the network (``macs``, ``muls``, ``adds``, ``model_size_bytes``)."""
     ops: dict[str, float] = {}
@@ -76,7 +87,7 @@ def workload_counts(wl: Workload, *, zero_skip: bool = False, convention: str = 
     return Counts(wl.name, ops, size)
 
 
-def counts_table(wl: Workload, *, zero_skip: bool = False, convention: str = "actual"
+def counts_table(wl: Workload, *, zero_skip: bool = False, convention: str = Convention.ACTUAL
                  ) -> dict:
     """Plain-data totals and per-layer rows (what ``accelsim counts --json`` prints)."""
     total = workload_counts(wl, zero_skip=zero_skip, convention=convention)
@@ -97,5 +108,4 @@ def counts_table(wl: Workload, *, zero_skip: bool = False, convention: str = "ac
 
 
 def _check(convention: str) -> None:
-    if convention not in CONVENTIONS:
-        raise ValueError(f"convention must be one of {CONVENTIONS}, not {convention!r}")
+    Convention.parse(convention, "convention")

@@ -33,16 +33,16 @@ def assign(stage: Stage, layer: Layer, hw: HardwareConfig) -> Assignment:
 
     A stage with ``fuse_into`` is fused when the target stage's unit class can also perform the
     stage's operation class (MAC units can add, so a bias is preloaded into the accumulators).
-    Otherwise the stage runs on ``hw.unit_for(stage.unit)``.
+    Otherwise the stage runs on ``hw.unit_for(stage.op)``.
     """
     if stage.fuse_into is not None:
-        target = hw.unit_for(layer.stage(stage.fuse_into).unit)
+        target = hw.unit_for(layer.stage(stage.fuse_into).op)
         unit_cls = hw.units.get(target)
-        if unit_cls is not None and stage.unit in unit_cls.executes:
-            key = stage.unit if target == stage.unit else f"{stage.unit}@{target}"
+        if unit_cls is not None and stage.op in unit_cls.executes:
+            key = stage.op if target == stage.op else f"{stage.op}@{target}"
             return Assignment(target, key, True)
-    unit = hw.unit_for(stage.unit)
-    key = stage.unit if unit == stage.unit else f"{stage.unit}@{unit}"
+    unit = hw.unit_for(stage.op)
+    key = stage.op if unit == stage.op else f"{stage.op}@{unit}"
     return Assignment(unit, key, False)
 
 
@@ -53,7 +53,7 @@ def check_compatible(wl: Workload, hw: HardwareConfig, source: str | None = None
     for layer in wl.layers:
         for st in layer.stages:
             a = assign(st, layer, hw)
-            if a.fused or (a.unit, st.unit) in seen:
+            if a.fused or (a.unit, st.op) in seen:
                 continue
             count = hw.counts.get(a.unit, 0)
             unit_cls = hw.units.get(a.unit)
@@ -61,13 +61,13 @@ def check_compatible(wl: Workload, hw: HardwareConfig, source: str | None = None
                 array = _ARRAY_OF.get(a.unit, a.unit)
                 field = f"{array}.count" if array != "mac_array" else "mac_array.rows"
                 problems.append(Problem(
-                    f"layers[{layer.name}].stages[{st.name}].unit", st.unit,
+                    f"layers[{layer.name}].stages[{st.name}].unit", st.op,
                     f"needs '{a.unit}' units but the config has none ({field} = "
-                    f"{count}); add them or route '{st.unit}' elsewhere with route.{st.unit}"))
-                seen.add((a.unit, st.unit))
-            elif st.unit not in unit_cls.executes:
-                problems.append(Problem(f"layers[{layer.name}].stages[{st.name}].unit", st.unit,
+                    f"{count}); add them or route '{st.op}' elsewhere with route.{st.op}"))
+                seen.add((a.unit, st.op))
+            elif st.op not in unit_cls.executes:
+                problems.append(Problem(f"layers[{layer.name}].stages[{st.name}].unit", st.op,
                                         f"units.{a.unit}.executes does not include it"))
-                seen.add((a.unit, st.unit))
+                seen.add((a.unit, st.op))
     if problems:
         raise CompatibilityError(problems, source or f"{wl.name} on {hw.name}")

@@ -19,7 +19,7 @@ sys.path.insert(0, str(ROOT))
 from accelsim.hw import load_hwconfig  # noqa: E402
 from accelsim.published import gope2019_mobilenet  # noqa: E402
 from accelsim.results.text import table  # noqa: E402
-from accelsim.study import answer, layer_gaps  # noqa: E402
+from accelsim.study.question import answer, layer_gaps  # noqa: E402
 from accelsim.workload import load_workload  # noqa: E402
 
 

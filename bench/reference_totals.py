@@ -24,7 +24,7 @@ def totals(wl, paper: bool) -> tuple[float, float, float, float]:
     for layer in wl.layers:
         for st in layer.stages:
             scale = st.paper_scale if paper else 1.0
-            t[st.unit] = t.get(st.unit, 0.0) + st.ops_dense * scale
+            t[st.op] = t.get(st.op, 0.0) + st.ops_dense * scale
             bits += sum(w.count * w.bits for w in st.weights) * scale
     return t["mac"], t["mul"], t["add"], bits / 8 / 1024
 

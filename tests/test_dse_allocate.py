@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from accelsim.compare import truncate
+from accelsim.study.compare import truncate
 from accelsim.dse.allocate import allocate_report, des_search
 from accelsim.errors import InputError
 from accelsim.hw.load import load_hwconfig
@@ -65,7 +65,7 @@ def test_both_models_on_their_integer_splits(paper):
 
 
 def _fake_sim(optimum_rows: int, cols: int, calls: list):
-    def simulate(wl, cfg, engine, schedule, zero_skip):
+    def simulate(engine, wl, cfg, schedule, zero_skip):
         calls.append(cfg.mac_array.rows)
         rows = cfg.counts["mac"] // cols
         cycles = 1000 + 7 * (rows - optimum_rows) ** 2
@@ -76,12 +76,12 @@ def _fake_sim(optimum_rows: int, cols: int, calls: list):
 @pytest.mark.parametrize("start_rows, optimum", [(4, 13), (20, 13), (13, 13), (1, 2), (30, 31)])
 def test_des_search_finds_the_optimum_of_a_unimodal_objective(start_rows, optimum):
     hw = load_hwconfig(PAPER_HW)
-    from accelsim.analytic.allocation import apply_allocation
+    from accelsim.hw.rules import with_counts as apply_allocation
 
     start = apply_allocation(hw, {"mac": start_rows * 32, "add": 10})
     calls: list = []
     cfg, cycles, energy, runs = des_search(tiny_workload(), start, hw.area_budget_um2,
-                                           simulate=_fake_sim(optimum, 32, calls))
+                                           evaluator=_fake_sim(optimum, 32, calls))
     assert cfg.counts["mac"] == optimum * 32 and cycles == 1000
     assert runs == len(calls) == len(set(calls)) and runs <= 12     # no point simulated twice
     free = hw.area_budget_um2 - cfg.counts["mac"] * 2720
@@ -92,7 +92,7 @@ def test_des_search_respects_the_run_budget():
     hw = load_hwconfig(PAPER_HW)
     calls: list = []
     des_search(tiny_workload(), hw, hw.area_budget_um2, max_runs=3,
-               simulate=_fake_sim(1, 32, calls))
+               evaluator=_fake_sim(1, 32, calls))
     assert len(calls) == 3
 
 

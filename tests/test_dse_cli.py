@@ -83,7 +83,7 @@ def test_plot_layers_and_gantt_from_a_des_run(tmp_path):
     save_workload(tiny_workload("hybrid", h=16), wl)
     run("plot", "layers", wl, "--hw", IAREA_HW, "--out", tmp_path / "layers.svg")
     assert (tmp_path / "layers.svg").read_text().count("<svg") == 1
-    from accelsim.engine import simulate
+    from accelsim.api import simulate
     from accelsim.hw.load import load_hwconfig
 
     simulate(tiny_workload("hybrid", h=16), load_hwconfig(IAREA_HW), engine="des",
@@ -98,7 +98,7 @@ def test_plot_layers_and_gantt_from_a_des_run(tmp_path):
 def test_report_without_des_reproduces_the_paper_columns(tmp_path):
     res = run("report", "--out", tmp_path / "rep", "--no-des", "--workloads", WORKLOADS,
               "--hwconfigs", PAPER_HW.parent)
-    assert res.output.startswith("| network | α | r | thr published | thr balance |")
+    assert res.stdout.startswith("| network | α | r | thr published | thr balance |")
     df = pd.read_csv(tmp_path / "rep" / "comparison.csv")
     assert len(df) == 14
     rows = df[df.workload != "mobilenet_v1_0.5_hybrid_a0.5_r1"].iloc[1:]

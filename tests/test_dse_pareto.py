@@ -7,7 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from accelsim.dse.pareto import pareto, pareto_mask
+from accelsim.dse.pareto import pareto
+from accelsim.results.pareto import pareto_mask
 from accelsim.errors import InputError
 
 

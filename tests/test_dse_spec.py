@@ -8,9 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from accelsim.dse.evaluate import Task, evaluate_point
+from accelsim.dse.tasks import Task, evaluate_point
+from accelsim.hw.rules import split_area
 from accelsim.dse.points import (
-    iter_points, load_inputs, resolve_config, split_counts,
+    iter_points, load_inputs, resolve_config,
 )
 from accelsim.dse.spec import SweepSpecError, expand_range, load_sweep_spec, sweep_spec_from_dict
 from accelsim.dse.vector import evaluate_vectorised
@@ -110,7 +111,7 @@ def test_mac_fraction_split_rounds_to_whole_rows_within_the_area():
     assert cfg.compute_area_um2 <= hw.area_budget_um2
     # 0.5 of 1024 MAC areas = 512 MACs (16 rows); the rest is 1024 adders
     assert cfg.counts == {"mac": 512, "add": 1024, "mul": 64}
-    rows, cols, macs, adders = split_counts(np.array([0.0, 0.01, 1.0]), 2785280.0, 2720.0,
+    rows, cols, macs, adders = split_area(np.array([0.0, 0.01, 1.0]), 2785280.0, 2720.0,
                                             1360.0, 0.0, 64, 32)
     assert macs.tolist() == [0, 10, 1024] and rows.tolist() == [0, 1, 32]
     assert cols.tolist() == [0, 10, 32] and adders.tolist() == [2048, 2028, 0]

@@ -9,7 +9,8 @@ from click.testing import CliRunner
 from strategies import tiny_hw, tiny_workload, unbounded
 
 from accelsim.cli import main
-from accelsim.engine import simulate, simulate_plan
+from accelsim.api import simulate
+from accelsim.engine import simulate_plan
 from accelsim.errors import LivenessError
 from accelsim.hw import dumps_hwconfig
 from accelsim.mapping import map_workload

@@ -6,10 +6,13 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from accelsim.analytic.allocation import allocate, apply_allocation, mac_only
-from accelsim.analytic.balance import balance_bound, reference_cycles, sequential
+from accelsim.analytic.allocation import allocate
+from accelsim.hw.rules import mac_only
+from accelsim.hw.rules import with_counts as apply_allocation
+from accelsim.analytic.opcount import sequential
+from accelsim.analytic.paper import balance_bound, reference_cycles
 from accelsim.cli import main
-from accelsim.compare import compare, paper_table, truncate
+from accelsim.study.compare import compare, paper_table, truncate
 from accelsim.counts import workload_counts
 from accelsim.hw import load_hwconfig
 from accelsim.workload import load_workload
@@ -160,7 +163,7 @@ def test_cli_counts_and_bad_input(tmp_path):
 def test_leakage_is_charged_once_even_when_layers_overlap():
     from dataclasses import replace
 
-    from accelsim.engine import simulate
+    from accelsim.api import simulate
     from accelsim.hw import override
     from accelsim.results.energy import leakage_pj_per_cycle
 

@@ -11,7 +11,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from accelsim.dse.figures import load_trace
+from accelsim.study.figures import load_trace
 from accelsim.dse.points import iter_points, load_inputs
 from accelsim.dse.spec import sweep_spec_from_dict
 from accelsim.errors import InputError

@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from strategies import hwconfigs, tiny_hw, tiny_workload, workloads
 
-import accelsim.engine.run as engine_run
+import accelsim.evaluate as engine_run
 from accelsim.analytic.bound import estimate
 from accelsim.cli import main
 from accelsim.counts import workload_counts

@@ -25,7 +25,7 @@ TOPO = GOLDEN / "scalesim_mobilenet_v1_0.5_topology.csv"
 
 
 def _macs(wl: Workload) -> int:
-    return sum(s.ops_dense for layer in wl.layers for s in layer.stages if s.unit == "mac")
+    return sum(s.ops_dense for layer in wl.layers for s in layer.stages if s.op == "mac")
 
 
 def _parse(body: str, **kw) -> Workload:
@@ -137,8 +137,8 @@ def test_bundled_baselines_round_trip_geometry_and_op_counts(bundled):
     for a, b in zip(convs, back.layers):
         assert (b.kind, b.shape.out_h, b.shape.out_w, b.shape.out_c, b.shape.groups) == \
             (a.kind, a.shape.out_h, a.shape.out_w, a.shape.out_c, a.shape.groups), a.name
-        assert [(x.unit, x.ops_dense) for x in b.stages] == \
-            [(x.unit, x.ops_dense) for x in a.stages], a.name
+        assert [(x.op, x.ops_dense) for x in b.stages] == \
+            [(x.op, x.ops_dense) for x in a.stages], a.name
 
 
 def test_bundled_mobilenet_exports_to_the_reference_rows():

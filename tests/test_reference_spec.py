@@ -25,7 +25,7 @@ def totals(path, paper):
     for layer in load_workload(path).layers:
         for st in layer.stages:
             scale = st.paper_scale if paper else 1.0
-            t[st.unit] += st.ops_dense * scale
+            t[st.op] += st.ops_dense * scale
             bits += sum(w.count * w.bits for w in st.weights) * scale
     return t["mac"], t["add"], t["mul"], bits / 8 / 1024
 

@@ -107,7 +107,7 @@ def observed(wl):
     for layer in wl.layers:
         by = {"mac": 0, "add": 0, "mul": 0}
         for st in layer.stages:
-            by[st.unit] += st.ops_dense
+            by[st.op] += st.ops_dense
         bits = sum(w.count * w.bits for st in layer.stages for w in st.weights)
         res[layer.name] = (by["mac"], by["add"], by["mul"], bits)
     return res

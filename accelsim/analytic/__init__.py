@@ -1,2 +1,3 @@
-"""Closed-form models: the paper's balance bound, the op-count sequential model, the MAC:adder
-allocation, and (in ``bound``) the tile-level lower bound of the discrete-event engine."""
+"""Closed-form models: the op-count models (``opcount``: balance and sequential), the paper's
+balance bound and normalisation (``paper``), the MAC:adder allocation (``allocation``), and the
+tile-level lower bound of the discrete-event engine (``bound``)."""

@@ -4,26 +4,27 @@
 area shares, then refined) that optimises ``throughput``, ``energy`` or ``edp`` under one of two
 op-count models: ``balance`` (the paper's whole-network bound: closed form) or ``sequential``
 (a fixed split, layers one after another: the split that is best *on average over layers*, which is
-what a real accelerator with one fixed array must choose). :func:`apply_allocation` turns unit
-counts into a valid config (the MAC array keeps its column count), :func:`mac_only` gives the
-same-area MAC-only reference accelerator.
+what a real accelerator with one fixed array must choose). Unit counts become a config by
+:func:`accelsim.hw.rules.with_counts` (the MAC array keeps its column count).
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from itertools import product
 from typing import Mapping
 
 import numpy as np
 
-from accelsim.analytic.balance import area_of, op_energy_pj, sequential, unit_work
+from accelsim.analytic.opcount import opcount_tables, sequential
+from accelsim.analytic.paper import op_energy_pj
+from accelsim.choices import Model, Objective
 from accelsim.errors import CompatibilityError, Problem
-from accelsim.hw.config import AdderArray, HardwareConfig, MacArray, MultiplierArray
+from accelsim.hw.config import HardwareConfig
+from accelsim.hw.rules import area_of, leakage_pj, with_counts
 from accelsim.workload.schema import Workload
 
-MODELS = ("balance", "sequential")
-OBJECTIVES = ("throughput", "energy", "edp")
+#: The op-count models an allocation can optimise under.
+ALLOCATION_MODELS = (Model.BALANCE, Model.SEQUENTIAL)
 _ARRAYS = ("mac", "add", "mul")
 
 
@@ -36,8 +37,8 @@ class Allocation:
     balance that layer alone."""
 
     workload: str
-    model: str
-    objective: str
+    model: Model
+    objective: Objective
     area_um2: float
     shares: Mapping[str, float]
     counts: Mapping[str, int]
@@ -49,7 +50,8 @@ class Allocation:
 
 
 def allocate(wl: Workload, hw: HardwareConfig, *, area_um2: float | None = None,
-             model: str = "balance", objective: str = "throughput", zero_skip: bool = False,
+             model: Model | str = Model.BALANCE,
+             objective: Objective | str = Objective.THROUGHPUT, zero_skip: bool = False,
              resolution: int = 200) -> Allocation:
     """Best split of the area for ``wl`` (see module docstring).
 
@@ -57,14 +59,14 @@ def allocate(wl: Workload, hw: HardwareConfig, *, area_um2: float | None = None,
     second pass refines around the best point ten times finer). Raises
     :class:`CompatibilityError` if the workload needs a unit class without a cost-table entry.
     """
-    if model not in MODELS:
-        raise ValueError(f"model must be one of {MODELS}")
-    if objective not in OBJECTIVES:
-        raise ValueError(f"objective must be one of {OBJECTIVES}")
+    model = Model.parse(model, "model")
+    if model not in ALLOCATION_MODELS:
+        raise ValueError(f"model must be one of {ALLOCATION_MODELS}")
+    objective = Objective.parse(objective, "objective")
     area = area_of(hw, area_um2)
     names = sorted(hw.units)
-    fuse = model != "balance"
-    work = unit_work(wl, hw, zero_skip=zero_skip, fuse=fuse)
+    tables = opcount_tables(wl, hw, zero_skip=zero_skip)
+    work = tables.unit_work(fuse=model is not Model.BALANCE, source=hw.name)
     areas = np.array([hw.units[u].area_um2 for u in names])
     needed = work.sum(axis=0) > 0
     free = needed & (areas == 0)          # zero-area classes keep the config's counts
@@ -80,17 +82,17 @@ def allocate(wl: Workload, hw: HardwareConfig, *, area_um2: float | None = None,
             n[:, i] = shares[:, j] * area / areas[i]
         with np.errstate(divide="ignore", invalid="ignore"):
             t = np.where(work[None] > 0, work[None] / n[:, None, :], 0.0)
-        if model == "balance":
+        if model is Model.BALANCE:
             cyc = np.max(t.sum(axis=1), axis=1)
         else:
             cyc = np.max(t, axis=2).sum(axis=1)
-        leak_w = (n * leak_uw).sum(axis=1) * 1e-6
+        leak = (n * leak_uw).sum(axis=1)   # the units' leakage: the buffers' does not move
         with np.errstate(invalid="ignore"):
-            leak_pj = np.where(leak_w > 0, leak_w * cyc * hw.cycle_s * 1e12, 0.0)
+            leak_pj = np.where(leak > 0, leakage_pj(leak, cyc, hw.clock_mhz), 0.0)
         return cyc, e_ops + leak_pj
 
     def score(cyc: np.ndarray, energy: np.ndarray) -> np.ndarray:
-        s = {"throughput": cyc, "energy": energy, "edp": energy * cyc}[objective]
+        s = objective.score(cyc, energy)
         return np.where(np.isfinite(cyc), s + 1e-12 * cyc, np.inf)
 
     if free.any():
@@ -116,7 +118,7 @@ def allocate(wl: Workload, hw: HardwareConfig, *, area_um2: float | None = None,
     idle = {u: 0 for i, u in enumerate(names) if u in _ARRAYS and not needed[i]}
     best_cfg, best_score = None, np.inf
     for counts in _integer_candidates(hw, area, ideal):
-        cand = apply_allocation(hw, {**idle, **counts}, area_um2=area)
+        cand = with_counts(hw, {**idle, **counts}, area_um2=area)
         shares_int = np.array([[cand.counts[names[i]] * areas[i] / area for i in opt]])
         c_cyc, c_en = evaluate(shares_int) if opt else (cyc, en)
         sc = float(score(c_cyc, c_en)[0])
@@ -139,53 +141,6 @@ def allocate(wl: Workload, hw: HardwareConfig, *, area_um2: float | None = None,
                       shares=shares, counts=dict(config.counts), model_cycles=float(cyc[0]),
                       cycles=seq.cycles, energy_pj=float(en[0]),
                       layer_mac_share=tuple(layer_share), config=config)
-
-
-def apply_allocation(hw: HardwareConfig, counts: Mapping[str, int], *,
-                     area_um2: float | None = None) -> HardwareConfig:
-    """``hw`` with the given unit counts (keys ``mac``, ``add``, ``mul``; missing keys keep the
-    config's counts). The MAC array keeps its columns; rows = count // cols (a count smaller than
-    the columns becomes a 1-row array). The budget becomes ``area_um2`` when given."""
-    from dataclasses import replace
-
-    mac = hw.mac_array
-    if "mac" in counts:
-        n = int(counts["mac"])
-        if n <= 0:
-            mac = replace(mac, rows=0, cols=0)
-        else:
-            cols = mac.cols if mac.cols and n >= mac.cols else n
-            mac = replace(mac, rows=max(1, n // cols), cols=cols)
-    add = replace(hw.adder_array, count=int(counts.get("add", hw.adder_array.count)))
-    mul = replace(hw.multiplier_array, count=int(counts.get("mul", hw.multiplier_array.count)))
-    budget = area_um2 if area_um2 is not None else hw.area_budget_um2
-    return replace(hw, mac_array=mac, adder_array=add, multiplier_array=mul,
-                   area_budget_um2=budget)
-
-
-def mac_only(hw: HardwareConfig, *, area_um2: float | None = None) -> HardwareConfig:
-    """The same-area accelerator with MAC units only (adds and multiplications routed to them).
-
-    The array is as square as powers of two allow (1024 MACs -> 32 x 32)."""
-    from dataclasses import replace
-
-    area = area_of(hw, area_um2)
-    mac_cls = hw.units.get("mac")
-    if mac_cls is None or mac_cls.area_um2 <= 0:
-        raise CompatibilityError(Problem("units.mac.area_um2", getattr(mac_cls, "area_um2", None),
-                                         "a MAC-only reference needs MAC units with an area"),
-                                 hw.name)
-    n = int(area // mac_cls.area_um2 + 1e-9)
-    cols = 2 ** int(math.floor(math.log2(math.sqrt(n)))) if n else 0
-    rows = n // cols if cols else 0
-    route = {op: "mac" for op in ("add", "mul") if op in mac_cls.executes}
-    return replace(hw, name=f"{hw.name}_mac_only",
-                   mac_array=MacArray(rows, cols, hw.mac_array.dataflow,
-                                      hw.mac_array.pipeline_latency_cycles),
-                   adder_array=AdderArray(0, hw.adder_array.tree_width,
-                                          hw.adder_array.latency_cycles),
-                   multiplier_array=MultiplierArray(0, hw.multiplier_array.latency_cycles),
-                   route=route, area_budget_um2=area)
 
 
 def _integer_candidates(hw: HardwareConfig, area: float, ideal: Mapping[str, float]

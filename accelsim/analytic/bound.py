@@ -20,8 +20,9 @@ from __future__ import annotations
 import math
 
 from accelsim import __version__
+from accelsim.choices import Model, SchedulePolicy
 from accelsim.hw.config import HardwareConfig
-from accelsim.mapping.plan import Schedule, StagePlan
+from accelsim.mapping.schedule import Schedule, StagePlan
 from accelsim.mapping.summary import layer_sums
 from accelsim.results.energy import price
 from accelsim.results.records import LayerRecord, Result
@@ -41,7 +42,7 @@ def estimate(plan: Schedule, hw: HardwareConfig) -> Result:
         for t in s.tiles:
             owner[t] = s.index
     records = []
-    if plan.schedule == "sequential":
+    if plan.policy is SchedulePolicy.SEQUENTIAL:
         start = 0
         for li, rec in enumerate(sums):
             path = _path(plan, by_layer[li], bw, lat, owner, cross_layer=False)
@@ -65,7 +66,7 @@ def estimate(plan: Schedule, hw: HardwareConfig) -> Result:
             s0 = min((b for _, b in spans), default=0)
             e0 = max((e for e, _ in spans), default=s0)
             records.append(_record(rec, s0, e0, {}))
-    result = Result(engine="analytic", schedule=plan.schedule, workload=plan.workload,
+    result = Result(engine=Model.ANALYTIC, schedule=plan.policy, workload=plan.workload,
                     hw=plan.hw, zero_skip=plan.zero_skip, cycles=int(total),
                     clock_mhz=hw.clock_mhz, layers=tuple(records),
                     meta={**plan.meta, "accelsim_version": __version__,

@@ -29,11 +29,5 @@ def main() -> None:
 
 
 for _name in _MODULES:
-    try:
-        _mod = importlib.import_module(f"accelsim.cli.{_name}")
-    except ModuleNotFoundError as _exc:  # pragma: no cover - only while a module is being written
-        if _exc.name != f"accelsim.cli.{_name}":
-            raise
-        continue
-    for _cmd in _mod.COMMANDS:
+    for _cmd in importlib.import_module(f"accelsim.cli.{_name}").COMMANDS:
         main.add_command(_cmd)

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import functools
 import json
-import sys
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import click
 
+from accelsim.choices import Model, Objective, SchedulePolicy
+from accelsim.counts import Convention
 from accelsim.errors import AccelsimError, InputError, LivenessError, Problem
 
 EXIT_BAD_INPUT = 2
@@ -106,5 +107,30 @@ def _jsonable(obj: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
 
 
-def stdout_is_tty() -> bool:
-    return sys.stdout.isatty()
+def engine_option(models: Sequence[Model] = tuple(Model), default: Model = Model.DES,
+                  help_text: str = "The model that answers.") -> Callable:
+    """``--engine``: one of ``models`` (see :class:`accelsim.choices.Model`)."""
+    return click.option("--engine", "engine", type=click.Choice([m.value for m in models]),
+                        default=default.value, show_default=True, help=help_text)
+
+
+def schedule_option(help_text: str = "Barrier between layers, or tiles start when inputs "
+                    "allow.") -> Callable:
+    """``--schedule``: one of :class:`accelsim.choices.SchedulePolicy`."""
+    return click.option("--schedule", "schedule", type=click.Choice(SchedulePolicy.values()),
+                        default=SchedulePolicy.SEQUENTIAL.value, show_default=True,
+                        help=help_text)
+
+
+def objective_option(fn: Callable) -> Callable:
+    """``--objective``: one of :class:`accelsim.choices.Objective`."""
+    return click.option("--objective", "objective", type=click.Choice(Objective.values()),
+                        default=Objective.THROUGHPUT.value, show_default=True,
+                        help="What to minimise: cycles, energy, or their product.")(fn)
+
+
+def convention_option(help_text: str = "'paper' rescales to the paper's fractional hidden "
+                      "widths.") -> Callable:
+    """``--convention``: one of :class:`accelsim.counts.Convention`."""
+    return click.option("--convention", "convention", type=click.Choice(Convention.values()),
+                        default=Convention.ACTUAL.value, show_default=True, help=help_text)

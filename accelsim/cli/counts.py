@@ -8,7 +8,8 @@ import click
 
 from accelsim import api
 from accelsim.cli.common import (
-    EXIT_CHECK_FAILED, INPUT_PATH, echo_json, handle_errors, hw_option, json_option,
+    EXIT_CHECK_FAILED, INPUT_PATH, convention_option, echo_json, handle_errors, hw_option,
+    json_option,
 )
 from accelsim.results.text import table
 
@@ -17,8 +18,7 @@ _WL = INPUT_PATH
 
 @click.command("counts", epilog="Example: accelsim counts workloads/mobilenet_v1_0.5_hybrid_a0.375_r1.6.json")
 @click.argument("workload", type=_WL)
-@click.option("--convention", type=click.Choice(["actual", "paper"]), default="actual",
-              show_default=True, help="'paper' rescales to the paper's fractional hidden widths.")
+@convention_option()
 @json_option
 @handle_errors
 def counts_cmd(workload: Path, convention: str, as_json: bool) -> None:
@@ -43,8 +43,7 @@ def counts_cmd(workload: Path, convention: str, as_json: bool) -> None:
 @hw_option()
 @click.option("--baseline", type=_WL, default=None,
               help="Baseline workload (default: the one all-fp workload among WORKLOADS).")
-@click.option("--convention", type=click.Choice(["actual", "paper"]), default="actual",
-              show_default=True)
+@convention_option()
 @json_option
 @handle_errors
 def compare_cmd(workloads: tuple[Path, ...], hw: Path, baseline: Path | None, convention: str,

@@ -8,8 +8,10 @@ from pathlib import Path
 import click
 
 from accelsim import api
+from accelsim.choices import Model
 from accelsim.cli.common import (
-    INPUT_PATH, echo_json, handle_errors, hw_option, jobs_option, json_option,
+    INPUT_PATH, convention_option, echo_json, engine_option, handle_errors, hw_option,
+    jobs_option, json_option, objective_option, schedule_option,
 )
 from accelsim.results.text import table
 
@@ -35,15 +37,12 @@ def _maybe(path: Path | None):  # type: ignore[no-untyped-def]
 @hw_option()
 @click.option("--area", "area", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Area budget in um2 [the config's area_budget_um2].")
-@click.option("--objective", type=click.Choice(["throughput", "energy", "edp"]),
-              default="throughput", show_default=True)
-@click.option("--engine", type=click.Choice(["analytic", "des"]), default="analytic",
-              show_default=True, help="des: local search with the discrete-event engine "
-              "around the analytic optimum.")
-@click.option("--schedule", type=click.Choice(["sequential", "overlap"]), default="sequential",
-              show_default=True, help="DES schedule (with --engine des).")
-@click.option("--convention", type=click.Choice(["actual", "paper"]), default="actual",
-              show_default=True, help="Op accounting of the balance bound.")
+@objective_option
+@engine_option((Model.ANALYTIC, Model.DES), Model.ANALYTIC,
+               "analytic: the op-count optima; des: also a local search with the "
+               "discrete-event engine around the analytic optimum.")
+@schedule_option("DES schedule (with --engine des).")
+@convention_option("Op accounting of the balance bound.")
 @click.option("--zero-skip", is_flag=True, help="Skip zero ternary weights.")
 @_baseline_option
 @json_option
@@ -201,10 +200,8 @@ def plot_pareto_cmd(store: Path, baseline: Path | None, engines: tuple[str, ...]
                     "twn.json --hw hwconfigs/iso_area_45nm.yaml --out layers.png")
 @click.argument("workload", type=_IN)
 @hw_option()
-@click.option("--engine", type=click.Choice(["des", "analytic", "sequential"]), default="des",
-              show_default=True)
-@click.option("--schedule", type=click.Choice(["sequential", "overlap"]), default="sequential",
-              show_default=True)
+@engine_option((Model.DES, Model.ANALYTIC, Model.SEQUENTIAL))
+@schedule_option()
 @click.option("--zero-skip", is_flag=True)
 @_out_file
 @handle_errors
@@ -235,11 +232,16 @@ def plot_gantt_cmd(trace: Path, out: Path) -> None:
               help="Local worker processes for the DES runs.")
 @click.option("--des/--no-des", default=True, show_default=True,
               help="--no-des: op-count models only (seconds instead of ~half a minute).")
+@click.option("--progress/--no-progress", default=True, show_default=True,
+              help="Progress bars on stderr.")
 @handle_errors
-def report_cmd(out: Path, workload_dir: Path, hw_dir: Path, jobs: int, des: bool) -> None:
+def report_cmd(out: Path, workload_dir: Path, hw_dir: Path, jobs: int, des: bool,
+               progress: bool) -> None:
     """Simulate the bundled MobileNets on the bundled configs (balance bound, sequential,
-    DES under both schedules); write tables (CSV, markdown) and figures into OUT."""
-    rep = api.report(out, workload_dir=workload_dir, hw_dir=hw_dir, jobs=jobs, des=des)
+    DES under both schedules); write tables (CSV, markdown) and figures into OUT. Every run is
+    kept in the result store OUT/store: a report killed midway resumes where it stopped."""
+    rep = api.report(out, workload_dir=workload_dir, hw_dir=hw_dir, jobs=jobs, des=des,
+                     progress=progress)
     click.echo(rep.markdown)
     click.echo(f"\nwrote {len(rep.files)} files into {out} in {rep.elapsed_s:.1f} s")
 

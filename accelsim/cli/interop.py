@@ -37,7 +37,7 @@ def import_scalesim(csv_path: Path, out: Path | None, name: str | None, depthwis
     if out is None:
         click.echo(dumps_workload(wl), nl=False)
     else:
-        macs = sum(s.ops_dense for layer in wl.layers for s in layer.stages if s.unit == "mac")
+        macs = sum(s.ops_dense for layer in wl.layers for s in layer.stages if s.op == "mac")
         click.echo(f"{out}: {len(wl.layers)} layers, {macs:,} MACs")
 
 

@@ -6,8 +6,10 @@ from pathlib import Path
 import click
 
 from accelsim import api
+from accelsim.choices import Model
 from accelsim.cli.common import (
-    INPUT_PATH, echo_json, handle_errors, hw_option, json_option, out_option,
+    INPUT_PATH, echo_json, engine_option, handle_errors, hw_option, json_option, out_option,
+    schedule_option,
 )
 from accelsim.hw import hwconfig_to_dict
 from accelsim.results.tables import result_dict, summary_text, write_csv, write_json
@@ -26,10 +28,9 @@ Examples:
 @click.command("simulate", epilog=_EPILOG)
 @click.argument("workload", type=INPUT_PATH)
 @hw_option()
-@click.option("--engine", type=click.Choice(["des", "analytic"]), default="des",
-              show_default=True, help="Discrete-event engine or its analytic lower bound.")
-@click.option("--schedule", type=click.Choice(["sequential", "overlap"]), default="sequential",
-              show_default=True, help="Barrier between layers, or tiles start when inputs allow.")
+@engine_option(help_text="des: the discrete-event engine; analytic: its lower bound; "
+               "sequential / balance: the op-count models.")
+@schedule_option()
 @click.option("--zero-skip", is_flag=True, help="Skip zero ternary weights (count and time).")
 @json_option
 @out_option("Write layers.csv and result.json (with the resolved config) here.")

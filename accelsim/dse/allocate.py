@@ -22,15 +22,20 @@ import math
 from dataclasses import dataclass
 from typing import Callable, Mapping
 
-from accelsim.analytic.allocation import allocate, apply_allocation, mac_only
-from accelsim.analytic.balance import area_of, balance_bound, reference_cycles, sequential
-from accelsim.dse.opcount import evaluate_config
+from accelsim.analytic.allocation import ALLOCATION_MODELS, allocate
+from accelsim.analytic.opcount import opcount_tables
+from accelsim.analytic.paper import balance_bound
+from accelsim.choices import Model, Objective, SchedulePolicy
+from accelsim.counts import Convention
 from accelsim.errors import InputError, Problem
+from accelsim.evaluate import Reference, evaluate, reference
 from accelsim.hw.config import HardwareConfig
+from accelsim.hw.rules import area_of, mac_only, with_counts
+from accelsim.results.records import Result
 from accelsim.workload.schema import Workload
 
-OBJECTIVES = ("throughput", "energy", "edp")
-ENGINES = ("analytic", "des")
+#: How an allocation is searched: by the op-count models alone, or refined with the DES.
+SEARCHES = ("analytic", "des")
 #: Upper bound on DES runs of one local search.
 MAX_DES_RUNS = 40
 
@@ -60,9 +65,9 @@ class AllocationReport:
     workload: str
     hw: str
     area_um2: float
-    objective: str
+    objective: Objective
     engine: str
-    schedule: str
+    schedule: SchedulePolicy
     bound_cycles: float
     bound_mac_share: float
     bound_throughput: float | None
@@ -73,26 +78,29 @@ class AllocationReport:
 
 
 def allocate_report(wl: Workload, hw: HardwareConfig, *, area_um2: float | None = None,
-                    objective: str = "throughput", engine: str = "analytic",
-                    schedule: str = "sequential", baseline: Workload | None = None,
-                    zero_skip: bool = False, convention: str = "actual",
+                    objective: Objective | str = Objective.THROUGHPUT, engine: str = "analytic",
+                    schedule: SchedulePolicy | str = SchedulePolicy.SEQUENTIAL,
+                    baseline: Workload | None = None, zero_skip: bool = False,
+                    convention: str = Convention.ACTUAL,
                     max_des_runs: int = MAX_DES_RUNS) -> AllocationReport:
     """Analytic (and optionally DES) allocation of ``area_um2`` (default: the config's budget).
 
-    Raises :class:`InputError` for an unknown objective/engine and the models' errors for a
-    workload the config cannot run."""
-    if objective not in OBJECTIVES:
-        raise InputError(Problem("--objective", objective, f"must be one of {OBJECTIVES}"))
-    if engine not in ENGINES:
-        raise InputError(Problem("--engine", engine, f"must be one of {ENGINES}"))
+    ``engine``: ``analytic`` (the op-count optima) or ``des`` (also a DES local search). Raises
+    :class:`InputError` for an unknown objective/engine and the models' errors for a workload
+    the config cannot run."""
+    objective = Objective.parse(objective, "--objective")
+    schedule = SchedulePolicy.parse(schedule, "--schedule")
+    if engine not in SEARCHES:
+        raise InputError(Problem("--engine", engine, f"must be one of {SEARCHES}"))
     area = area_of(hw, area_um2)
     bound = balance_bound(wl, hw, area_um2=area, zero_skip=zero_skip, convention=convention)
     mac_area = hw.units["mac"].area_um2 if "mac" in hw.units else 0.0
-    refs = _references(baseline, hw, area, convention, schedule) if baseline is not None else None
+    refs = _References(baseline, hw, area, convention, schedule) if baseline is not None \
+        else None
     choices = []
     allocs = {}
     layer_share: tuple = ()
-    for model in ("balance", "sequential"):
+    for model in ALLOCATION_MODELS:
         alloc = allocate(wl, hw, area_um2=area, model=model, objective=objective,
                          zero_skip=zero_skip)
         layer_share = layer_share or alloc.layer_mac_share
@@ -101,7 +109,8 @@ def allocate_report(wl: Workload, hw: HardwareConfig, *, area_um2: float | None 
                                None, alloc.energy_pj))
     runs = 0
     if engine == "des":
-        start = allocs["sequential" if schedule == "sequential" else "balance"]
+        start = allocs[Model.SEQUENTIAL if schedule is SchedulePolicy.SEQUENTIAL
+                       else Model.BALANCE]
         best, cycles, energy, runs = des_search(wl, start, area, objective=objective,
                                                 schedule=schedule, zero_skip=zero_skip,
                                                 max_runs=max_des_runs)
@@ -111,7 +120,8 @@ def allocate_report(wl: Workload, hw: HardwareConfig, *, area_um2: float | None 
         workload=wl.name, hw=hw.name, area_um2=area, objective=objective, engine=engine,
         schedule=schedule, bound_cycles=bound.cycles,
         bound_mac_share=bound.counts.get("mac", 0.0) * mac_area / area,
-        bound_throughput=(refs["balance"] / bound.cycles if refs and bound.cycles else None),
+        bound_throughput=(refs.balance.cycles / bound.cycles if refs and bound.cycles
+                          else None),
         choices=tuple(choices), layer_mac_share=layer_share,
         des_runs=runs, baseline=baseline.name if baseline is not None else None)
 
@@ -122,25 +132,25 @@ def drop_idle_units(wl: Workload, cfg: HardwareConfig) -> HardwareConfig:
     :func:`~accelsim.analytic.allocation.allocate` keeps the config's count for a class the
     workload does not need (e.g. the MACs of a TWN network), which can exceed the area budget;
     removing them restores the split the allocation meant. A no-op when every class is used."""
-    from accelsim.analytic.balance import unit_work
-
     names = sorted(cfg.units)
-    used = unit_work(wl, cfg, fuse=True).sum(axis=0)
+    used = opcount_tables(wl, cfg).unit_work(fuse=True).sum(axis=0)
     idle = {u: 0 for i, u in enumerate(names) if u in ("mac", "add", "mul") and used[i] == 0
             and cfg.units[u].area_um2 > 0 and cfg.counts.get(u, 0) > 0}
-    return apply_allocation(cfg, idle) if idle else cfg
+    return with_counts(cfg, idle) if idle else cfg
 
 
 def des_search(wl: Workload, start: HardwareConfig, area_um2: float, *,
-               objective: str = "throughput", schedule: str = "sequential",
+               objective: Objective | str = Objective.THROUGHPUT,
+               schedule: SchedulePolicy | str = SchedulePolicy.SEQUENTIAL,
                zero_skip: bool = False, max_runs: int = MAX_DES_RUNS,
-               simulate: Callable | None = None
+               evaluator: Callable[..., Result] = evaluate
                ) -> tuple[HardwareConfig, float, float, int]:
     """Pattern search over MAC rows with the DES, from ``start``'s split.
 
-    Returns the best config, its DES cycles and energy (pJ) and the number of DES runs."""
-    if simulate is None:
-        from accelsim.engine import simulate
+    ``evaluator`` is :func:`accelsim.evaluate.evaluate` (replaceable, e.g. by a model of known
+    optimum in tests). Returns the best config, its DES cycles and energy (pJ) and the number of
+    DES runs."""
+    objective = Objective.parse(objective, "objective")
     cols = start.mac_array.cols or 32
     a_mac = start.units["mac"].area_um2
     a_add = start.units["add"].area_um2 if "add" in start.units else 0.0
@@ -152,18 +162,18 @@ def des_search(wl: Workload, start: HardwareConfig, area_um2: float, *,
     def config(rows: int) -> HardwareConfig:
         macs = rows * cols
         adders = int((free - macs * a_mac) // a_add + 1e-9) if a_add > 0 else 0
-        return apply_allocation(start, {"mac": macs, "add": adders}, area_um2=area_um2)
+        return with_counts(start, {"mac": macs, "add": adders}, area_um2=area_um2)
 
     def score(rows: int) -> float:
         if rows not in seen:
             cfg = config(rows)
             try:
-                res = simulate(wl, cfg, engine="des", schedule=schedule, zero_skip=zero_skip)
+                res = evaluator(Model.DES, wl, cfg, schedule=schedule, zero_skip=zero_skip)
             except InputError:
                 seen[rows] = (math.inf, math.inf, math.inf, cfg)
             else:
                 c, e = float(res.cycles), float(res.total_energy_pj)
-                s = {"throughput": c, "energy": e, "edp": c * e}[objective]
+                s = objective.score(c, e)
                 seen[rows] = (s + 1e-12 * c, c, e, cfg)
         return seen[rows][0]
 
@@ -182,37 +192,37 @@ def des_search(wl: Workload, start: HardwareConfig, area_um2: float, *,
     return cfg, cycles, energy, len(seen)
 
 
-def _references(baseline: Workload, hw: HardwareConfig, area: float, convention: str,
-                schedule: str) -> dict:
-    """Cycles of ``baseline`` on the same-area MAC-only accelerator under each op-count model
-    (the DES reference is added on first use by :func:`_des_reference`)."""
-    ref = mac_only(hw, area_um2=area)
-    return {"balance": reference_cycles(baseline, hw, area_um2=area, convention=convention),
-            "sequential": float(sequential(baseline, ref).cycles), "config": ref,
-            "workload": baseline, "schedule": schedule}
+class _References:
+    """References of ``baseline`` on the same-area MAC-only accelerator: the balance and
+    sequential ones at once, the DES one on first use (it costs a simulation)."""
+
+    def __init__(self, baseline: Workload, hw: HardwareConfig, area: float, convention: str,
+                 schedule: SchedulePolicy):
+        self.baseline, self.schedule = baseline, schedule
+        self.config = mac_only(hw, area_um2=area)
+        self.balance = reference(Model.BALANCE, baseline, hw, convention=convention,
+                                 area_um2=area)
+        self.sequential = reference(Model.SEQUENTIAL, baseline, hw, config=self.config)
+        self._des: Reference | None = None
+
+    def des(self, zero_skip: bool) -> Reference:
+        if self._des is None:
+            self._des = reference(Model.DES, self.baseline, self.config, schedule=self.schedule,
+                                  zero_skip=zero_skip, config=self.config)
+        return self._des
 
 
 def _choice(label: str, wl: Workload, cfg: HardwareConfig, area: float, zero_skip: bool,
-            refs: dict | None, des_cycles: float | None, energy: float) -> Choice:
-    bal, _ = evaluate_config(wl, cfg, "balance", zero_skip=zero_skip)
-    seq = float(sequential(wl, cfg, zero_skip=zero_skip).cycles)
+            refs: _References | None, des_cycles: float | None, energy: float) -> Choice:
+    bal = float(evaluate(Model.BALANCE, wl, cfg, zero_skip=zero_skip).cycles)
+    seq = float(evaluate(Model.SEQUENTIAL, wl, cfg, zero_skip=zero_skip).cycles)
     mac_area = cfg.units["mac"].area_um2 * cfg.counts["mac"] if "mac" in cfg.units else 0.0
     thr_des = None
     if refs is not None and des_cycles is not None:
-        thr_des = _des_reference(refs, wl, zero_skip) / des_cycles
+        thr_des = refs.des(zero_skip).cycles / des_cycles
     return Choice(chosen_by=label, counts=dict(cfg.counts), mac_share=mac_area / area,
                   balance_cycles=bal, sequential_cycles=seq, des_cycles=des_cycles,
                   energy_pj=energy,
-                  thr_balance=refs["balance"] / bal if refs else None,
-                  thr_sequential=refs["sequential"] / seq if refs else None, thr_des=thr_des)
-
-
-def _des_reference(refs: dict, wl: Workload, zero_skip: bool) -> float:
-    """DES cycles of the baseline on the MAC-only reference (computed once per report)."""
-    if "des" not in refs:
-        from accelsim.engine import simulate
-
-        res = simulate(refs["workload"], refs["config"], engine="des",
-                       schedule=refs["schedule"], zero_skip=zero_skip)
-        refs["des"] = float(res.cycles)
-    return refs["des"]
+                  thr_balance=refs.balance.cycles / bal if refs else None,
+                  thr_sequential=refs.sequential.cycles / seq if refs else None,
+                  thr_des=thr_des)

@@ -1,54 +1,32 @@
-"""Pareto fronts of energy (lower is better) against throughput (higher is better).
+"""Pareto fronts of a sweep: energy (lower is better) against throughput (higher is better).
 
-:func:`pareto_mask` works on plain arrays; :func:`pareto` reads a result store (or takes a
-DataFrame of store rows) and returns the non-dominated rows, sorted by throughput. A point is
+:func:`pareto` reads a result store (or takes a DataFrame of store rows) and returns the
+non-dominated rows (:func:`accelsim.results.pareto.pareto_mask`), sorted by throughput. A point is
 dominated when another has at most its energy and at least its throughput, and is strictly better
 in one of the two; points with equal coordinates are all kept. Rows with an error or a
 non-finite value are left out.
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import TYPE_CHECKING
 
-import numpy as np
-
-#: Columns of a store row the front is computed over.
-THROUGHPUT = "inferences_per_s"
-ENERGY = "energy_pj"
+from pathlib import Path
+from typing import Sequence
 
 
-def pareto_mask(throughput: Sequence[float], energy: Sequence[float]) -> np.ndarray:
-    """[N] bool: which points are on the front (O(N log N)). NaN/inf points never are."""
-    thr = np.asarray(throughput, dtype=float)
-    en = np.asarray(energy, dtype=float)
-    if thr.shape != en.shape or thr.ndim != 1:
-        raise ValueError("throughput and energy must be 1-D arrays of the same length")
-    ok = np.isfinite(thr) & np.isfinite(en)
-    mask = np.zeros(len(thr), dtype=bool)
-    idx = np.flatnonzero(ok)
-    if not len(idx):
-        return mask
-    # highest throughput first; among equal throughputs lowest energy first
-    order = idx[np.lexsort((en[idx], -thr[idx]))]
-    best = np.inf        # lowest energy among strictly higher throughputs seen so far
-    i = 0
-    while i < len(order):
-        j = i
-        while j < len(order) and thr[order[j]] == thr[order[i]]:
-            j += 1
-        group = order[i:j]
-        low = en[group[0]]
-        if low < best:
-            keep = group[en[group] == low]
-            mask[keep] = True
-            best = low
-        i = j
-    return mask
+from accelsim.dse.normalise import normalise_rows
+from accelsim.dse.store import store_frame
+from accelsim.errors import InputError, Problem
+from accelsim.results.pareto import ENERGY, THROUGHPUT, pareto_mask
+from accelsim.workload.schema import Workload
+
+if TYPE_CHECKING:  # pandas is imported where rows are built (it takes ~0.5 s)
+    import pandas as pd
 
 
-def pareto(source: Any, *, baseline: Any = None, by: Sequence[str] = (),
-           engines: Sequence[str] = (), throughput: str | None = None,
-           energy: str | None = None) -> Any:
+def pareto(source: str | Path | pd.DataFrame, *, baseline: Workload | None = None,
+           by: Sequence[str] = (), engines: Sequence[str] = (), throughput: str | None = None,
+           energy: str | None = None) -> pd.DataFrame:
     """Non-dominated rows of a store (a path) or a DataFrame of store rows, sorted by ``by``
     then throughput.
 
@@ -59,10 +37,9 @@ def pareto(source: Any, *, baseline: Any = None, by: Sequence[str] = (),
     left out. Raises :class:`InputError` for a missing store, an empty one or a missing column."""
     import pandas as pd
 
-    from accelsim.dse.figures import store_frame
-    from accelsim.errors import InputError, Problem
-
-    df = store_frame(source, baseline, tuple(engines))
+    df = store_frame(source, tuple(engines))
+    if baseline is not None:
+        df = normalise_rows(df, baseline)
     thr = throughput or ("throughput_norm" if baseline is not None else THROUGHPUT)
     en = energy or ("energy_norm" if baseline is not None else ENERGY)
     for col in (thr, en, *by):

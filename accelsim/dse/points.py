@@ -7,31 +7,30 @@ Axis values are first made canonical for their field (a number field gets a floa
 field an int), so ``64`` and ``64.0`` name the same point.
 
 The ``mac_fraction`` pseudo-field splits the area budget (less the multipliers' area) between
-MAC units and adders: MACs = floor(f * free_area / mac_area) rounded down to whole rows of the
-array's columns (fewer MACs than columns make a one-row array, the rule of
-:func:`accelsim.analytic.allocation.apply_allocation`), and adders fill the rest.
+MAC units and adders by :func:`accelsim.hw.rules.split_area`.
 """
 from __future__ import annotations
 
 import copy
 import difflib
 import hashlib
+import itertools
 import json
 from dataclasses import dataclass
 from typing import Any, Iterator, Mapping, Sequence
 
-import numpy as np
-
-from accelsim.dse.spec import MAC_FRACTION, NO_SCHEDULE, OPCOUNT_ENGINES, SweepSpec
+from accelsim.choices import NO_SCHEDULE, Model
+from accelsim.dse.spec import MAC_FRACTION, SweepSpec
 from accelsim.errors import ConfigError, Problem
 from accelsim.hw.config import HardwareConfig
-from accelsim.hw.load import hwconfig_from_dict, hwconfig_hash, hwconfig_to_dict
+from accelsim.hw.load import hwconfig_from_dict, hwconfig_hash, hwconfig_to_dict, load_hwconfig
+from accelsim.hw.rules import DEFAULT_COLS, split_area
+from accelsim.workload.load import load_workload, workload_hash
+from accelsim.workload.schema import Workload
 
 KEY_DIGITS = 24
 #: Fields a config may lack (``hwconfig_to_dict`` leaves them out when unset).
 _OPTIONAL_TOP = ("area_budget_um2",)
-#: Columns of the MAC array when a config has none and mac_fraction needs some.
-DEFAULT_COLS = 32
 
 
 @dataclass(frozen=True)
@@ -42,7 +41,7 @@ class Point:
     key: str
     hw_index: int
     workload_index: int
-    engine: str
+    engine: Model
     schedule: str
     zero_skip: bool
     params: tuple[tuple[str, Any], ...]
@@ -60,6 +59,20 @@ def point_key(hw_hash: str, workload_hash: str, engine: str, schedule: str, zero
     :func:`params_json` of its axis values."""
     text = f"{hw_hash}|{workload_hash}|{engine}|{schedule}|{int(bool(zero_skip))}|{params_text}"
     return hashlib.sha256(text.encode()).hexdigest()[:KEY_DIGITS]
+
+
+def make_point(inputs: "Inputs", hw_index: int, workload_index: int, engine: Model | str,
+               schedule: str, zero_skip: bool, params: Sequence[tuple[str, Any]]) -> Point:
+    """A point built directly (not from a spec): axis values are made canonical for the base
+    config of ``hw_index`` and the key computed as :func:`iter_points` does."""
+    model = Model.parse(engine, "engine")
+    doc = hwconfig_to_dict(inputs.hw[hw_index])
+    canon = tuple((f, canonical_value(doc, f, v)) for f, v in params)
+    text = params_json(canon)
+    sched = NO_SCHEDULE if model.counts_ops_only else schedule
+    key = point_key(inputs.hw_hashes[hw_index], inputs.workload_hashes[workload_index], model,
+                    sched, zero_skip, text)
+    return Point(key, hw_index, workload_index, model, sched, zero_skip, canon, text)
 
 
 def canonical_value(base_doc: Mapping, field: str, value: Any, source: str = "<sweep>") -> Any:
@@ -99,28 +112,8 @@ def set_field(doc: dict, field: str, value: Any) -> None:
     node[parts[-1]] = value
 
 
-def split_counts(frac: Any, area: Any, a_mac: Any, a_add: Any, a_mul: Any, n_mul: Any,
-                 cols: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """MAC rows, MAC columns, MAC count and adder count for a MAC share ``frac`` of the area
-    left after the multipliers (elementwise over numpy arrays; scalars work too).
-
-    Areas in um2. The MAC count is rounded down to whole rows; adders fill the rest (>= 0)."""
-    frac, area = np.asarray(frac, dtype=float), np.asarray(area, dtype=float)
-    cols = np.asarray(cols, dtype=float)
-    free = area - np.asarray(n_mul, dtype=float) * np.asarray(a_mul, dtype=float)
-    n = np.floor(np.maximum(frac * free, 0.0) / a_mac + 1e-9)
-    full = n >= cols
-    whole_rows = np.floor(n / cols)
-    macs = np.where(full, whole_rows * cols, n)
-    rows = np.where(full, whole_rows, np.where(n > 0, 1.0, 0.0))
-    cols_out = np.where(full, cols, n)
-    adders = np.maximum(np.floor((free - macs * a_mac) / a_add + 1e-9), 0.0)
-    return (rows.astype(np.int64), cols_out.astype(np.int64), macs.astype(np.int64),
-            adders.astype(np.int64))
-
-
 def split_inputs(doc: Mapping, source: str = "<sweep>") -> dict[str, float]:
-    """The quantities :func:`split_counts` needs, read from a config document.
+    """The quantities :func:`~accelsim.hw.rules.split_area` needs, read from a config document.
 
     Raises :class:`ConfigError` if the config cannot be split (no MAC or adder area)."""
     units = doc["units"]
@@ -153,8 +146,8 @@ def resolve_doc(base: HardwareConfig, params: Sequence[tuple[str, Any]],
             set_field(doc, field, canonical_value(doc, field, value, source))
     if frac is not None:
         s = split_inputs(doc, source)
-        rows, cols, _, adders = split_counts(frac, s["area"], s["a_mac"], s["a_add"],
-                                             s["a_mul"], s["n_mul"], s["cols"])
+        rows, cols, _, adders = split_area(frac, s["area"], s["a_mac"], s["a_add"],
+                                           s["a_mul"], s["n_mul"], s["cols"])
         doc["mac_array"]["rows"] = int(rows)
         doc["mac_array"]["cols"] = int(cols)
         doc["adder_array"]["count"] = int(adders)
@@ -169,11 +162,6 @@ def resolve_config(base: HardwareConfig, params: Sequence[tuple[str, Any]],
     return hwconfig_from_dict(resolve_doc(base, params, source), source)
 
 
-def config_json(doc: Mapping) -> str:
-    """Canonical JSON of a config document (its sha256 is :func:`hwconfig_hash`)."""
-    return json.dumps(doc, sort_keys=True)
-
-
 @dataclass(frozen=True)
 class Inputs:
     """What a sweep's points refer to: base configs and workloads, loaded, with their hashes."""
@@ -182,15 +170,12 @@ class Inputs:
     hw: tuple[HardwareConfig, ...]
     hw_hashes: tuple[str, ...]
     workload_files: tuple[str, ...]
-    workloads: tuple[Any, ...]
+    workloads: tuple[Workload, ...]
     workload_hashes: tuple[str, ...]
 
 
 def load_inputs(spec: SweepSpec) -> Inputs:
     """Load every config and workload a spec names (raising their loaders' InputErrors)."""
-    from accelsim.hw.load import load_hwconfig
-    from accelsim.workload.load import load_workload, workload_hash
-
     hws = tuple(load_hwconfig(p) for p in spec.hw)
     wls = tuple(load_workload(p) for p in spec.workloads)
     return Inputs(spec.hw, hws, tuple(hwconfig_hash(h) for h in hws), spec.workloads, wls,
@@ -200,8 +185,6 @@ def load_inputs(spec: SweepSpec) -> Inputs:
 def iter_points(spec: SweepSpec, inputs: Inputs) -> Iterator[Point]:
     """Every point of the spec, in spec order (last axis fastest). Op-count engines get the
     schedule ``-``. Raises :class:`ConfigError` for an axis that names no config field."""
-    import itertools
-
     for hi, hw in enumerate(inputs.hw):
         doc = hwconfig_to_dict(hw)
         canon = [[canonical_value(doc, ax.field, v, spec.source) for v in ax.values]
@@ -213,7 +196,7 @@ def iter_points(spec: SweepSpec, inputs: Inputs) -> Iterator[Point]:
         texts = [[json.dumps(v) for v in canon[i]] for i in order]
         for wi in range(len(inputs.workloads)):
             for engine in spec.engines:
-                schedules = (NO_SCHEDULE,) if engine in OPCOUNT_ENGINES else spec.schedules
+                schedules = (NO_SCHEDULE,) if engine.counts_ops_only else spec.schedules
                 for schedule in schedules:
                     for zs in spec.zero_skip:
                         for combo in itertools.product(*[range(len(c)) for c in canon]):

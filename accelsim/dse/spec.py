@@ -25,25 +25,22 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
+from accelsim.choices import Choice, Model, SchedulePolicy
 from accelsim.errors import InputError, Problem
 from accelsim.fields import Reader
-
-ENGINES = ("balance", "sequential", "analytic", "des")
-#: Engines that count operations only: evaluated many points at a time with numpy.
-OPCOUNT_ENGINES = ("balance", "sequential")
-SCHEDULES = ("sequential", "overlap")
-#: The schedule recorded for op-count engines, which do not model one.
-NO_SCHEDULE = "-"
 #: Pseudo-field: share of the area budget (less the multipliers' area) given to MAC units; the
 #: MAC array keeps its columns, rows are rounded down, adders fill the rest.
 MAC_FRACTION = "mac_fraction"
 MAX_POINTS = 5_000_000
 _TOP = ("hw", "workloads", "axes", "engine", "schedule", "zero_skip", "store", "name",
         "description")
+
+
+_C = TypeVar("_C", bound=Choice)
 
 
 class SweepSpecError(InputError):
@@ -65,8 +62,8 @@ class SweepSpec:
     hw: tuple[str, ...]
     workloads: tuple[str, ...]
     axes: tuple[Axis, ...]
-    engines: tuple[str, ...] = ("balance",)
-    schedules: tuple[str, ...] = ("sequential",)
+    engines: tuple[Model, ...] = (Model.BALANCE,)
+    schedules: tuple[SchedulePolicy, ...] = (SchedulePolicy.SEQUENTIAL,)
     zero_skip: tuple[bool, ...] = (False,)
     store: str | None = None
     name: str = ""
@@ -76,7 +73,7 @@ class SweepSpec:
     def size(self) -> int:
         """Upper bound on the number of points (op-count engines ignore the schedule axis)."""
         n = len(self.hw) * len(self.workloads) * len(self.zero_skip)
-        n *= sum(1 if e in OPCOUNT_ENGINES else len(self.schedules) for e in self.engines)
+        n *= sum(1 if e.counts_ops_only else len(self.schedules) for e in self.engines)
         for ax in self.axes:
             n *= len(ax.values)
         return n
@@ -114,8 +111,8 @@ def sweep_spec_from_dict(doc: Any, source: str = "<memory>", *,
     hw = _paths(rd, doc, "hw", base)
     wls = _paths(rd, doc, "workloads", base)
     axes = _axes(rd, doc.get("axes", {}))
-    engines = _choices(rd, doc, "engine", ENGINES, "balance")
-    schedules = _choices(rd, doc, "schedule", SCHEDULES, "sequential")
+    engines = _choices(rd, doc, "engine", Model, Model.BALANCE)
+    schedules = _choices(rd, doc, "schedule", SchedulePolicy, SchedulePolicy.SEQUENTIAL)
     zs = doc.get("zero_skip", False)
     zs_list = zs if isinstance(zs, list) else [zs]
     if not zs_list or not all(isinstance(z, bool) for z in zs_list):
@@ -182,15 +179,15 @@ def _paths(rd: Reader, doc: dict, key: str, base: Path | None) -> tuple[str, ...
     return tuple(dict.fromkeys(out))
 
 
-def _choices(rd: Reader, doc: dict, key: str, choices: tuple[str, ...], default: str
-             ) -> tuple[str, ...]:
-    raw = doc.get(key, default)
+def _choices(rd: Reader, doc: dict, key: str, choices: type[_C], default: _C
+             ) -> tuple[_C, ...]:
+    raw = doc.get(key, default.value)
     items = raw if isinstance(raw, list) else [raw]
-    bad = [v for v in items if v not in choices]
+    bad = [v for v in items if v not in choices.values()]
     if not items or bad:
-        rd.problem(key, raw, f"must be one of {', '.join(choices)} (or a list of them)")
+        rd.problem(key, raw, f"must be one of {', '.join(choices.values())} (or a list of them)")
         return (default,)
-    return tuple(dict.fromkeys(items))
+    return tuple(dict.fromkeys(choices.parse(v, key) for v in items))
 
 
 def _axes(rd: Reader, raw: Any) -> tuple[Axis, ...]:

@@ -224,6 +224,21 @@ class ResultStore:
         return out
 
 
+def store_frame(store: str | Path | Any, engines: Sequence[str] = ()) -> Any:
+    """Finished rows without an error of a store (a path, or a DataFrame already read), filtered
+    to ``engines`` when given. Raises :class:`InputError` for a missing or empty store."""
+    if isinstance(store, (str, Path)) and not Path(store).is_dir():
+        raise InputError(Problem("STORE", str(store), "no such result store (a directory)"))
+    df = ResultStore(store).frame() if isinstance(store, (str, Path)) else store
+    df = df[df["error"].fillna("") == ""]
+    if engines:
+        df = df[df["engine"].isin(list(engines))]
+    if df.empty:
+        raise InputError(Problem("STORE", str(store) if isinstance(store, (str, Path)) else
+                                 "<frame>", "holds no finished point without an error"))
+    return df
+
+
 def expand_params(df: Any) -> Any:
     """Add one column per swept field (from ``params_json``) to a store DataFrame."""
     params = [json.loads(p) for p in df["params_json"]]

@@ -14,12 +14,13 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
-from accelsim.dse.evaluate import Task, evaluate_task, vectorisable
-from accelsim.dse.points import Point, iter_points, load_inputs
-from accelsim.dse.spec import OPCOUNT_ENGINES, SweepSpec, load_sweep_spec, spec_to_dict
+from accelsim.dse.points import Inputs, Point, iter_points, load_inputs
+from accelsim.dse.spec import SweepSpec, load_sweep_spec, spec_to_dict
 from accelsim.dse.store import ResultStore
+from accelsim.dse.tasks import Task, evaluate_point, rows_to_columns, vectorisable
+from accelsim.dse.vector import evaluate_vectorised
 from accelsim.errors import InputError, Problem
 
 #: Points per task, by kind of evaluation.
@@ -64,21 +65,35 @@ def sweep(spec: SweepSpec | str | Path, store: str | Path | None = None, *, jobs
     if target is None:
         raise InputError(Problem("store", "<missing>", "give --store or 'store:' in the spec"),
                          spec.source)
-    if jobs < 1:
-        raise InputError(Problem("jobs", jobs, "must be >= 1"))
-    sizes = {**CHUNK, **(chunk or {})}
     t0 = time.perf_counter()
     inputs = load_inputs(spec)
     points = list(iter_points(spec, inputs))
-    rs = ResultStore(target)
+    return run_store(target, inputs, points, jobs=jobs, dask=dask, progress=progress,
+                     export=export, chunk=chunk, spec_doc=spec_to_dict(spec), started=t0)
+
+
+def run_store(store: str | Path, inputs: Inputs, points: Sequence[Point], *, jobs: int = 1,
+              dask: str | None = None, progress: bool = True, export: str | Path | None = None,
+              chunk: dict[str, int] | None = None, spec_doc: dict | None = None,
+              started: float | None = None, desc: str = "sweep") -> SweepSummary:
+    """Evaluate the ``points`` (over ``inputs``) that ``store`` does not hold yet, writing each
+    finished task as one part (the machinery behind :func:`sweep`, also used by the report).
+
+    ``spec_doc`` is kept in the store for the record. Raises
+    :class:`~accelsim.dse.store.StoreError` if another process holds the store."""
+    if jobs < 1:
+        raise InputError(Problem("jobs", jobs, "must be >= 1"))
+    sizes = {**CHUNK, **(chunk or {})}
+    t0 = started if started is not None else time.perf_counter()
+    rs = ResultStore(store)
     with rs:
-        rs.write_spec(spec_to_dict(spec))
+        if spec_doc is not None:
+            rs.write_spec(spec_doc)
         done = rs.done_keys()
         todo = [p for p in dict((p.key, p) for p in points).values() if p.key not in done]
         skipped = len(points) - len(todo)
-        vector_ok = all(vectorisable(ax.field) for ax in spec.axes)
-        tasks = list(make_tasks(todo, inputs, vector_ok, sizes, jobs))
-        bar = _progress(len(todo), progress)
+        tasks = list(make_tasks(todo, inputs, sizes, jobs))
+        bar = _progress(len(todo), progress, desc)
         errors = 0
         executor = "dask" if dask else (f"processes({jobs})" if jobs > 1 else "inline")
         try:
@@ -97,20 +112,32 @@ def sweep(spec: SweepSpec | str | Path, store: str | Path | None = None, *, jobs
         elapsed = time.perf_counter() - t0
         if export is not None:
             rs.export_csv(export)
-    return SweepSummary(str(target), len(points), skipped, len(todo), errors, len(tasks),
+    return SweepSummary(str(store), len(points), skipped, len(todo), errors, len(tasks),
                         elapsed, executor)
 
 
-def make_tasks(points: list[Point], inputs: Any, vector_ok: bool, sizes: dict[str, int],
+def evaluate_task(task: Task) -> dict[str, list]:
+    """Columns (:data:`accelsim.dse.store.COLUMNS` -> one value per point, in the task's
+    order) for every point of ``task``: the array path for vectorised tasks, else one point at a
+    time. What a worker process runs."""
+    if task.vectorised:
+        return evaluate_vectorised(task)
+    return rows_to_columns([evaluate_point(task, p) for p in task.points])
+
+
+def make_tasks(points: Sequence[Point], inputs: Inputs, sizes: dict[str, int],
                jobs: int = 1) -> Iterator[Task]:
-    """Group points by (config, workload, engine, zero_skip) in spec order and cut them into
-    tasks. Array-path tasks are cut so every job gets at least one."""
+    """Group points by (config, workload, engine, zero_skip, swept fields) in order and cut them
+    into tasks. Op-count groups whose fields are all :func:`vectorisable` take the array path;
+    array-path tasks are cut so every job gets at least one."""
     groups: dict[tuple, list[Point]] = {}
     for p in points:
-        groups.setdefault((p.hw_index, p.workload_index, p.engine, p.zero_skip), []).append(p)
-    for (hi, wi, engine, _), pts in groups.items():
-        vectorised = vector_ok and engine in OPCOUNT_ENGINES
-        kind = "vector" if vectorised else ("opcount" if engine in OPCOUNT_ENGINES else engine)
+        fields = tuple(f for f, _ in p.params)
+        groups.setdefault((p.hw_index, p.workload_index, p.engine, p.zero_skip, fields),
+                          []).append(p)
+    for (hi, wi, engine, _, fields), pts in groups.items():
+        vectorised = engine.counts_ops_only and all(vectorisable(f) for f in fields)
+        kind = "vector" if vectorised else ("opcount" if engine.counts_ops_only else engine)
         size = sizes.get(kind, 1)
         if vectorised and jobs > 1:
             size = min(size, max(256, -(-len(pts) // jobs)))
@@ -174,13 +201,13 @@ def _dask(tasks: list[Task], address: str, jobs: int) -> Iterator[dict[str, list
         client.close()
 
 
-def _progress(total: int, enabled: bool) -> Any:
+def _progress(total: int, enabled: bool, desc: str = "sweep") -> Any:
     """A tqdm bar on stderr (points done, rate, time left), or a no-op."""
     if enabled:
         from tqdm import tqdm
 
         return tqdm(total=total, unit="pt", file=sys.stderr, smoothing=0.1, mininterval=0.5,
-                    dynamic_ncols=True, desc="sweep")
+                    dynamic_ncols=True, desc=desc)
     return _NoBar()
 
 
@@ -192,14 +219,13 @@ class _NoBar:
         pass
 
 
-def run_points(points: Iterable[Point], inputs: Any,
+def run_points(points: Iterable[Point], inputs: Inputs,
                evaluate: Callable[[Task], dict[str, list]] = evaluate_task) -> dict[str, list]:
     """Evaluate points in this process without a store; columns as in the store (used by the
     report and tests)."""
     points = list(points)
-    vector_ok = all(vectorisable(f) for p in points[:1] for f, _ in p.params)
     out: dict[str, list] = {}
-    for task in make_tasks(points, inputs, vector_ok, CHUNK):
+    for task in make_tasks(points, inputs, CHUNK):
         for c, v in evaluate(task).items():
             out.setdefault(c, []).extend(v)
     return out

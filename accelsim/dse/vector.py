@@ -7,13 +7,12 @@ units present for every count, every needed class populated) are evaluated as ma
 models of :mod:`accelsim.dse.opcount` run on all valid points together. The resolved config JSON
 of each point is rendered from a template of the base config with one slot per varying field.
 Points that fail a check, or whose axis value fails the config loader on its own, are evaluated
-one at a time by :func:`~accelsim.dse.evaluate.evaluate_point`, which produces the same error row
-the loader would. Tests check that both paths give identical rows.
+one at a time by :func:`~accelsim.dse.tasks.evaluate_point`, which produces the same error row
+the loader would. Tests check that both paths give the same rows (energies within rounding).
 """
 from __future__ import annotations
 
 import copy
-import hashlib
 import itertools
 import json
 import math
@@ -23,17 +22,17 @@ from typing import Any, Sequence
 import numpy as np
 
 from accelsim import __version__
-from accelsim.dse.evaluate import (
-    ENERGY_COLUMNS, Task, evaluate_point, group_params, rows_to_columns, total_energy,
-)
-from accelsim.dse.opcount import evaluate_counts, feasible, opcount_tables
-from accelsim.dse.points import (
-    DEFAULT_COLS, canonical_value, set_field, split_counts, split_inputs,
-)
+from accelsim.analytic.opcount import evaluate_counts, feasible, opcount_tables
+from accelsim.dse.points import canonical_value, set_field, split_inputs
 from accelsim.dse.spec import MAC_FRACTION
 from accelsim.dse.store import COLUMN_NAMES
+from accelsim.dse.tasks import (
+    ENERGY_COLUMNS, Task, evaluate_point, group_params, rows_to_columns, total_energy,
+)
 from accelsim.errors import InputError
-from accelsim.hw.load import hwconfig_from_dict, hwconfig_to_dict
+from accelsim.hw.load import hwconfig_from_dict, hwconfig_to_dict, text_hash
+from accelsim.hw.config import unit_sum
+from accelsim.hw.rules import DEFAULT_COLS, leakage_power, split_area, within_budget
 
 _SLOT = "@@accelsim-slot-{}@@"
 _SLOT_RE = re.compile(r'"@@accelsim-slot-(\d+)@@"')
@@ -96,7 +95,7 @@ def _columns(task: Task, t: Any, engine: str, arr: dict, idx: np.ndarray, texts:
     return {
         "key": [p.key for p in pts], "hw": [task.hw.name] * m,
         "base_hw_hash": [task.hw_hash] * m,
-        "hw_hash": [hashlib.sha256(x.encode()).hexdigest() for x in texts],
+        "hw_hash": [text_hash(x) for x in texts],
         "workload": [task.workload.name] * m, "workload_hash": [task.workload_hash] * m,
         "engine": [p.engine for p in pts], "schedule": [p.schedule for p in pts],
         "zero_skip": [p.zero_skip for p in pts], "params_json": [p.params_json for p in pts],
@@ -160,29 +159,25 @@ def _arrays(doc: dict, vals: dict[str, list], n: int, units: tuple[str, ...]) ->
         s = split_inputs(doc)
         pre = rows * cols * area_u.get("mac", 0.0) + count["add"] * area_u.get("add", 0.0) + \
             count["mul"] * area_u.get("mul", 0.0)
-        split_area = np.where(np.isnan(budget), pre, budget)
-        r, c, _, adders = split_counts(np.array(vals[MAC_FRACTION]), split_area, area_u["mac"],
-                                       area_u["add"], area_u.get("mul", 0.0), count["mul"],
-                                       np.where(cols > 0, cols, DEFAULT_COLS))
+        free_area = np.where(np.isnan(budget), pre, budget)
+        r, c, _, adders = split_area(np.array(vals[MAC_FRACTION]), free_area, area_u["mac"],
+                                     area_u["add"], area_u.get("mul", 0.0), count["mul"],
+                                     np.where(cols > 0, cols, DEFAULT_COLS))
         rows, cols, count["add"] = r.astype(float), c.astype(float), adders.astype(float)
-        budget = split_area
+        budget = free_area
     count["mac"] = rows * cols
     valid &= (rows == 0) == (cols == 0)
-    area = np.zeros(n)
     for u in _ARRAY_UNITS:
-        if u in units:
-            area = area + count[u] * area_u[u]
-        else:
+        if u not in units:
             valid &= count[u] == 0
-    valid &= np.isnan(budget) | (area <= budget * (1 + 1e-9))
+    area = np.zeros(n) + unit_sum({u: count[u] for u in _ARRAY_UNITS}, area_u)
+    valid &= within_budget(area, budget)
     energy = np.stack([col(f"units.{u}.energy_pj_per_op", u_doc[u]["energy_pj_per_op"])
                        for u in units], axis=1)
-    leak = np.zeros(n)
-    for u in _ARRAY_UNITS:
-        if u in units:
-            leak = leak + col(f"units.{u}.leakage_uw", u_doc[u]["leakage_uw"]) * count[u]
-    for b, sram in doc["buffers"].items():
-        leak = leak + col(f"buffers.{b}.leakage_uw", sram["leakage_uw"])
+    leak = np.zeros(n) + leakage_power(
+        {u: count[u] for u in _ARRAY_UNITS},
+        {u: col(f"units.{u}.leakage_uw", u_doc[u]["leakage_uw"]) for u in units},
+        [col(f"buffers.{b}.leakage_uw", sram["leakage_uw"]) for b, sram in doc["buffers"].items()])
     counts = np.stack([count[u] if u in count else np.zeros(n) for u in units], axis=1)
     return {"counts": counts.astype(np.int64), "energy": energy, "leak": leak,
             "clock": col("clock_mhz", doc["clock_mhz"]), "budget": budget, "area": area,

@@ -18,7 +18,7 @@ import simpy
 
 from accelsim.errors import LivenessError
 from accelsim.hw.config import HardwareConfig
-from accelsim.mapping.plan import Schedule
+from accelsim.mapping.schedule import Schedule
 from accelsim.engine.env import BufferPool, Dram, capacities, unit_arrays
 
 UNSET = -1

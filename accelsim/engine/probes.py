@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from accelsim.engine.core import TileLog
 from accelsim.hw.config import HardwareConfig
-from accelsim.mapping.plan import Schedule
+from accelsim.mapping.schedule import Schedule
 from accelsim.mapping.summary import layer_sums
 from accelsim.results.records import STALL_CAUSES, LayerRecord
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Mapping
+from typing import Mapping, TypeVar
+
+_N = TypeVar("_N")
 
 SCHEMA = "accelsim.hwconfig"
 SCHEMA_VERSION = 1
@@ -20,6 +22,17 @@ class Dataflow(str, Enum):
 
     WS = "ws"  #: weight-stationary
     OS = "os"  #: output-stationary
+
+
+def unit_sum(counts: Mapping[str, _N], per_unit: Mapping[str, _N]) -> _N:
+    """``sum(per_unit[u] * counts[u])`` over the unit classes of ``counts`` that ``per_unit``
+    has, in the order of ``counts`` (floats, or numpy arrays of many configs): the one formula
+    of a config's compute area and its units' leakage."""
+    total: _N = 0.0  # type: ignore[assignment]
+    for u, n in counts.items():
+        if u in per_unit:
+            total = total + per_unit[u] * n  # type: ignore[operator]
+    return total
 
 
 @dataclass(frozen=True)
@@ -147,7 +160,8 @@ class HardwareConfig:
 
     @property
     def compute_area_um2(self) -> float:
-        return sum(self.units[u].area_um2 * n for u, n in self.counts.items() if u in self.units)
+        """Area of the compute units (um2): counts x unit areas."""
+        return unit_sum(self.counts, {u: c.area_um2 for u, c in self.units.items()})
 
     @property
     def cycle_s(self) -> float:

@@ -16,6 +16,7 @@ import yaml
 
 from accelsim.errors import ConfigError, Problem
 from accelsim.fields import LIMIT, Reader
+from accelsim.hw.rules import over_budget
 from accelsim.hw.config import (
     BUFFER_NAMES, SCHEMA, SCHEMA_VERSION, AdderArray, Buffers, Dataflow, Dram, HardwareConfig,
     MacArray, MultiplierArray, Sram, UnitClass,
@@ -86,9 +87,19 @@ def dumps_hwconfig(cfg: HardwareConfig) -> str:
     return yaml.safe_dump(hwconfig_to_dict(cfg), sort_keys=False)
 
 
-def hwconfig_hash(cfg: HardwareConfig) -> str:
-    text = json.dumps(hwconfig_to_dict(cfg), sort_keys=True)
+def canonical_json(doc: Mapping[str, Any]) -> str:
+    """Canonical JSON of a config document (sorted keys): what config hashes are taken of."""
+    return json.dumps(doc, sort_keys=True)
+
+
+def text_hash(text: str) -> str:
+    """The sha256 hex digest of a canonical config text (:func:`canonical_json`)."""
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def hwconfig_hash(cfg: HardwareConfig) -> str:
+    """The config's content hash: :func:`text_hash` of its :func:`canonical_json`."""
+    return text_hash(canonical_json(hwconfig_to_dict(cfg)))
 
 
 def override(cfg: HardwareConfig, changes: Mapping[str, Any], source: str = "<override>"
@@ -292,6 +303,6 @@ def _check_consistency(rd: Reader, cfg: HardwareConfig) -> None:
             rd.problem(path, unit, f"must be one of {', '.join(ARRAY_UNITS.values())}")
         elif unit in cfg.units and op not in cfg.units[unit].executes:
             rd.problem(path, unit, f"units.{unit}.executes does not include '{op}'")
-    if cfg.area_budget_um2 is not None and cfg.compute_area_um2 > cfg.area_budget_um2 * (1 + 1e-9):
+    if cfg.area_budget_um2 is not None and over_budget(cfg):
         rd.problem("area_budget_um2", cfg.area_budget_um2,
                    f"compute units need {cfg.compute_area_um2:.0f} um2, over the budget")

@@ -34,6 +34,7 @@ from pathlib import Path
 from accelsim.errors import Problem, WorkloadError
 from accelsim.fields import LIMIT
 from accelsim.workload.build import fp_layer
+from accelsim.workload.load import load_workload, save_workload
 from accelsim.workload.schema import Layer, Shape, Workload
 
 #: SCALE-Sim's header, column by column (the reference files use exactly this text).
@@ -249,7 +250,6 @@ def import_scalesim(csv_path: str | Path, out: str | Path | None = None, *,
                     depthwise: str = "native") -> Workload:
     """``accelsim import-scalesim``: :func:`import_topology`, saved as workload JSON to ``out``
     if given. Raises :class:`WorkloadError` on a malformed CSV."""
-    from accelsim.workload.load import save_workload
 
     wl = import_topology(csv_path, name=name, bias=bias, depthwise=depthwise)
     if out is not None:
@@ -260,7 +260,6 @@ def import_scalesim(csv_path: str | Path, out: str | Path | None = None, *,
 def export_scalesim(workload: Workload | str | Path, out: str | Path | None = None) -> str:
     """``accelsim export-scalesim``: :func:`export_topology` of a workload (or workload file),
     written to ``out`` if given. Raises :class:`WorkloadError` on a non-baseline workload."""
-    from accelsim.workload.load import load_workload
 
     wl = workload if isinstance(workload, Workload) else load_workload(workload)
     try:

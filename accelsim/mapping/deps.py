@@ -1,4 +1,4 @@
-"""Dependencies between tiles and stages (see :mod:`accelsim.mapping.schedule`).
+"""Dependencies between tiles and stages: the last pass of :mod:`accelsim.mapping.mapper`.
 
 Positional (receptive-field) dependencies across layers: a consumer tile covering output rows
 ``[r0, r1]`` of a layer with kernel ``kh``, stride ``s`` and padding ``p`` needs input rows
@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import Sequence
 
+from accelsim.choices import SchedulePolicy
 from accelsim.errors import CompatibilityError, Problem
-from accelsim.mapping.memory import DRAM
-from accelsim.mapping.plan import StagePlan, Tile
+from accelsim.mapping.build import RoutedStage
+from accelsim.mapping.memory import DRAM, StageTiling
+from accelsim.mapping.schedule import StagePlan, Tile
 from accelsim.workload.schema import LAYER_INPUT, Layer, Stage, Workload
-
-if TYPE_CHECKING:  # pragma: no cover
-    from accelsim.mapping.schedule import _S
 
 
 def producer_layers(wl: Workload, source: str) -> list[list[int]]:
@@ -61,107 +60,140 @@ def stage_grid(layer: Layer, st: Stage) -> tuple[int, int, int, int, int] | None
     return None
 
 
-def wire(wl: Workload, stages: list["_S"], by_layer: dict[int, list["_S"]],
-         tiles: list[Tile], producers: list[list[int]], schedule: str
+def wire(wl: Workload, routed: Sequence[RoutedStage],
+         layers: Sequence[Sequence[RoutedStage]], tilings: dict[int, StageTiling],
+         ids: dict[int, tuple[int, ...]], partials: dict[int, dict[int, int]],
+         tiles: list[Tile], producers: list[list[int]], policy: SchedulePolicy
          ) -> tuple[list[StagePlan], list[Tile]]:
     """Stage-level ``after`` lists and tile-level ``deps``; returns stage plans and tiles."""
-    finals = {li: [s for s in group if s.mem.sink == DRAM] for li, group in by_layer.items()}
-    deps: dict[int, set[int]] = {}
+    w = _Wiring(wl, routed, layers, tilings, ids, partials, tiles, producers)
     plans = []
-    for s in stages:
+    for s in routed:
+        mem = tilings[s.index].memory
         after: set[int] = set()
-        group = by_layer[s.li]
-        names = {x.st.name: x for x in group}
+        group = w.by_layer[s.layer_index]
+        names = {x.stage.name: x for x in group}
         names.update({f.name: x for x in group for f in x.fused})
         if s.producer is not None:
-            if s.mem.chunk_edge_in:
-                prod = {}
-                for t in s.producer.ids:
+            if mem.chunk_edge_in:
+                prod: dict[int, list[int]] = {}
+                for t in ids[s.producer]:
                     prod.setdefault(tiles[t].chunk, []).append(t)
-                for t in s.ids:
-                    deps.setdefault(t, set()).update(prod.get(tiles[t].chunk, []))
+                for t in ids[s.index]:
+                    w.deps.setdefault(t, set()).update(prod.get(tiles[t].chunk, []))
             else:
-                after.add(s.producer.idx)
-        for name in s.st.after:
+                after.add(s.producer)
+        for name in s.stage.after:
             x = names.get(name)
-            if x is not None and x is not s and not (x is s.producer and s.mem.chunk_edge_in):
-                after.add(x.idx)
-        if schedule == "sequential":
-            if s.li > 0:
-                after.update(x.idx for x in by_layer.get(s.li - 1, []))
-        elif s.st.reads == LAYER_INPUT:
-            _cross_layer(wl, s, stages, by_layer, finals, tiles, producers, deps, after)
-        notes = []
-        if s.mem.resident_w:
-            notes.append("weights resident")
-        if s.mem.resident_in:
-            notes.append("inputs resident")
-        if s.mem.source != DRAM:
-            notes.append(f"input {s.mem.source}" + (" in place" if s.mem.in_place else ""))
-        if s.mem.sink != DRAM:
-            notes.append(f"output {s.mem.sink}")
-        if s.partials:
-            notes.append("partial sums on chip")
-        if s.positional:
-            notes.append("receptive-field deps")
+            if x is not None and x is not s and not (x.index == s.producer and
+                                                     mem.chunk_edge_in):
+                after.add(x.index)
+        positional = False
+        if policy is SchedulePolicy.SEQUENTIAL:
+            if s.layer_index > 0:
+                after.update(x.index for x in w.by_layer.get(s.layer_index - 1, []))
+        elif s.stage.reads == LAYER_INPUT:
+            positional = w.cross_layer(s, after)
         plans.append(StagePlan(
-            index=s.idx, layer=s.li, layer_name=s.layer.name, name=s.st.name, role=s.st.role,
-            unit=s.unit, op_key=s.op_key, model=s.model, tiles=tuple(s.ids),
-            after=tuple(sorted(after)), fused=tuple(f.name for f in s.fused),
-            fused_key=s.fused_key, notes=tuple(notes)))
-    out = [replace(t, deps=tuple(sorted(deps[t.id]))) if deps.get(t.id) else t for t in tiles]
+            index=s.index, layer=s.layer_index, layer_name=s.layer.name, name=s.stage.name,
+            role=s.stage.role, unit=s.unit, op_key=s.op_key, timing=s.timing,
+            tiles=ids[s.index], after=tuple(sorted(after)),
+            fused=tuple(f.name for f in s.fused), fused_key=s.fused_key,
+            notes=_notes(tilings[s.index], bool(partials[s.index]), positional)))
+    out = [replace(t, deps=tuple(sorted(w.deps[t.id]))) if w.deps.get(t.id) else t for t in tiles]
     return plans, out
 
 
-def _streams(s: "_S", stages: list["_S"]) -> bool:
-    """True when the stage (and its chunk pipeline) holds nothing across tiles while waiting."""
-    members = [x for x in stages if x.li == s.li and x.comp == s.comp] if s.comp >= 0 else [s]
-    return not any(x.mem.resident_w or x.mem.resident_in or x.partials for x in members)
+def _notes(t: StageTiling, partials: bool, positional: bool) -> tuple[str, ...]:
+    mem = t.memory
+    notes = []
+    if mem.resident_w:
+        notes.append("weights resident")
+    if mem.resident_in:
+        notes.append("inputs resident")
+    if mem.source != DRAM:
+        notes.append(f"input {mem.source}" + (" in place" if mem.in_place else ""))
+    if mem.sink != DRAM:
+        notes.append(f"output {mem.sink}")
+    if partials:
+        notes.append("partial sums on chip")
+    if positional:
+        notes.append("receptive-field deps")
+    return tuple(notes)
 
 
-def _cross_layer(wl: Workload, s: "_S", stages: list["_S"], by_layer: dict, finals: dict,
-                 tiles: list[Tile], producers: list[list[int]], deps: dict,
-                 after: set[int]) -> None:
-    prods = producers[s.li]
-    if not prods:
-        return
-    fin = [x for pl in prods for x in finals.get(pl, [])]
-    geo = stage_grid(s.layer, s.st)
-    ok = geo is not None and _streams(s, stages)
-    sh = s.layer.shape
-    if ok:
+class _Wiring:
+    """What the cross-layer edges need to look up (built once per mapping)."""
+
+    def __init__(self, wl: Workload, routed: Sequence[RoutedStage],
+                 layers: Sequence[Sequence[RoutedStage]], tilings: dict[int, StageTiling],
+                 ids: dict[int, tuple[int, ...]], partials: dict[int, dict[int, int]],
+                 tiles: list[Tile], producers: list[list[int]]):
+        self.wl, self.routed, self.tilings, self.ids = wl, routed, tilings, ids
+        self.partials, self.tiles, self.producers = partials, tiles, producers
+        self.by_layer = {group[0].layer_index: list(group) for group in layers}
+        self.finals = {li: [s for s in group if tilings[s.index].memory.sink == DRAM]
+                       for li, group in self.by_layer.items()}
+        self.deps: dict[int, set[int]] = {}
+
+    def streams(self, s: RoutedStage) -> bool:
+        """True when the stage (and its chunk pipeline) holds nothing across tiles while
+        waiting."""
+        comp = self.tilings[s.index].comp
+        members = [x for x in self.by_layer[s.layer_index]
+                   if self.tilings[x.index].comp == comp] if comp >= 0 else [s]
+        return not any(self.tilings[x.index].memory.resident_w or
+                       self.tilings[x.index].memory.resident_in or self.partials[x.index]
+                       for x in members)
+
+    def cross_layer(self, s: RoutedStage, after: set[int]) -> bool:
+        """Edges from the producer layers' final stages into ``s`` (overlap schedule): tile by
+        tile over the receptive field when ``s`` streams over the producer's output grid, else
+        stage by stage. Returns whether receptive-field edges were used."""
+        wl, tiles = self.wl, self.tiles
+        prods = self.producers[s.layer_index]
+        if not prods:
+            return False
+        fin = [x for pl in prods for x in self.finals.get(pl, [])]
+        geo = stage_grid(s.layer, s.stage)
+        ok = geo is not None and self.streams(s)
+        sh = s.layer.shape
+        if ok:
+            for pl in prods:
+                lp = wl.layers[pl]
+                if (lp.shape.out_h, lp.shape.out_w) != (sh.in_h, sh.in_w) or any(
+                        x.stage.m != lp.shape.out_h * lp.shape.out_w
+                        for x in self.finals.get(pl, [])):
+                    ok = False
+        if not ok or geo is None:
+            after.update(x.index for x in fin)
+            return False
+        rows, cols, kh, stride, pad = geo
+        # channel offsets of the producers' final stages in their layer's output (concatenated)
+        offset: dict[int, int] = {}
+        by_channel = s.stage.groups > 1
         for pl in prods:
-            lp = wl.layers[pl]
-            if (lp.shape.out_h, lp.shape.out_w) != (sh.in_h, sh.in_w) or any(
-                    x.st.m != lp.shape.out_h * lp.shape.out_w for x in finals.get(pl, [])):
-                ok = False
-    if not ok:
-        after.update(x.idx for x in fin)
-        return
-    s.positional = True
-    rows, cols, kh, stride, pad = geo
-    # channel offsets of the producers' final stages in their layer's output (concatenated)
-    offset: dict[int, int] = {}
-    by_channel = s.st.groups > 1
-    for pl in prods:
-        off = 0
-        for x in finals.get(pl, []):
-            offset[x.idx] = off
-            off += x.st.n
-        if off != wl.layers[pl].shape.out_c or len(prods) > 1:
-            by_channel = False
-    for t in s.ids:
-        m0, m1 = tiles[t].m
-        if m1 <= m0:
-            continue
-        r0, r1 = m0 // cols, (m1 - 1) // cols
-        lo = max(0, r0 * stride - pad)
-        hi = min(sh.in_h - 1, r1 * stride - pad + kh - 1)
-        p0, p1 = lo * sh.in_w, (hi + 1) * sh.in_w
-        n0, n1 = tiles[t].n
-        c0, c1 = n0 * sh.in_c // s.st.n, -(-n1 * sh.in_c // s.st.n)
-        need = deps.setdefault(t, set())
-        for x in fin:
-            off = offset[x.idx]
-            need.update(u for u in x.ids if tiles[u].m[0] < p1 and tiles[u].m[1] > p0 and (
-                not by_channel or (off + tiles[u].n[0] < c1 and off + tiles[u].n[1] > c0)))
+            off = 0
+            for x in self.finals.get(pl, []):
+                offset[x.index] = off
+                off += x.stage.n
+            if off != wl.layers[pl].shape.out_c or len(prods) > 1:
+                by_channel = False
+        for t in self.ids[s.index]:
+            m0, m1 = tiles[t].m
+            if m1 <= m0:
+                continue
+            r0, r1 = m0 // cols, (m1 - 1) // cols
+            lo = max(0, r0 * stride - pad)
+            hi = min(sh.in_h - 1, r1 * stride - pad + kh - 1)
+            p0, p1 = lo * sh.in_w, (hi + 1) * sh.in_w
+            n0, n1 = tiles[t].n
+            c0, c1 = n0 * sh.in_c // s.stage.n, -(-n1 * sh.in_c // s.stage.n)
+            need = self.deps.setdefault(t, set())
+            for x in fin:
+                off = offset[x.index]
+                need.update(u for u in self.ids[x.index]
+                            if tiles[u].m[0] < p1 and tiles[u].m[1] > p0 and (
+                                not by_channel or (off + tiles[u].n[0] < c1 and
+                                                   off + tiles[u].n[1] > c0)))
+        return True

@@ -1,6 +1,8 @@
 """Memory policy: what each tile loads, keeps, forwards, spills and writes back.
 
-Decided per stage by :mod:`accelsim.mapping.schedule` and applied per block here:
+Decided per stage by :func:`plan_layer_memory` (and adjusted by the tiling pass of
+:mod:`accelsim.mapping.mapper` when a forwarded tensor does not fit) and applied per block by
+:func:`tile_memory`:
 
 * **weights** are *resident* (loaded once by the stage's first tile, freed by its last) when they
   would otherwise be re-read and fit the layer's residency budget; else each tile loads its slice
@@ -23,54 +25,153 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
+from typing import Mapping, Sequence
 
-from accelsim.hw.config import HardwareConfig
+from accelsim.hw.config import Dataflow, HardwareConfig
+from accelsim.mapping.build import RoutedStage, TimingModel
 from accelsim.mapping.tiling import Block
+from accelsim.workload.schema import HIDDEN
 
 DRAM, FWD, SPILL = "dram", "fwd", "spill"
 
 
-@dataclass
+@dataclass(frozen=True)
 class StageMemory:
-    """Memory decisions of one stage (filled by the schedule builder)."""
+    """Memory decisions of one stage.
 
-    source: str = DRAM          # where its input comes from: dram | fwd | spill
-    sink: str = DRAM            # where its output goes: dram | fwd | spill
+    ``source``/``sink``: where its input comes from and its output goes (``dram``, ``fwd``: on
+    chip from/to the stage it is paired with, ``spill``: through DRAM); ``in_place``: it works in
+    its producer's buffer; ``in_buf``/``out_buf``: the buffers its input is read from and its
+    forwarded output lives in; ``resident_w``/``resident_in``: weights / inputs loaded once for
+    the stage; ``weights_total``/``inputs_total``/``out_tensor``: bytes of its weights (fused
+    stages' included), input and output tensor; ``chunk_edge_in``/``chunk_edge_out``: its
+    producer / consumer edge is chunk by chunk (set by the tiling pass)."""
+
+    source: str = DRAM
+    sink: str = DRAM
     in_place: bool = False
-    in_buf: str = "inputs"      # buffer its input is read from
-    out_buf: str = "outputs"    # buffer its forwarded output lives in
+    in_buf: str = "inputs"
+    out_buf: str = "outputs"
     resident_w: bool = False
     resident_in: bool = False
     weights_total: int = 0
     inputs_total: int = 0
-    chunk_edge_in: bool = False   # its producer edge is chunk-level
-    chunk_edge_out: bool = False  # its consumer edge is chunk-level
-    keep_partials: set = field(default_factory=set)  # channel folds whose partials stay on chip
-    #: bytes kept for the consumer, by chunk (-1: whole stage)
-    kept: dict = field(default_factory=lambda: defaultdict(int))
+    out_tensor: int = 0
+    chunk_edge_in: bool = False
+    chunk_edge_out: bool = False
 
 
-@dataclass
+@dataclass(frozen=True)
+class StageTiling:
+    """The tiling pass's result for one routed stage: its final ``memory`` policy (spills of
+    forwarded tensors that do not fit applied, chunk edges set), the chunk pipeline ``comp``
+    (-1: none) whose position-chunk grid it shares, and its ``blocks`` in execution order."""
+
+    memory: StageMemory
+    comp: int
+    blocks: tuple[Block, ...]
+
+
+def _buf(writes: str) -> str:
+    return "hidden" if writes == HIDDEN else "outputs"
+
+
+def plan_layer_memory(group: Sequence[RoutedStage], hw: HardwareConfig
+                      ) -> dict[int, StageMemory]:
+    """Sources, sinks, in-place work, tensors and residency of one layer's stages (by stage
+    index). ``group`` is in stage order, a topological order of the layer's stages."""
+    bufs = dict(hw.buffers.items())
+    budget = {name: sram.size_bytes - sram.tile_bytes for name, sram in bufs.items()}
+    mem: dict[int, StageMemory] = {}
+    for s in group:
+        st = s.stage
+        p = mem.get(s.producer) if s.producer is not None else None
+        pst = group_stage(group, s.producer)
+        m = StageMemory(out_buf=_buf(st.writes))
+        if p is not None and pst is not None:
+            in_place = (st.m == pst.stage.m and st.n == pst.stage.n and
+                        (st.out_bytes == 0 or (st.out_bytes <= st.in_bytes and
+                                               _buf(st.writes) == p.out_buf)))
+            m = replace(m, in_place=in_place)
+        out_tensor = p.out_tensor if (p is not None and m.in_place) else st.out_bytes
+        if m.in_place and p is not None:
+            m = replace(m, out_buf=p.out_buf)
+        m = replace(m, out_tensor=out_tensor,
+                    weights_total=st.weight_bytes + sum(f.weight_bytes for f in s.fused),
+                    inputs_total=st.in_bytes if p is None else p.out_tensor)
+        if p is not None and pst is not None:
+            one = len(pst.consumers) == 1
+            fits = p.out_tensor <= bufs[p.out_buf].tile_bytes
+            # chunk-ordered pairs may forward chunk by chunk (checked when the grid is cut)
+            source = FWD if one and (fits or (s.chunked and pst.chunked)) else SPILL
+            m = replace(m, source=source, in_buf=p.out_buf if source == FWD else "inputs")
+        # residency: operands that would be re-read, within the layer's budget
+        reuse_w, reuse_in = _reuse(s, hw)
+        w_tile = bufs["weights"].tile_bytes
+        if reuse_w and m.weights_total <= min(w_tile, budget["weights"]):
+            m = replace(m, resident_w=True)
+            budget["weights"] -= m.weights_total
+        in_tile = bufs["inputs"].tile_bytes
+        if (m.source == DRAM and reuse_in and
+                m.inputs_total <= min(in_tile, budget["inputs"])):
+            m = replace(m, resident_in=True)
+            budget["inputs"] -= m.inputs_total
+        mem[s.index] = m
+    for s in group:
+        if len(s.consumers) == 1:
+            mem[s.index] = replace(mem[s.index], sink=mem[s.consumers[0]].source)
+        elif s.consumers:
+            mem[s.index] = replace(mem[s.index], sink=SPILL)
+            for c in s.consumers:
+                mem[c] = replace(mem[c], source=SPILL, in_buf="inputs")
+    return mem
+
+
+def group_stage(group: Sequence[RoutedStage], index: int | None) -> RoutedStage | None:
+    """The stage of ``group`` with stage index ``index`` (None for None)."""
+    if index is None:
+        return None
+    for s in group:
+        if s.index == index:
+            return s
+    return None
+
+
+def _reuse(s: RoutedStage, hw: HardwareConfig) -> tuple[bool, bool]:
+    """Would the stage read its weights / inputs more than once if they were not resident?"""
+    st = s.stage
+    if s.timing is TimingModel.SYSTOLIC:
+        mac = hw.mac_array
+        if mac.dataflow is Dataflow.WS:
+            return False, st.groups == 1 and st.n > mac.cols
+        return st.m > mac.rows, st.groups == 1 and st.n > mac.cols
+    return st.m > 1, False
+
+
+@dataclass(frozen=True)
 class TileMemory:
-    alloc: dict
-    free: dict
-    dram_read: dict
-    dram_write: dict
-    sram_read: dict
-    sram_write: dict
+    """Buffer reservations and traffic of one tile (bytes by buffer or DRAM kind)."""
+
+    alloc: Mapping[str, int]
+    free: Mapping[str, int]
+    dram_read: Mapping[str, int]
+    dram_write: Mapping[str, int]
+    sram_read: Mapping[str, int]
+    sram_write: Mapping[str, int]
     port_cycles: int
 
 
-def tile_memory(b: Block, mem: StageMemory, producer_kept: dict | None, *, first: bool,
-                last: bool, chunk_last: bool, partial_bytes: int, hw: HardwareConfig
-                ) -> TileMemory:
+def tile_memory(b: Block, mem: StageMemory, kept: defaultdict[int, int],
+                producer_kept: Mapping[int, int] | None, *, first: bool, last: bool,
+                chunk_last: bool, partial_bytes: int, hw: HardwareConfig) -> TileMemory:
     """Memory traffic and buffer reservations of one block.
 
     ``first``/``last``: first/last tile of the stage; ``chunk_last``: last tile of its chunk
-    (or of the stage when the producer edge is stage-level); ``producer_kept``: the producer's
-    kept bytes by chunk (freed here when this tile is the last consumer); ``partial_bytes``:
-    size of the block's channel-fold partial-sum set when it is kept on chip."""
+    (or of the stage when the producer edge is stage-level); ``kept``: this stage's bytes kept
+    on chip for its consumer, by chunk (-1: whole stage), accumulated here tile by tile;
+    ``producer_kept``: the producer's (freed here when this tile is the last consumer);
+    ``partial_bytes``: size of the block's channel-fold partial-sum set when kept on chip."""
     alloc: dict = defaultdict(int)
     free: dict = defaultdict(int)
     dr: dict = defaultdict(int)
@@ -134,7 +235,7 @@ def tile_memory(b: Block, mem: StageMemory, producer_kept: dict | None, *, first
                 alloc["outputs"] += partial_bytes
             if b.klast:
                 if fwd_new and mem.out_buf == "outputs":
-                    mem.kept[key_out] += partial_bytes  # the partial set becomes the forward
+                    kept[key_out] += partial_bytes  # the partial set becomes the forward
                     handled = True
                 else:  # written to DRAM (or forwarded to another buffer) from the partial set
                     free["outputs"] += partial_bytes
@@ -173,7 +274,7 @@ def tile_memory(b: Block, mem: StageMemory, producer_kept: dict | None, *, first
             sw[buf] += out
             if not mem.in_place:
                 alloc[buf] += out
-                mem.kept[key_out] += out
+                kept[key_out] += out
         else:  # spill
             if mem.in_place:
                 sr[src_buf] += out
@@ -188,7 +289,7 @@ def tile_memory(b: Block, mem: StageMemory, producer_kept: dict | None, *, first
     if mem.in_place and mem.sink == FWD and producer_kept is not None:
         for key, v in producer_kept.items():
             if (key == b.chunk if mem.chunk_edge_in else True) and chunk_last:
-                mem.kept[key if mem.chunk_edge_out else -1] += v
+                kept[key if mem.chunk_edge_out else -1] += v
 
     bufs = dict(hw.buffers.items())
     port_cycles = max((math.ceil(v / bufs[name].bandwidth_bytes_per_cycle)

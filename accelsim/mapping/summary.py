@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from accelsim.hw.config import HardwareConfig
-from accelsim.mapping.plan import Schedule
+from accelsim.mapping.schedule import Schedule
 
 
 @dataclass

@@ -25,6 +25,7 @@ import math
 from dataclasses import dataclass
 
 from accelsim.hw.config import Dataflow, HardwareConfig
+from accelsim.mapping.build import TimingModel, timing_model
 from accelsim.mapping.units import (
     elementwise_cycles, fill_drain, fold_cycles, systolic_folds, tree_cycles, unit_count,
     unit_latency,
@@ -106,13 +107,6 @@ class TooSmall(Exception):
     def __init__(self, buffer: str, need: int):
         super().__init__(buffer, need)
         self.buffer, self.need = buffer, need
-
-
-def model_of(st: Stage, unit: str) -> str:
-    """Timing model of ``st`` on unit class ``unit``: ``systolic``, ``tree`` or ``elementwise``."""
-    if st.k <= 1 or st.role == "eltwise" or unit == "mul":
-        return "elementwise"
-    return "systolic" if unit == "mac" else "tree"
 
 
 def _cut(total: int, st: Stage, ws: bool, m0: int, m1: int, n0: int, n1: int, k0: int,
@@ -327,14 +321,14 @@ def chunked_blocks(st: Stage, sl: Slices, hw: HardwareConfig, unit: str, lim: Li
                    grid: list[tuple[int, int]], nblock: int) -> list[Block]:
     """Blocks of a tree or element-wise stage: chunks of ``grid`` outer, ``nblock`` channels
     inner. Raises :class:`TooSmall` if a block's slices exceed ``lim``."""
-    model = model_of(st, unit)
+    model = timing_model(st, unit)
     count = unit_count(hw, unit)
     blocks = []
     for c, (m0, m1) in enumerate(grid):
         for n0 in range(0, st.n, nblock):
             n1 = min(st.n, n0 + nblock)
             ops = _ops(st, sl, m0, m1, n0, n1, 0, st.k)
-            if model == "tree":
+            if model is TimingModel.TREE:
                 outputs = (m1 - m0) * (n1 - n0)
                 terms = ops / outputs if outputs else 0
                 cyc = tree_cycles(outputs, terms, count, hw.adder_array.tree_width,

@@ -18,6 +18,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from accelsim.reference.models import build_model, input_shape
+from accelsim.reference.trace import iter_layers
+
 U32 = 2.0 ** -24
 U64 = 2.0 ** -53
 
@@ -125,8 +128,6 @@ def capture_model(spec: Any) -> tuple[list[tuple[str, Any]], dict[str, tuple]]:
 
     Returns the traced ``(layer_name, module)`` list and, per layer name, its captured
     ``(inputs, output)`` numpy arrays (see :func:`capture`)."""
-    from accelsim.reference.models import build_model, input_shape
-    from accelsim.reference.trace import iter_layers
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)

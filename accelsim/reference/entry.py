@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from accelsim.reference.spec import ModelSpec, require_torch
+from accelsim.workload import dumps_workload
 from accelsim.workload.schema import Workload
 
 
@@ -58,7 +59,7 @@ def trace(spec: ModelSpec) -> Workload:
     :func:`accelsim.reference.trace.trace`). Raises ``TorchMissingError`` without torch and
     :class:`~accelsim.errors.InputError` for a bad spec."""
     require_torch()
-    from accelsim.reference.trace import trace as _trace
+    from accelsim.reference.trace import trace as _trace  # imports torch
     return _trace(spec)
 
 
@@ -66,7 +67,6 @@ def make_workloads(out: str | Path = "workloads") -> list[tuple[Path, int]]:
     """(Re)generate every bundled workload into directory ``out`` (created if missing).
     Returns ``(path, size in bytes)`` per file. Raises ``TorchMissingError`` without torch."""
     require_torch()
-    from accelsim.workload import dumps_workload
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     written = []

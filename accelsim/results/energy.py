@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from accelsim.hw.config import HardwareConfig
+from accelsim.hw.rules import leakage_uw
 from accelsim.results.records import LayerRecord, Result
 
 
@@ -40,9 +41,7 @@ def layer_energy(rec: LayerRecord, hw: HardwareConfig) -> dict[str, float]:
 
 def leakage_pj_per_cycle(hw: HardwareConfig) -> float:
     """Leakage energy of the whole accelerator (units and buffers) per cycle, in pJ."""
-    leak_uw = sum(hw.units[u].leakage_uw * n for u, n in hw.counts.items() if u in hw.units)
-    leak_uw += sum(s.leakage_uw for _, s in hw.buffers.items())
-    return leak_uw * 1e-6 * hw.cycle_s * 1e12
+    return leakage_uw(hw) * 1e-6 * hw.cycle_s * 1e12
 
 
 def price(result: Result, hw: HardwareConfig) -> Result:

@@ -17,16 +17,14 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
-import matplotlib
+from accelsim.errors import InputError, Problem
+from accelsim.results.pareto import pareto_mask
+from accelsim.results.records import STALL_CAUSES, Result
 
-matplotlib.use("Agg")
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.lines import Line2D  # noqa: E402
-
-from accelsim.errors import InputError, Problem  # noqa: E402
-from accelsim.results.records import STALL_CAUSES, Result  # noqa: E402
+if TYPE_CHECKING:  # matplotlib is imported when a figure is built (it takes ~0.5 s)
+    from matplotlib.figure import Figure
 
 FORMATS = (".png", ".svg", ".pdf")
 OPTIMUM_LABEL = "throughput optimum"
@@ -51,7 +49,25 @@ def save(fig: Figure, path: str | Path, dpi: int = 130) -> Path:
     return path
 
 
+def _figure(**kwargs: Any) -> "Figure":
+    """A new figure (Agg backend, no pyplot state)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    return Figure(**kwargs)
+
+
+def _line(**kwargs: Any) -> Any:
+    from matplotlib.lines import Line2D
+
+    return Line2D([], [], **kwargs)
+
+
 def _colors(n: int) -> list:
+    import matplotlib
+
     cmap = matplotlib.colormaps["tab20" if n > 10 else "tab10"]
     return [cmap(i % cmap.N) for i in range(n)]
 
@@ -68,7 +84,7 @@ def fraction_figure(df: Any, *, x: str = "mac_fraction", throughput: str = "thro
     panels = sorted(df[columns].unique()) if len(df) else ["-"]
     names = sorted(df[series].unique()) if len(df) else []
     colors = dict(zip(names, _colors(len(names))))
-    fig = Figure(figsize=(6.2 * len(panels) + 2.8, 8.0), layout="constrained")
+    fig = _figure(figsize=(6.2 * len(panels) + 2.8, 8.0), layout="constrained")
     axes = fig.subplots(2, len(panels), squeeze=False, sharex=True)
     for j, panel in enumerate(panels):
         top, bottom = axes[0][j], axes[1][j]
@@ -92,8 +108,8 @@ def fraction_figure(df: Any, *, x: str = "mac_fraction", throughput: str = "thro
         top.set_ylabel(throughput_label)
         bottom.set_ylabel(energy_label)
         bottom.set_xlabel(_axis_name(x))
-    handles = [Line2D([], [], color=colors[n], label=n) for n in names]
-    handles.append(Line2D([], [], linestyle="none", marker="*", markersize=11, color="black",
+    handles = [_line(color=colors[n], label=n) for n in names]
+    handles.append(_line(linestyle="none", marker="*", markersize=11, color="black",
                           label=OPTIMUM_LABEL))
     fig.legend(handles=handles, loc="outside right center", fontsize=8)
     fig.suptitle(title or f"Throughput and energy vs {_axis_name(x)}")
@@ -107,10 +123,8 @@ def pareto_figure(df: Any, *, throughput: str = "throughput_norm", energy: str =
     """Energy against throughput: every point (coloured by ``series``), the Pareto front
     (higher throughput, lower energy) and ``published`` points, dicts with ``label``,
     ``throughput`` and ``energy`` in the same units as the axes."""
-    from accelsim.dse.pareto import pareto_mask
-
     df = _ok_rows(df, [throughput, energy])
-    fig = Figure(figsize=(10.5, 6.8), layout="constrained")
+    fig = _figure(figsize=(10.5, 6.8), layout="constrained")
     ax = fig.subplots()
     names = sorted(df[series].unique()) if len(df) else []
     for name, color in zip(names, _colors(len(names))):
@@ -149,7 +163,7 @@ def layers_figure(result: Result, *, title: str | None = None) -> Figure:
         raise InputError(Problem("result.layers", "()", "nothing to plot"))
     names = [r.name for r in result.layers]
     xs = list(range(len(names)))
-    fig = Figure(figsize=(max(8.0, 0.32 * len(names) + 3.0), 7.5), layout="constrained")
+    fig = _figure(figsize=(max(8.0, 0.32 * len(names) + 3.0), 7.5), layout="constrained")
     top, bottom = fig.subplots(2, 1, sharex=True)
     stalls = {c: [float(r.stall_cycles.get(c, 0)) for r in result.layers] for c in STALL_CAUSES}
     compute = [max(r.cycles - sum(s[i] for s in stalls.values()), 0.0)
@@ -203,7 +217,7 @@ def gantt_figure(events: Iterable[Mapping], *, title: str = "Timeline", max_lane
     lane_of = {k: i for i, k in enumerate(lanes)}
     cats = sorted({_category(e) for e in spans})
     colors = dict(zip(cats, _colors(len(cats))))
-    fig = Figure(figsize=(12.0, 1.6 + 0.42 * len(lanes)), layout="constrained")
+    fig = _figure(figsize=(12.0, 1.6 + 0.42 * len(lanes)), layout="constrained")
     ax = fig.subplots()
     for cat in cats:
         bars = [(float(e["ts"]), float(e.get("dur", 0))) for e in spans

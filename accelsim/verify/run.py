@@ -22,6 +22,8 @@ from typing import Any, Callable
 import numpy as np
 
 from accelsim.errors import InputError, Problem
+from accelsim.reference import entry
+from accelsim.reference.spec import ModelSpec, require_torch
 from accelsim.verify.report import LayerCheck, StageCheck, VerifyReport
 from accelsim.workload import load_workload
 from accelsim.workload.schema import Layer, Workload
@@ -37,9 +39,7 @@ def verify(target: Any, *, on_layer: Callable[[LayerCheck], None] | None = None
     :class:`~accelsim.errors.InputError` for a bad spec or file or a workload the reference
     model did not write. Mismatches are not raised: see :attr:`VerifyReport.ok`.
     """
-    from accelsim.reference.spec import ModelSpec, require_torch
     require_torch()
-    from accelsim.reference import entry
     if isinstance(target, ModelSpec):
         spec, source = target, "model options"
         expected = entry.trace(spec)
@@ -58,10 +58,10 @@ def verify(target: Any, *, on_layer: Callable[[LayerCheck], None] | None = None
     return _verify(spec, expected, source, on_layer)
 
 
-def _verify(spec: Any, expected: Workload, source: str,
+def _verify(spec: ModelSpec, expected: Workload, source: str,
             on_layer: Callable[[LayerCheck], None] | None) -> VerifyReport:
-    from accelsim.reference import capture as torch_side
-    from accelsim.reference.trace import layer_arrays
+    from accelsim.reference import capture as torch_side  # imports torch
+    from accelsim.reference.trace import layer_arrays  # imports torch
 
     start = time.perf_counter()
     named, captured = torch_side.capture_model(spec)
@@ -90,7 +90,7 @@ def check_layer(name: str, arrays: dict[str, Any], inputs: tuple[np.ndarray, ...
                 out_t: np.ndarray, expected: Layer, torch_side: Any) -> LayerCheck:
     """Check one layer (see the module docstring). ``torch_side`` is
     :mod:`accelsim.reference.capture` (``tolerance`` and ``evaluate``)."""
-    from accelsim.verify.layers import eltwise, run_layer
+    from accelsim.verify.layers import eltwise, run_layer  # imports numba (~0.6 s)
 
     start = time.perf_counter()
     kind = arrays["kind"]
@@ -149,15 +149,15 @@ def _stage_checks(expected: Layer, dense: Any, skip: Any, problems: list[str]
             problems.append(f"stage {st.name}: in the workload, but the kernels perform no "
                             f"such stage")
             continue
-        check = StageCheck(stage=st.name, unit=st.unit, dense_expected=st.ops_dense,
-                           dense_counted=dense.stage(st.name).of_unit(st.unit),
+        check = StageCheck(stage=st.name, unit=st.op, dense_expected=st.ops_dense,
+                           dense_counted=dense.stage(st.name).of_unit(st.op),
                            nonzero_expected=st.ops_nonzero,
-                           nonzero_counted=skip.stage(st.name).of_unit(st.unit))
+                           nonzero_counted=skip.stage(st.name).of_unit(st.op))
         checks.append(check)
         for label, exp, got in (("dense", check.dense_expected, check.dense_counted),
                                 ("zero-skip", check.nonzero_expected, check.nonzero_counted)):
             if exp != got:
-                problems.append(f"stage {st.name}: the kernels counted {got:,} {st.unit} ops "
+                problems.append(f"stage {st.name}: the kernels counted {got:,} {st.op} ops "
                                 f"({label}), the workload says {exp:,}")
     extra = counted - {st.name for st in expected.stages}
     for name in sorted(extra):

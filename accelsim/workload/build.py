@@ -34,7 +34,7 @@ def _act(count: int, act_bits: int) -> int:
 
 
 def _bias(name: str, m: int, n: int, bits: int, source: str, fuse: str | None) -> Stage:
-    return Stage(name=name, role="bias", unit="add", m=m, n=n, k=1, groups=1, ops_dense=m * n,
+    return Stage(name=name, role="bias", op="add", m=m, n=n, k=1, groups=1, ops_dense=m * n,
                  ops_nonzero=m * n, weights=(WeightTensor("bias", n, bits),), reads=source,
                  writes="output", in_bytes=0, out_bytes=0, after=(source,), fuse_into=fuse)
 
@@ -45,7 +45,7 @@ def fp_layer(name: str, kind: str, shape: Shape, *, fp_bits: int = 16, act_bits:
     m = shape.out_h * shape.out_w
     k = shape.kernel_h * shape.kernel_w * shape.in_c // shape.groups
     role = {"conv": "conv", "depthwise": "depthwise", "linear": "linear"}[kind]
-    main = Stage(name="conv", role=role, unit="mac", m=m, n=shape.out_c, k=k,
+    main = Stage(name="conv", role=role, op="mac", m=m, n=shape.out_c, k=k,
                  groups=shape.groups, ops_dense=m * shape.out_c * k,
                  ops_nonzero=m * shape.out_c * k,
                  weights=(WeightTensor("weight", shape.out_c * k, fp_bits),), reads="input",
@@ -63,7 +63,7 @@ def twn_layer(name: str, kind: str, shape: Shape, *, weight_nnz: int, act_bits: 
     k = shape.kernel_h * shape.kernel_w * shape.in_c // shape.groups
     count = shape.out_c * k
     _check_nnz(name, "weight_nnz", weight_nnz, count)
-    st = Stage(name="conv", role="ternary", unit="add", m=m, n=shape.out_c, k=k,
+    st = Stage(name="conv", role="ternary", op="add", m=m, n=shape.out_c, k=k,
                groups=shape.groups, ops_dense=m * count, ops_nonzero=m * weight_nnz,
                weights=(WeightTensor("weight", count, TERNARY_BITS),
                         WeightTensor("bias", shape.out_c, TERNARY_BITS)),
@@ -104,7 +104,7 @@ def strassen_layer(name: str, kind: str, shape: Shape, params: StrassenParams, *
     stages: list[Stage] = []
     if params.c_fp:
         k = shape.kernel_h * shape.kernel_w * shape.in_c
-        stages.append(Stage(name="fp", role="conv" if kind != "linear" else "linear", unit="mac",
+        stages.append(Stage(name="fp", role="conv" if kind != "linear" else "linear", op="mac",
                             m=m, n=params.c_fp, k=k, groups=1, ops_dense=m * params.c_fp * k,
                             ops_nonzero=m * params.c_fp * k,
                             weights=(WeightTensor("weight", params.c_fp * k, fp_bits),),
@@ -112,18 +112,18 @@ def strassen_layer(name: str, kind: str, shape: Shape, params: StrassenParams, *
                             out_bytes=_act(m * params.c_fp, act_bits)))
         stages.append(_bias("fp_bias", m, params.c_fp, fp_bits, "fp", "fp"))
     _check_nnz(name, "wb_nnz", wb_nnz, r * kb_terms)
-    stages.append(Stage(name="wb", role="wb", unit="add", m=mh, n=r, k=kb_terms, groups=g,
+    stages.append(Stage(name="wb", role="wb", op="add", m=mh, n=r, k=kb_terms, groups=g,
                         ops_dense=mh * r * kb_terms, ops_nonzero=mh * wb_nnz,
                         weights=(WeightTensor("wb", r * kb_terms, TERNARY_BITS),),
                         reads="input", writes=HIDDEN, in_bytes=in_bytes,
                         out_bytes=_act(mh * r, act_bits), paper_scale=scale))
-    stages.append(Stage(name="a_mul", role="a_mul", unit="mul", m=mh, n=r, k=1, groups=1,
+    stages.append(Stage(name="a_mul", role="a_mul", op="mul", m=mh, n=r, k=1, groups=1,
                         ops_dense=mh * r, ops_nonzero=mh * r,
                         weights=(WeightTensor("a", r, fp_bits),), reads="wb", writes=HIDDEN,
                         in_bytes=_act(mh * r, act_bits), out_bytes=_act(mh * r, act_bits),
                         after=("wb",), paper_scale=scale))
     wc_nonzero = _wc_nonzero(name, wc_nnz, p, shape.out_h, shape.out_w, params.c_rem * r)
-    stages.append(Stage(name="wc", role="wc", unit="add", m=m, n=params.c_rem, k=r, groups=1,
+    stages.append(Stage(name="wc", role="wc", op="add", m=m, n=params.c_rem, k=r, groups=1,
                         ops_dense=m * params.c_rem * r, ops_nonzero=wc_nonzero,
                         weights=(WeightTensor("wc", params.c_rem * r * p * p, TERNARY_BITS),),
                         reads="a_mul", writes="output", in_bytes=_act(mh * r, act_bits),
@@ -141,7 +141,7 @@ def eltwise_layer(name: str, h: int, w: int, c: int, inputs: Sequence[str], *,
     per extra operand."""
     extra = max(len(inputs) - 1, 1)
     m = h * w
-    st = Stage(name="add", role="eltwise", unit="add", m=m, n=c, k=extra, groups=1,
+    st = Stage(name="add", role="eltwise", op="add", m=m, n=c, k=extra, groups=1,
                ops_dense=m * c * extra, ops_nonzero=m * c * extra, reads="input",
                writes="output", in_bytes=_act((extra + 1) * m * c, act_bits),
                out_bytes=_act(m * c, act_bits))

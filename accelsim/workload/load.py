@@ -15,7 +15,7 @@ from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
 
-from accelsim.errors import WorkloadError
+from accelsim.errors import Problem, WorkloadError
 from accelsim.fields import Reader
 from accelsim.workload.schema import (
     HIDDEN, LAYER_INPUT, LAYER_KINDS, LAYER_OUTPUT, SCHEMA, SCHEMA_VERSION, VARIANTS, Layer,
@@ -27,7 +27,8 @@ _TOP_KEYS = ("schema", "schema_version", "name", "description", "activation_bits
 _LAYER_KEYS = ("name", "kind", "variant", "inputs", "shape", "strassen", "stages")
 _SHAPE_KEYS = tuple(f.name for f in fields(Shape))
 _STRASSEN_KEYS = tuple(f.name for f in fields(StrassenParams))
-_STAGE_KEYS = tuple(f.name for f in fields(Stage))
+#: Keys of a stage in the file (schema v1 names the operation class `unit`).
+_STAGE_KEYS = tuple("unit" if f.name == "op" else f.name for f in fields(Stage))
 _WEIGHT_KEYS = ("name", "count", "bits")
 
 
@@ -101,7 +102,8 @@ def _layer_to_dict(layer: Layer) -> dict:
 
 
 def _stage_to_dict(s: Stage) -> dict:
-    d = asdict(s)
+    # the file calls the operation class ``unit`` (schema v1)
+    d = {("unit" if k == "op" else k): v for k, v in asdict(s).items()}
     d["weights"] = [asdict(w) for w in s.weights]
     d["after"] = list(s.after)
     if s.fuse_into is None:
@@ -305,14 +307,13 @@ def _read_stage(rd: Reader, raw: Any, path: str, earlier: set[str]) -> Stage | N
         rd.problem(f"{path}.ops_nonzero", nonzero, f"must be <= ops_dense = {dense}")
     if len(rd.problems) > n0:
         return None
-    return Stage(name=name, role=role, unit=unit, m=m, n=n, k=k, groups=groups,
+    return Stage(name=name, role=role, op=unit, m=m, n=n, k=k, groups=groups,
                  ops_dense=dense, ops_nonzero=nonzero, weights=tuple(weights), reads=reads,
                  writes=writes, in_bytes=in_bytes, out_bytes=out_bytes, after=tuple(after),
                  fuse_into=fuse_into, paper_scale=scale)
 
 
-def _problem(field: str, value: object, why: str):
-    from accelsim.errors import Problem
+def _problem(field: str, value: object, why: str) -> Problem:
     return Problem(field, value, why)
 
 

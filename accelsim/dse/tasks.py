@@ -1,10 +1,12 @@
-"""Evaluate sweep points into store rows: one point at a time, or many with numpy.
+"""Evaluate sweep points into store rows, one point at a time (:func:`evaluate_point`).
 
-:func:`evaluate_task` is what a worker process (or Dask worker) runs: a :class:`Task` carries
-its workload and base config (no file access on the worker) and a batch of points, and comes
-back as one row per point (see :data:`accelsim.dse.store.COLUMNS`). A point that cannot be
-evaluated (an invalid config combination, a unit class the workload needs but the split leaves
-empty) gives a row whose ``error`` says why, so it is finished and not retried.
+A :class:`Task` is what a worker process (or Dask worker) runs: it carries its workload and base
+config (no file access on the worker) and a batch of points, and comes back as one row per point
+(see :data:`accelsim.dse.store.COLUMNS`). Tasks of op-count points whose swept fields are all
+:func:`vectorisable` are evaluated many points at a time by :mod:`accelsim.dse.vector` instead
+(:func:`accelsim.dse.sweep.evaluate_task` chooses). A point that cannot be evaluated (an invalid
+config combination, a unit class the workload needs but the split leaves empty) gives a row whose
+``error`` says why, so it is finished and not retried.
 """
 from __future__ import annotations
 
@@ -13,11 +15,14 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 from accelsim import __version__
-from accelsim.dse.points import Point, config_json, resolve_config, resolve_doc
+from accelsim.dse.points import Point, resolve_config, resolve_doc
+from accelsim.choices import NO_SCHEDULE, SchedulePolicy
 from accelsim.dse.spec import MAC_FRACTION
+from accelsim.dse.store import COLUMN_NAMES
 from accelsim.errors import AccelsimError, InputError
+from accelsim.evaluate import evaluate
 from accelsim.hw.config import HardwareConfig
-from accelsim.hw.load import hwconfig_to_dict
+from accelsim.hw.load import canonical_json, hwconfig_to_dict, text_hash
 from accelsim.workload.schema import Workload
 
 
@@ -34,20 +39,8 @@ class Task:
     vectorised: bool = False
 
 
-def evaluate_task(task: Task) -> dict[str, list]:
-    """Columns (:data:`accelsim.dse.store.COLUMNS` -> one value per point, in the task's
-    order) for every point of ``task``."""
-    if task.vectorised:
-        from accelsim.dse.vector import evaluate_vectorised
-
-        return evaluate_vectorised(task)
-    return rows_to_columns([evaluate_point(task, p) for p in task.points])
-
-
 def rows_to_columns(rows: list[dict]) -> dict[str, list]:
     """Row dicts -> column lists (every column of the store, in order)."""
-    from accelsim.dse.store import COLUMN_NAMES
-
     return {c: [r[c] for r in rows] for c in COLUMN_NAMES}
 
 
@@ -57,54 +50,36 @@ def evaluate_point(task: Task, point: Point) -> dict:
         cfg = resolve_config(task.hw, point.params, f"point {point.key}")
     except InputError as exc:
         try:
-            text = config_json(resolve_doc(task.hw, point.params))
+            text = canonical_json(resolve_doc(task.hw, point.params))
         except InputError:
             text = ""
         return make_row(task, point, config_text=text, counts=None, clock_mhz=math.nan,
                         area_budget_um2=math.nan, compute_area_um2=math.nan, cycles=math.nan,
                         energy=None, error=_one_line(exc))
-    text = config_json(hwconfig_to_dict(cfg))
+    text = canonical_json(hwconfig_to_dict(cfg))
     common = dict(config_text=text, counts=cfg.counts, clock_mhz=cfg.clock_mhz,
                   area_budget_um2=_nan_if_none(cfg.area_budget_um2),
                   compute_area_um2=cfg.compute_area_um2)
     try:
-        cycles, energy = run_engine(task.workload, cfg, point.engine, point.schedule,
-                                    point.zero_skip)
+        res = evaluate(point.engine, task.workload, cfg,
+                       schedule=point.schedule if point.schedule != NO_SCHEDULE else
+                       SchedulePolicy.SEQUENTIAL, zero_skip=point.zero_skip)
     except AccelsimError as exc:   # incompatible workload, or the engine stopped progressing
         return make_row(task, point, cycles=math.nan, energy=None, error=_one_line(exc), **common)
-    return make_row(task, point, cycles=cycles, energy=energy, error="", **common)
-
-
-def run_engine(wl: Workload, hw: HardwareConfig, engine: str, schedule: str, zero_skip: bool
-               ) -> tuple[float, dict[str, float]]:
-    """Cycles per inference and energy components (pJ) of one model on one config."""
-    if engine == "sequential":
-        from accelsim.analytic.balance import sequential
-
-        res = sequential(wl, hw, zero_skip=zero_skip)
-        return float(res.cycles), {k: float(v) for k, v in res.energy_pj.items()}
-    if engine == "balance":
-        from accelsim.dse.opcount import evaluate_config
-
-        return evaluate_config(wl, hw, "balance", zero_skip=zero_skip)
-    from accelsim.engine import simulate
-
-    res = simulate(wl, hw, engine=engine, schedule=schedule, zero_skip=zero_skip)
-    return float(res.cycles), {k: float(v) for k, v in res.energy_pj.items()}
+    energy = {k: float(v) for k, v in res.energy_pj.items()}
+    return make_row(task, point, cycles=float(res.cycles), energy=energy, error="", **common)
 
 
 def make_row(task: Task, point: Point, *, config_text: str, counts: Mapping[str, int] | None,
              clock_mhz: float, area_budget_um2: float, compute_area_um2: float, cycles: float,
              energy: Mapping[str, float] | None, error: str) -> dict:
     """One store row (every column of :data:`accelsim.dse.store.COLUMNS`)."""
-    import hashlib
-
     ok = not error and math.isfinite(cycles)
     latency = cycles / (clock_mhz * 1e6) if ok else math.nan
     energy = dict(energy or {})
     return {
         "key": point.key, "hw": task.hw.name, "base_hw_hash": task.hw_hash,
-        "hw_hash": hashlib.sha256(config_text.encode()).hexdigest() if config_text else "",
+        "hw_hash": text_hash(config_text) if config_text else "",
         "workload": task.workload.name, "workload_hash": task.workload_hash,
         "engine": point.engine, "schedule": point.schedule, "zero_skip": point.zero_skip,
         "params_json": point.params_json,
@@ -128,7 +103,9 @@ ENERGY_COLUMNS = ("energy_mac_pj", "energy_add_pj", "energy_mul_pj", "energy_sra
 
 def energy_columns(energy: Mapping[str, float] | None) -> dict[str, float]:
     """Energy components (pJ) folded into the fixed columns of a store row, and their total
-    ``energy_pj`` (NaN if none)."""
+    ``energy_pj`` (NaN if none): the sum of the components in their order, which is
+    :attr:`accelsim.results.records.Result.total_energy_pj` to the last bit (the vectorised
+    path, which has no component order, sums the columns: equal within rounding)."""
     if energy is None:
         return {"energy_pj": math.nan, **{c: math.nan for c in ENERGY_COLUMNS}}
     out = dict.fromkeys(ENERGY_COLUMNS, 0.0)
@@ -139,12 +116,11 @@ def energy_columns(energy: Mapping[str, float] | None) -> dict[str, float]:
         elif col not in out:
             col = "energy_other_pj"
         out[col] += energy[name]
-    return {"energy_pj": total_energy([out[c] for c in ENERGY_COLUMNS]), **out}
+    return {"energy_pj": float(sum(energy.values())), **out}
 
 
 def total_energy(parts: Sequence[Any]) -> Any:
-    """Sum of the energy columns in :data:`ENERGY_COLUMNS` order (floats or numpy arrays; the
-    fixed order makes both evaluation paths add the same way)."""
+    """Sum of the energy columns in :data:`ENERGY_COLUMNS` order (floats or numpy arrays)."""
     total = parts[0]
     for p in parts[1:]:
         total = total + p

@@ -1,5 +1,6 @@
-"""The ``accelsim plot`` kinds as functions of files: read a store / workload / trace, build the
-figure with :mod:`accelsim.results.plot`, write it. Each returns the path written.
+"""Figure recipes: the ``accelsim plot`` kinds as functions of files. Each reads a store /
+workload / trace, builds the figure with :mod:`accelsim.results.plot` and writes it, returning
+the path written.
 
 With a ``baseline`` workload, store rows are normalised the paper's way
 (:mod:`accelsim.dse.normalise`) and the Pareto plot shows the published points
@@ -8,46 +9,44 @@ With a ``baseline`` workload, store rows are normalised the paper's way
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import json
 import math
 from pathlib import Path
-from typing import Any
 
+
+from accelsim.choices import Model, SchedulePolicy
+from accelsim.dse.normalise import normalise_rows
 from accelsim.dse.spec import MAC_FRACTION
+from accelsim.dse.store import store_frame
 from accelsim.errors import InputError, Problem
+from accelsim.evaluate import evaluate
 from accelsim.hw.config import HardwareConfig
+from accelsim.published import gope2019_mobilenet
+from accelsim.results.plot import (
+    FORMATS, fraction_figure, gantt_figure, layers_figure, pareto_figure, save,
+)
+from accelsim.results.records import Result
 from accelsim.workload.schema import Workload
+
+if TYPE_CHECKING:  # pandas is imported where rows are built (it takes ~0.5 s)
+    import pandas as pd
 
 
 def published_points() -> list[dict]:
     """The paper's (throughput, energy) points, normalised to the fp16 baseline."""
-    from accelsim.published import gope2019_mobilenet
-
     return [{"label": r.label, "workload": r.workload, "throughput": r.values["throughput"],
              "energy": r.values["energy"]} for r in gope2019_mobilenet()
             if r.values["throughput"] is not None and r.values["energy"] is not None]
 
 
-def store_frame(store: str | Path | Any, baseline: Workload | None = None,
-                engines: tuple[str, ...] = ()) -> Any:
-    """Store rows (a path, or a DataFrame already read) without error rows, filtered to
-    ``engines`` when given, with normalised columns when ``baseline`` is given."""
-    from accelsim.dse.store import ResultStore
-
-    if isinstance(store, (str, Path)) and not Path(store).is_dir():
-        raise InputError(Problem("STORE", str(store), "no such result store (a directory)"))
-    df = ResultStore(store).frame() if isinstance(store, (str, Path)) else store
-    df = df[df["error"].fillna("") == ""]
-    if engines:
-        df = df[df["engine"].isin(engines)]
-    if df.empty:
-        raise InputError(Problem("STORE", str(store) if isinstance(store, (str, Path)) else
-                                 "<frame>", "holds no finished point without an error"))
-    if baseline is not None:
-        from accelsim.dse.normalise import normalise
-
-        df = normalise(df, baseline)
-    return df
+def frame(store: str | Path | pd.DataFrame, baseline: Workload | None = None,
+          engines: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Store rows without errors (:func:`~accelsim.dse.store.store_frame`), normalised to
+    ``baseline`` when given."""
+    df = store_frame(store, engines)
+    return normalise_rows(df, baseline) if baseline is not None else df
 
 
 def _axes(baseline: Workload | None) -> tuple[str, str]:
@@ -55,14 +54,12 @@ def _axes(baseline: Workload | None) -> tuple[str, str]:
         ("inferences_per_s", "energy_pj")
 
 
-def plot_fraction(store: str | Path | Any, out: str | Path, *,
+def plot_fraction(store: str | Path | pd.DataFrame, out: str | Path, *,
                   baseline: Workload | None = None, engines: tuple[str, ...] = (),
                   title: str | None = None) -> Path:
     """Throughput and energy against the MAC share (the store needs a ``mac_fraction`` axis)."""
     check_out(out)
-    from accelsim.results.plot import fraction_figure, save
-
-    df = store_frame(store, baseline, engines)
+    df = frame(store, baseline, engines)
     if MAC_FRACTION not in df.columns:
         raise InputError(Problem("STORE", str(store), f"has no '{MAC_FRACTION}' axis to plot"))
     thr, en = _axes(baseline)
@@ -71,14 +68,12 @@ def plot_fraction(store: str | Path | Any, out: str | Path, *,
     return save(fig, out)
 
 
-def plot_pareto(store: str | Path | Any, out: str | Path, *,
+def plot_pareto(store: str | Path | pd.DataFrame, out: str | Path, *,
                 baseline: Workload | None = None, engines: tuple[str, ...] = (),
                 published: bool = True, title: str | None = None) -> Path:
     """Energy against throughput with the front (and the published points when normalised)."""
     check_out(out)
-    from accelsim.results.plot import pareto_figure, save
-
-    df = store_frame(store, baseline, engines)
+    df = frame(store, baseline, engines)
     thr, en = _axes(baseline)
     pub = published_points() if (published and baseline is not None) else None
     fig = pareto_figure(df, throughput=thr, energy=en, published=pub, title=title,
@@ -86,29 +81,18 @@ def plot_pareto(store: str | Path | Any, out: str | Path, *,
     return save(fig, out)
 
 
-def simulate_result(wl: Workload, hw: HardwareConfig, *, engine: str = "des",
-                    schedule: str = "sequential", zero_skip: bool = False) -> Any:
-    """A priced per-layer :class:`~accelsim.results.records.Result` of ``engine``
-    (``sequential``, ``analytic`` or ``des``)."""
-    if engine == "sequential":
-        from accelsim.analytic.balance import sequential
-
-        return sequential(wl, hw, zero_skip=zero_skip)
-    if engine not in ("analytic", "des"):
+def plot_layers(wl: Workload, hw: HardwareConfig, out: str | Path, *,
+                engine: Model | str = Model.DES,
+                schedule: SchedulePolicy | str = SchedulePolicy.SEQUENTIAL,
+                zero_skip: bool = False) -> Path:
+    """Per-layer stacked cycles and energy of one run (``sequential``, ``analytic`` or ``des``;
+    the ``balance`` model has no per-layer timing)."""
+    check_out(out)
+    model = Model.parse(engine, "--engine")
+    if model is Model.BALANCE:
         raise InputError(Problem("--engine", engine,
                                  "per-layer results come from sequential, analytic or des"))
-    from accelsim.engine import simulate
-
-    return simulate(wl, hw, engine=engine, schedule=schedule, zero_skip=zero_skip)
-
-
-def plot_layers(wl: Workload, hw: HardwareConfig, out: str | Path, *, engine: str = "des",
-                schedule: str = "sequential", zero_skip: bool = False) -> Path:
-    """Per-layer stacked cycles and energy of one run."""
-    check_out(out)
-    from accelsim.results.plot import layers_figure, save
-
-    res = simulate_result(wl, hw, engine=engine, schedule=schedule, zero_skip=zero_skip)
+    res: Result = evaluate(model, wl, hw, schedule=schedule, zero_skip=zero_skip)
     return save(layers_figure(res), out)
 
 
@@ -152,14 +136,9 @@ def load_trace(path: str | Path) -> list[dict]:
 def plot_gantt(trace: str | Path | list, out: str | Path, *, title: str | None = None) -> Path:
     """Gantt chart of a Chrome trace (a file path or a list of events)."""
     check_out(out)
-    from accelsim.results.plot import gantt_figure, save
-
     events = load_trace(trace) if isinstance(trace, (str, Path)) else trace
     name = title or (Path(trace).stem if isinstance(trace, (str, Path)) else "Timeline")
     return save(gantt_figure(events, title=name), out)
-
-
-FORMATS = (".png", ".svg", ".pdf")
 
 
 def check_out(out: str | Path) -> Path:

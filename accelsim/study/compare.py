@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from accelsim.analytic.allocation import allocate, mac_only
-from accelsim.analytic.balance import (
-    balance_bound, reference_cycles, reference_energy_pj, sequential,
-)
-from accelsim.counts import workload_counts
+from accelsim.analytic.allocation import allocate
+from accelsim.analytic.paper import balance_bound
+from accelsim.choices import Model
+from accelsim.counts import Convention, workload_counts
 from accelsim.errors import InputError, Problem
+from accelsim.evaluate import evaluate, reference
 from accelsim.hw.config import HardwareConfig
 from accelsim.published import COLUMNS, gope2019_mobilenet
 from accelsim.workload.load import load_workload
@@ -53,20 +53,20 @@ def pick_baseline(workloads: Sequence[Workload]) -> Workload:
 
 
 def compare(workloads: Sequence[Workload], hw: HardwareConfig, *,
-            baseline: Workload | None = None, convention: str = "actual"
+            baseline: Workload | None = None, convention: str = Convention.ACTUAL
             ) -> tuple[CompareRow, ...]:
     """One row per workload (see module docstring)."""
     base = baseline if baseline is not None else pick_baseline(workloads)
-    ref_c = reference_cycles(base, hw, convention=convention)
-    ref_e = reference_energy_pj(base, hw, convention=convention)
-    ref_seq = sequential(base, mac_only(hw)).cycles
+    ref = reference(Model.BALANCE, base, hw, convention=convention)
+    ref_c, ref_e = ref.cycles, ref.energy_pj
+    ref_seq = reference(Model.SEQUENTIAL, base, hw).cycles
     rows = []
     for wl in workloads:
         c = workload_counts(wl, convention=convention)
         bal = balance_bound(wl, hw, convention=convention)
-        best = allocate(wl, hw, model="sequential")
+        best = allocate(wl, hw, model=Model.SEQUENTIAL)
         try:
-            own = ref_seq / sequential(wl, hw).cycles
+            own = ref_seq / evaluate(Model.SEQUENTIAL, wl, hw).cycles
         except InputError:
             own = float("nan")  # the config lacks a unit class this workload needs
         area = bal.area_um2
@@ -123,13 +123,13 @@ def paper_table(workload_dir: str | Path, hw: HardwareConfig) -> tuple[PaperRow,
     wdir = Path(workload_dir)
     loaded = {row.workload: load_workload(wdir / f"{row.workload}.json") for row in published}
     base = loaded[published[0].workload]
-    ref_c = reference_cycles(base, hw, convention="paper")
-    ref_e = reference_energy_pj(base, hw, convention="paper")
+    ref = reference(Model.BALANCE, base, hw, convention=Convention.PAPER)
+    ref_c, ref_e = ref.cycles, ref.energy_pj
     out = []
     for row in published:
         wl = loaded[row.workload]
-        c = workload_counts(wl, convention="paper")
-        bal = balance_bound(wl, hw, convention="paper")
+        c = workload_counts(wl, convention=Convention.PAPER)
+        bal = balance_bound(wl, hw, convention=Convention.PAPER)
         computed = {"muls_m": c.muls / 1e6, "adds_m": c.adds / 1e6, "macs_m": c.macs / 1e6,
                     "size_kb": c.model_size_kb, "energy": bal.energy_pj / ref_e,
                     "throughput": 1.0 if wl is base else ref_c / bal.cycles}

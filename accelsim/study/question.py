@@ -29,12 +29,13 @@ from typing import Sequence
 
 import numpy as np
 
-from accelsim.analytic.allocation import allocate, mac_only
-from accelsim.analytic.balance import (
-    area_of, balance_bound, reference_cycles, reference_energy_pj, sequential, unit_work,
-)
-from accelsim.engine import simulate
+from accelsim.analytic.allocation import allocate
+from accelsim.analytic.opcount import opcount_tables
+from accelsim.analytic.paper import balance_bound
+from accelsim.choices import Model, SchedulePolicy
+from accelsim.evaluate import evaluate, reference
 from accelsim.hw.config import HardwareConfig
+from accelsim.hw.rules import area_of, mac_only
 from accelsim.results.records import Result
 from accelsim.workload.schema import Workload
 
@@ -42,7 +43,8 @@ from accelsim.workload.schema import Workload
 SHAPE_COLUMNS = (4, 8, 16, 32, 64)
 
 
-def best_shape(wl: Workload, hw: HardwareConfig, schedule: str = "sequential"
+def best_shape(wl: Workload, hw: HardwareConfig,
+               schedule: SchedulePolicy | str = SchedulePolicy.SEQUENTIAL
                ) -> tuple[HardwareConfig, Result | None]:
     """``hw`` with the MAC array reshaped (same number of MACs, rounded down to whole rows) to the
     column count in :data:`SHAPE_COLUMNS` that gives ``wl`` the fewest engine cycles, and the
@@ -55,7 +57,7 @@ def best_shape(wl: Workload, hw: HardwareConfig, schedule: str = "sequential"
         if cols > n:
             continue
         cand = replace(hw, mac_array=replace(hw.mac_array, rows=n // cols, cols=cols))
-        res = simulate(wl, cand, "des", schedule)
+        res = evaluate(Model.DES, wl, cand, schedule=schedule)
         if best_res is None or res.cycles < best_res.cycles:
             best, best_res = cand, res
     return best, best_res
@@ -105,30 +107,29 @@ def answer(workloads: Sequence[Workload], hw: HardwareConfig, baseline: Workload
            ) -> tuple[StudyRow, ...]:
     """One :class:`StudyRow` per workload (see module docstring)."""
     ref_hw = mac_only(hw)
-    ref_bal = reference_cycles(baseline, hw)
-    ref_e = reference_energy_pj(baseline, hw)
-    ref_fixed = sequential(baseline, ref_hw).cycles
+    ref_bal = reference(Model.BALANCE, baseline, hw)
+    ref_fixed = reference(Model.SEQUENTIAL, baseline, hw, config=ref_hw)
     ref_shaped, ref_seq = best_shape(baseline, ref_hw)
-    ref_seq = ref_seq or simulate(baseline, ref_shaped, "des", "sequential")
-    ref_ov = simulate(baseline, ref_shaped, "des", "overlap")
+    ref_seq = ref_seq or evaluate(Model.DES, baseline, ref_shaped)
+    ref_ov = evaluate(Model.DES, baseline, ref_shaped, schedule=SchedulePolicy.OVERLAP)
     rows = []
     for wl in workloads:
         if wl is baseline:
             cfg, share = ref_hw, 1.0
         else:
-            alloc = allocate(wl, hw, model="sequential")
+            alloc = allocate(wl, hw, model=Model.SEQUENTIAL)
             cfg, share = alloc.config, alloc.shares.get("mac", 0.0)
         bal = balance_bound(wl, hw)
         shaped, seq = best_shape(wl, cfg)
-        seq = seq or simulate(wl, shaped, "des", "sequential")
-        ov = simulate(wl, shaped, "des", "overlap")
+        seq = seq or evaluate(Model.DES, wl, shaped)
+        ov = evaluate(Model.DES, wl, shaped, schedule=SchedulePolicy.OVERLAP)
         rows.append(StudyRow(
             workload=wl.name, mac_share=share, counts=dict(cfg.counts),
             mac_shape=(shaped.mac_array.rows, shaped.mac_array.cols),
-            thr_balance=1.0 if wl is baseline else ref_bal / bal.cycles,
-            thr_fixed=ref_fixed / sequential(wl, cfg).cycles,
+            thr_balance=1.0 if wl is baseline else ref_bal.cycles / bal.cycles,
+            thr_fixed=ref_fixed.cycles / evaluate(Model.SEQUENTIAL, wl, cfg).cycles,
             thr_des_seq=ref_seq.cycles / seq.cycles, thr_des_overlap=ref_ov.cycles / ov.cycles,
-            energy_paper=bal.energy_pj / ref_e,
+            energy_paper=bal.energy_pj / ref_bal.energy_pj,
             energy_des=seq.total_energy_pj / ref_seq.total_energy_pj,
             cycles_des_seq=seq.cycles, cycles_des_overlap=ov.cycles))
     return tuple(rows)
@@ -137,12 +138,12 @@ def answer(workloads: Sequence[Workload], hw: HardwareConfig, baseline: Workload
 def layer_gaps(wl: Workload, hw: HardwareConfig) -> tuple[LayerGap, ...]:
     """Per-layer decomposition of the gap between the balance bound and the engine on the best
     fixed split of ``hw``'s area and the best array shape (sequential schedule)."""
-    cfg, des = best_shape(wl, allocate(wl, hw, model="sequential").config)
+    cfg, des = best_shape(wl, allocate(wl, hw, model=Model.SEQUENTIAL).config)
     area = area_of(hw)
     areas = np.array([hw.units[u].area_um2 for u in sorted(hw.units)])
-    ideal = unit_work(wl, hw, fuse=False) @ areas / area
-    fixed = sequential(wl, cfg)
-    des = des or simulate(wl, cfg, "des", "sequential")
+    ideal = opcount_tables(wl, hw).unit_work(fuse=False, source=hw.name) @ areas / area
+    fixed = evaluate(Model.SEQUENTIAL, wl, cfg)
+    des = des or evaluate(Model.DES, wl, cfg)
     out = []
     for i, layer in enumerate(wl.layers):
         out.append(LayerGap(layer.name, layer.kind, layer.variant, float(ideal[i]),

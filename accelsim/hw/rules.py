@@ -1,0 +1,146 @@
+"""Rules that relate a config's unit counts, its arrays and its area, written once.
+
+The loader, the allocation search, the sweep's point builder and the vectorised sweep path all
+turn unit counts into configs and check them against the area budget; they all use these
+functions (the array forms take numpy arrays of many configs at once, the scalar forms one
+:class:`~accelsim.hw.config.HardwareConfig`).
+
+* :func:`mac_shape`: a MAC count becomes whole rows of the array's columns; fewer MACs than
+  columns make a one-row array; no MACs, a 0 x 0 array.
+* :func:`split_area`: the ``mac_fraction`` rule of the sweeps: a share of the area left after the
+  multipliers goes to MACs (whole rows), adders fill the rest.
+* :func:`within_budget`: compute area at most the budget (relative tolerance 1e-9).
+* :func:`leakage_uw`: leakage power of units and buffers.
+* :func:`with_counts`, :func:`mac_only`: derived configs (an allocation applied; the same-area
+  MAC-only reference accelerator of the paper's normalisation).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from accelsim.errors import CompatibilityError, Problem
+from accelsim.hw.config import AdderArray, HardwareConfig, MacArray, MultiplierArray, unit_sum
+
+#: Relative tolerance of the area-budget check (the split rules round areas in floating point).
+BUDGET_TOLERANCE = 1e-9
+#: Columns of the MAC array when a config has none and a split needs some.
+DEFAULT_COLS = 32
+
+
+def mac_shape(n: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, cols) of arrays holding ``n`` MACs (rounded down to whole rows of ``cols``
+    columns; ``n < cols`` gives one row of ``n``; ``n <= 0`` gives 0 x 0). Elementwise."""
+    n = np.asarray(n)
+    cols = np.asarray(cols)
+    full = n >= cols
+    safe = np.where(cols > 0, cols, 1)
+    rows = np.where(full, n // safe, np.where(n > 0, 1, 0))
+    return rows, np.where(full, cols, np.maximum(n, 0))
+
+
+def split_area(frac: np.ndarray, area: np.ndarray, a_mac: np.ndarray, a_add: np.ndarray,
+               a_mul: np.ndarray, n_mul: np.ndarray, cols: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """MAC rows, MAC columns, MAC count and adder count for a MAC share ``frac`` of the area
+    left after the multipliers (elementwise over numpy arrays; scalars work too; areas in um2).
+
+    MACs = floor(frac x free area / MAC area), rounded down to whole rows (:func:`mac_shape`);
+    adders fill the rest (>= 0)."""
+    frac, area = np.asarray(frac, dtype=float), np.asarray(area, dtype=float)
+    cols = np.asarray(cols, dtype=float)
+    free = area - np.asarray(n_mul, dtype=float) * np.asarray(a_mul, dtype=float)
+    n = np.floor(np.maximum(frac * free, 0.0) / a_mac + 1e-9)
+    rows, cols_out = mac_shape(n, cols)
+    rows = np.floor(rows)
+    macs = rows * cols_out
+    adders = np.maximum(np.floor((free - macs * a_mac) / a_add + 1e-9), 0.0)
+    return (rows.astype(np.int64), cols_out.astype(np.int64), macs.astype(np.int64),
+            adders.astype(np.int64))
+
+
+def within_budget(area: np.ndarray, budget: np.ndarray) -> np.ndarray:
+    """Compute area within the budget (NaN budget: no budget). Elementwise."""
+    budget = np.asarray(budget, dtype=float)
+    return np.isnan(budget) | (np.asarray(area) <= budget * (1 + BUDGET_TOLERANCE))
+
+
+def over_budget(hw: HardwareConfig) -> bool:
+    """Whether ``hw``'s compute units need more than its area budget."""
+    budget = math.nan if hw.area_budget_um2 is None else hw.area_budget_um2
+    return not bool(within_budget(np.array(hw.compute_area_um2), np.array(budget)))
+
+
+def leakage_uw(hw: HardwareConfig) -> float:
+    """Leakage power of the whole accelerator (units and buffers), in microwatts."""
+    return leakage_power(hw.counts, {u: c.leakage_uw for u, c in hw.units.items()},
+                         [s.leakage_uw for _, s in hw.buffers.items()])
+
+
+def leakage_power(counts: Mapping[str, Any], unit_leak_uw: Mapping[str, Any],
+                  buffer_leak_uw: Sequence[Any]) -> Any:
+    """Leakage power (uW) of units (counts x per-unit leakage) plus buffers; floats or numpy
+    arrays of many configs."""
+    total = unit_sum(counts, unit_leak_uw)
+    return total + sum(buffer_leak_uw)
+
+
+def leakage_pj(leak_uw: np.ndarray, cycles: np.ndarray, clock_mhz: np.ndarray) -> np.ndarray:
+    """Leakage energy (pJ) of ``leak_uw`` microwatts over ``cycles`` at ``clock_mhz``."""
+    return leak_uw * 1e-6 * cycles * (1e-6 / clock_mhz) * 1e12
+
+
+def area_of(hw: HardwareConfig, area_um2: float | None = None) -> float:
+    """The area budget to use: explicit, else the config's budget, else its units' area.
+
+    Raises :class:`CompatibilityError` if it is not a positive finite number."""
+    area = area_um2 if area_um2 is not None else hw.area_budget_um2
+    area = area if area is not None else hw.compute_area_um2
+    if not area or area <= 0 or not math.isfinite(area):
+        raise CompatibilityError(Problem("area_budget_um2", area, "must be > 0"), hw.name)
+    return float(area)
+
+
+def with_counts(hw: HardwareConfig, counts: Mapping[str, int], *,
+                area_um2: float | None = None) -> HardwareConfig:
+    """``hw`` with the given unit counts (keys ``mac``, ``add``, ``mul``; missing keys keep the
+    config's counts). The MAC array keeps its columns (:func:`mac_shape`; a config without
+    columns gets one row). The budget becomes ``area_um2`` when given."""
+    mac = hw.mac_array
+    if "mac" in counts:
+        n = int(counts["mac"])
+        rows, cols = mac_shape(np.array(n), np.array(mac.cols or max(n, 0)))
+        mac = replace(mac, rows=int(rows), cols=int(cols))
+    add = replace(hw.adder_array, count=int(counts.get("add", hw.adder_array.count)))
+    mul = replace(hw.multiplier_array, count=int(counts.get("mul", hw.multiplier_array.count)))
+    budget = area_um2 if area_um2 is not None else hw.area_budget_um2
+    return replace(hw, mac_array=mac, adder_array=add, multiplier_array=mul,
+                   area_budget_um2=budget)
+
+
+def mac_only(hw: HardwareConfig, *, area_um2: float | None = None) -> HardwareConfig:
+    """The same-area accelerator with MAC units only (adds and multiplications routed to them):
+    the reference of the paper's normalisation.
+
+    The array is as square as powers of two allow (1024 MACs -> 32 x 32). Raises
+    :class:`CompatibilityError` if the config has no MAC unit class with an area."""
+    area = area_of(hw, area_um2)
+    mac_cls = hw.units.get("mac")
+    if mac_cls is None or mac_cls.area_um2 <= 0:
+        raise CompatibilityError(Problem("units.mac.area_um2", getattr(mac_cls, "area_um2", None),
+                                         "a MAC-only reference needs MAC units with an area"),
+                                 hw.name)
+    n = int(area // mac_cls.area_um2 + 1e-9)
+    cols = 2 ** int(math.floor(math.log2(math.sqrt(n)))) if n else 0
+    rows = n // cols if cols else 0
+    route = {op: "mac" for op in ("add", "mul") if op in mac_cls.executes}
+    return replace(hw, name=f"{hw.name}_mac_only",
+                   mac_array=MacArray(rows, cols, hw.mac_array.dataflow,
+                                      hw.mac_array.pipeline_latency_cycles),
+                   adder_array=AdderArray(0, hw.adder_array.tree_width,
+                                          hw.adder_array.latency_cycles),
+                   multiplier_array=MultiplierArray(0, hw.multiplier_array.latency_cycles),
+                   route=route, area_budget_um2=area)

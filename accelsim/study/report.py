@@ -1,0 +1,307 @@
+"""``accelsim report``: the bundled MobileNets on the bundled configs, as tables and figures.
+
+For every workload of the paper's table (:func:`accelsim.published.gope2019_mobilenet`):
+
+* on ``paper.yaml``: the paper's whole-network balance bound (its accounting convention, so the
+  published digits reproduce), the op-count sequential model on the best fixed split
+  (:func:`accelsim.analytic.allocation.allocate` with ``model="sequential"``), and the
+  discrete-event engine on that split (MAC-array aspect ratio chosen by simulation, reference
+  included) under both schedules; every throughput is normalised to the baseline on a MAC-only
+  array of the same area under the same model, energy to the baseline's MAC energy (the paper's
+  definitions);
+* on ``iso_area_45nm.yaml`` (real memories): the DES on each workload's best sequential split,
+  both schedules, with absolute energy per inference.
+
+Every evaluation except the two runs drawn in detail goes through the sweep machinery into a
+result store (``OUT/store``): a killed report resumes where it stopped, and every number carries
+its provenance (config and workload hashes, accelsim version). The DES runs happen in two passes:
+every candidate array shape under the sequential schedule, then the overlap schedule on the
+shape that won (:data:`accelsim.study.question.SHAPE_COLUMNS`, ties to the first).
+
+Figures: throughput/energy vs MAC share (a sweep of the split, both op-count models), energy vs
+throughput with the Pareto front and the published points, per-layer cycles and energy of one
+DES run, and the Gantt chart of its timeline.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Sequence
+
+from accelsim.analytic.allocation import allocate
+from accelsim.choices import Model, SchedulePolicy
+from accelsim.counts import Convention
+from accelsim.dse.points import Inputs, Point, make_point
+from accelsim.dse.spec import MAC_FRACTION, expand_range
+from accelsim.dse.store import ResultStore, expand_params
+from accelsim.dse.sweep import run_store
+from accelsim.errors import InputError, Problem
+from accelsim.evaluate import evaluate
+from accelsim.hw.config import HardwareConfig
+from accelsim.hw.load import hwconfig_hash, load_hwconfig
+from accelsim.hw.rules import mac_only
+from accelsim.dse.allocate import drop_idle_units
+from accelsim.published import PublishedRow, gope2019_mobilenet
+from accelsim.results.plot import layers_figure, save
+from accelsim.results.text import markdown
+from accelsim.study.compare import CompareRow, compare
+from accelsim.study.figures import load_trace, plot_fraction, plot_gantt, plot_pareto
+from accelsim.study.question import SHAPE_COLUMNS
+from accelsim.workload.load import load_workload, workload_hash
+from accelsim.workload.schema import Workload
+
+if TYPE_CHECKING:  # pandas is imported where rows are read (it takes ~0.5 s)
+    import pandas as pd
+
+#: The workload whose per-layer result and timeline are drawn.
+FOCUS = "mobilenet_v1_0.5_hybrid_a0.375_r1.6"
+SCHEDULES = (SchedulePolicy.SEQUENTIAL, SchedulePolicy.OVERLAP)
+FRACTIONS = 101
+#: Points per task: a run's candidate array shapes go to one worker together.
+REPORT_CHUNK = {"des": len(SHAPE_COLUMNS)}
+#: Store key of the reference (baseline on the MAC-only twin) in the DES results.
+REF = "ref"
+
+
+@dataclass(frozen=True)
+class Report:
+    """What :func:`report` wrote: the paper-config table rows, its markdown, the 45 nm rows,
+    every file, the wall time, and how many store points were computed now / found done."""
+
+    out: Path
+    rows: tuple[dict, ...]
+    markdown: str
+    rows_45nm: tuple[dict, ...]
+    files: tuple[Path, ...]
+    elapsed_s: float
+    computed: int = 0
+    reused: int = 0
+
+
+@dataclass(frozen=True)
+class DesRun:
+    """Cycles and energy (pJ) of one DES run read back from the store, and the array shape."""
+
+    cycles: int
+    energy_pj: float
+    shape: tuple[int, int]
+
+
+def report(out: str | Path = "report", *, workload_dir: str | Path = "workloads",
+           hw_dir: str | Path = "hwconfigs", jobs: int = 1, des: bool = True,
+           progress: bool = False) -> Report:
+    """Run everything (see module docstring) and write it into ``out``.
+
+    ``des=False`` leaves the discrete-event columns and figures out; ``jobs`` worker processes
+    run the store's points; ``progress`` shows a bar on stderr. Raises :class:`InputError` if a
+    bundled workload or config is missing."""
+    t0 = time.perf_counter()
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    published = gope2019_mobilenet()
+    wdir, hdir = Path(workload_dir), Path(hw_dir)
+    missing = [r.workload for r in published if not (wdir / f"{r.workload}.json").is_file()]
+    if missing:
+        raise InputError(Problem("--workloads", str(wdir), f"lacks {', '.join(missing)}.json"))
+    wls = [load_workload(wdir / f"{r.workload}.json") for r in published]
+    paper = load_hwconfig(hdir / "paper.yaml")
+    real = load_hwconfig(hdir / "iso_area_45nm.yaml")
+    base = wls[0]
+    cmp_paper = {r.workload: r for r in compare(wls, paper, baseline=base,
+                                                 convention=Convention.PAPER)}
+    splits = {wl.name: drop_idle_units(wl, allocate(wl, paper, model=Model.SEQUENTIAL).config)
+              for wl in wls}
+    splits_45 = {wl.name: drop_idle_units(wl, allocate(wl, real, model=Model.SEQUENTIAL).config)
+                 for wl in wls}
+    store = _Store(out / "store", wls, jobs, progress)
+    frac = store.fraction_sweep(paper)
+    des_paper: dict[tuple[str, str], DesRun] = {}
+    des_45: dict[tuple[str, str], DesRun] = {}
+    if des:
+        runs = [(wl.name, splits[wl.name]) for wl in wls] + [(REF, mac_only(paper))]
+        runs += [(wl.name, splits_45[wl.name]) for wl in wls] + [(REF, mac_only(real))]
+        results = store.des_runs(runs)
+        n = len(wls) + 1
+        for (name, _), pair in zip(runs[:n], results[:n]):
+            for s, res in zip(SCHEDULES, pair):
+                des_paper[(name, s)] = res
+        for (name, _), pair in zip(runs[n:], results[n:]):
+            for s, res in zip(SCHEDULES, pair):
+                des_45[(name, s)] = res
+    rows = tuple(_paper_row(r, cmp_paper[r.workload], des_paper) for r in published)
+    rows_45 = tuple(_real_row(wl, splits_45[wl.name], des_45) for wl in wls) if des else ()
+    files = _write_tables(out, rows, rows_45)
+    files += _figures(out, wls, frac, real, splits_45, des_45, des)
+    text = _markdown(rows)
+    return Report(out, rows, text, rows_45, tuple(files), time.perf_counter() - t0,
+                  store.computed, store.reused)
+
+
+class _Store:
+    """The report's points, evaluated through the sweep machinery into one result store."""
+
+    def __init__(self, path: Path, wls: Sequence[Workload], jobs: int, progress: bool):
+        self.path, self.wls, self.jobs, self.progress = path, list(wls), jobs, progress
+        self.hashes = tuple(workload_hash(w) for w in wls)
+        self.computed = self.reused = 0
+
+    def _run(self, configs: Sequence[HardwareConfig], points: Sequence[Point],
+             inputs: Inputs, desc: str) -> "pd.DataFrame":
+        summary = run_store(self.path, inputs, points, jobs=self.jobs, progress=self.progress,
+                            desc=desc, chunk=REPORT_CHUNK)
+        self.computed += summary.computed
+        self.reused += summary.skipped
+        df = ResultStore(self.path).frame().set_index("key")
+        return df.loc[[p.key for p in points]].reset_index()
+
+    def _inputs(self, configs: Sequence[HardwareConfig]) -> Inputs:
+        return Inputs(tuple(f"<report:{c.name}>" for c in configs), tuple(configs),
+                      tuple(hwconfig_hash(c) for c in configs),
+                      tuple(w.name for w in self.wls), tuple(self.wls), self.hashes)
+
+    def fraction_sweep(self, hw: HardwareConfig) -> "pd.DataFrame":
+        """Rows of a MAC-share sweep (balance and sequential models) of every workload."""
+        inputs = self._inputs([hw])
+        fracs = expand_range({"start": 0.0, "stop": 1.0, "num": FRACTIONS}, MAC_FRACTION)
+        points = [make_point(inputs, 0, wi, model, SchedulePolicy.SEQUENTIAL, False,
+                             ((MAC_FRACTION, f),))
+                  for wi in range(len(self.wls)) for model in (Model.BALANCE, Model.SEQUENTIAL)
+                  for f in fracs]
+        return expand_params(self._run([hw], points, inputs, "report: MAC-share sweep"))
+
+    def des_runs(self, runs: Sequence[tuple[str, HardwareConfig]]
+                 ) -> list[tuple[DesRun, DesRun]]:
+        """(sequential, overlap) DES results of each (workload name or :data:`REF`, config),
+        each on the array shape that gives its sequential run the fewest cycles."""
+        index = {w.name: i for i, w in enumerate(self.wls)}
+        configs = [cfg for _, cfg in runs]
+        inputs = self._inputs(configs)
+        shapes = [[(n // c, c) for c in SHAPE_COLUMNS if c <= n] if (n := cfg.mac_array.count)
+                  else [] for cfg in configs]
+        seq_points = [make_point(inputs, i, index[name if name != REF else self.wls[0].name],
+                                 Model.DES, SchedulePolicy.SEQUENTIAL, False, _shape(r, c))
+                      for i, (name, _) in enumerate(runs) for r, c in shapes[i] or [(None, None)]]
+        seq = self._run(configs, seq_points, inputs, "report: DES, array shapes")
+        best: list[tuple[int, Point]] = []
+        pos = 0
+        for i, _ in enumerate(runs):
+            k = max(1, len(shapes[i]))
+            rows = seq.iloc[pos:pos + k]
+            j = min(range(k), key=lambda t: (rows["cycles"].iloc[t], t))
+            best.append((pos + j, seq_points[pos + j]))
+            pos += k
+        ov_points = [make_point(inputs, p.hw_index, p.workload_index, Model.DES,
+                                SchedulePolicy.OVERLAP, False, p.params) for _, p in best]
+        ov = self._run(configs, ov_points, inputs, "report: DES, overlap")
+        out = []
+        for i, (row, p) in enumerate(best):
+            shape = _shape_of(p, configs[i])
+            out.append((_des_run(seq.iloc[row], shape), _des_run(ov.iloc[i], shape)))
+        return out
+
+
+def _shape(rows: int | None = None, cols: int | None = None) -> tuple[tuple[str, int], ...]:
+    return () if rows is None or cols is None else (("mac_array.rows", rows),
+                                                    ("mac_array.cols", cols))
+
+
+def _shape_of(p: Point, cfg: HardwareConfig) -> tuple[int, int]:
+    params = dict(p.params)
+    return (int(params.get("mac_array.rows", cfg.mac_array.rows)),
+            int(params.get("mac_array.cols", cfg.mac_array.cols)))
+
+
+def _des_run(row: "pd.Series", shape: tuple[int, int]) -> DesRun:
+    if row["error"]:
+        raise InputError(Problem("report", row["workload"], str(row["error"])))
+    return DesRun(int(row["cycles"]), float(row["energy_pj"]), shape)
+
+
+def _paper_row(pub: PublishedRow, c: CompareRow, des: dict) -> dict:
+    row = {"network": pub.network, "alpha": pub.alpha, "r": pub.r, "workload": pub.workload,
+           "published_throughput": pub.values["throughput"], "balance_throughput":
+           c.thr_balance, "sequential_throughput": c.thr_sequential}
+    for s in SCHEDULES:
+        res, ref = des.get((pub.workload, s)), des.get((REF, s))
+        row[f"des_{s}_throughput"] = ref.cycles / res.cycles if res and ref else math.nan
+    row.update({"published_energy": pub.values["energy"], "energy": c.energy,
+                "mac_share_balance": c.mac_share_balance,
+                "mac_share_sequential": c.mac_share_sequential,
+                "sequential_gap": 1.0 - c.thr_sequential / c.thr_balance})
+    return row
+
+
+def _real_row(wl: Workload, cfg: HardwareConfig, des: dict) -> dict:
+    row: dict = {"workload": wl.name, "macs": cfg.counts["mac"], "adders": cfg.counts["add"],
+                 "multipliers": cfg.counts["mul"]}
+    for s in SCHEDULES:
+        res, ref = des[(wl.name, s)], des[(REF, s)]
+        row[f"des_{s}_cycles"] = res.cycles
+        row[f"des_{s}_throughput"] = ref.cycles / res.cycles
+        row[f"des_{s}_energy_uj"] = res.energy_pj / 1e6
+        row[f"des_{s}_energy"] = res.energy_pj / ref.energy_pj
+    return row
+
+
+_HEAD = ["network", "α", "r", "thr published", "thr balance", "thr sequential",
+         "thr DES seq.", "thr DES overlap", "energy published", "energy", "MAC share bal.",
+         "MAC share seq.", "seq. gap"]
+
+
+def _markdown(rows: Sequence[dict]) -> str:
+    body = [[r["network"], "-" if r["alpha"] is None else f"{r['alpha']:g}", r["r"] or "-",
+             r["published_throughput"], r["balance_throughput"], r["sequential_throughput"],
+             r["des_sequential_throughput"], r["des_overlap_throughput"],
+             r["published_energy"], r["energy"], r["mac_share_balance"],
+             r["mac_share_sequential"], f"{100 * r['sequential_gap']:.0f}%"] for r in rows]
+    notes = ("Throughput and energy normalised to the fp16 baseline on a MAC-only accelerator of "
+             "the same area (paper config). *balance*: the paper's whole-network bound (paper "
+             "accounting); *sequential*: layers one after another on the best fixed split "
+             "(op counts); *DES*: discrete-event engine on that split (MAC-array aspect ratio chosen by simulation, reference included), sequential or overlapped "
+             "layers; *seq. gap*: sequential below balance. The baseline's balance value "
+             "is below 1 because the paper's balance convention counts bias adds as adder "
+             "work; its reference (1 by definition) preloads them into the accumulators.")
+    return markdown(_HEAD, body, 2) + "\n\n" + notes
+
+
+def _write_tables(out: Path, rows: Sequence[dict], rows_45: Sequence[dict]) -> list[Path]:
+    import pandas as pd
+
+    files = [out / "comparison.csv", out / "comparison.md"]
+    pd.DataFrame(list(rows)).to_csv(files[0], index=False, lineterminator="\n")
+    files[1].write_text(_markdown(rows) + "\n", encoding="utf-8")
+    if rows_45:
+        files.append(out / "des_45nm.csv")
+        pd.DataFrame(list(rows_45)).to_csv(files[-1], index=False, lineterminator="\n")
+        files.append(out / "des_45nm.md")
+        head = list(rows_45[0])
+        files[-1].write_text(markdown(head, [list(r.values()) for r in rows_45], 3) + "\n",
+                             encoding="utf-8")
+    return files
+
+
+def _figures(out: Path, wls: Sequence[Workload], frac: "pd.DataFrame", real: HardwareConfig,
+             splits: dict[str, HardwareConfig], des: dict, with_des: bool) -> list[Path]:
+    files = [plot_fraction(frac, out / "fraction.png", baseline=wls[0],
+                           title="MobileNet-V1 0.5 on the paper config: throughput and energy "
+                                 "vs MAC share of the area"),
+             plot_pareto(frac, out / "pareto.png", baseline=wls[0], engines=("balance",),
+                         title="Energy vs throughput (paper config, balance model, "
+                               "every MAC share)")]
+    if with_des and (FOCUS, SchedulePolicy.SEQUENTIAL) in des:
+        wl = next(w for w in wls if w.name == FOCUS)
+        rows, cols = des[(FOCUS, SchedulePolicy.SEQUENTIAL)].shape
+        shaped = _reshape(splits[FOCUS], rows, cols)
+        res = evaluate(Model.DES, wl, shaped)
+        files.append(save(layers_figure(res), out / "layers.png"))
+        path = out / "timeline.json"
+        evaluate(Model.DES, wl, splits[FOCUS], schedule=SchedulePolicy.OVERLAP, timeline=path)
+        files += [path, plot_gantt(load_trace(path), out / "gantt.png",
+                                   title=f"{FOCUS} on {real.name} (DES, overlap)")]
+    return files
+
+
+def _reshape(hw: HardwareConfig, rows: int, cols: int) -> HardwareConfig:
+    return replace(hw, mac_array=replace(hw.mac_array, rows=rows, cols=cols))
