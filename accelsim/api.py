@@ -7,54 +7,48 @@
     bound = estimate(plan, hw)                # analytic bound    -> Result
     sim = simulate_plan(plan, hw)             # discrete events   -> Result (never beats the bound)
 
-Each section below is owned by one subpackage; this module only re-exports.
+It re-exports the formats (workload, hw), the closed sets (choices), the models and the one
+entry point (evaluate), the mapping and engine, interchange (interop), the reference model and
+its verification, design-space exploration (dse) and the paper's study (study); each is owned by
+its subpackage. ``simulate`` is the only function defined here.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
-# -- formats (workload, hardware) and closed sets ----------------------------------------------
-from accelsim.choices import Model, Objective, SchedulePolicy
-from accelsim.hw import HardwareConfig, load_hwconfig, override
-from accelsim.hw.rules import mac_only, with_counts
-from accelsim.results.records import LayerRecord, Result
-from accelsim.workload import Workload, load_workload, save_workload, workload_hash
-
-# -- counts, op-count models, allocation --------------------------------------------------------
 from accelsim.analytic.allocation import Allocation, allocate
+from accelsim.analytic.bound import estimate
 from accelsim.analytic.opcount import balance, sequential
 from accelsim.analytic.paper import balance_bound
-from accelsim.counts import Convention
+from accelsim.choices import Model, Objective, SchedulePolicy
+from accelsim.counts import Convention, workload_counts
 from accelsim.counts import counts_table as counts
-from accelsim.counts import workload_counts
-from accelsim.routing import check_compatible
-
-# -- mapping, analytic bound, discrete-event engine, one entry point ----------------------------
-from accelsim.analytic.bound import estimate
+from accelsim.dse import (
+    AllocationReport,
+    ResultStore,
+    SweepSpec,
+    SweepSummary,
+    allocate_report,
+    load_sweep_spec,
+    normalise_rows,
+    pareto,
+    sweep,
+)
 from accelsim.engine import simulate_plan
 from accelsim.evaluate import Normalised, Reference, evaluate, normalise, reference
-from accelsim.mapping import map_workload
-
-# -- SCALE-Sim interchange ---------------------------------------------------------------------
+from accelsim.hw import HardwareConfig, load_hwconfig, override
+from accelsim.hw.rules import mac_only, with_counts
 from accelsim.interop import export_scalesim, export_topology, import_scalesim, import_topology
-
-# -- reference model (torch; imported lazily inside the functions) ----------------------------
+from accelsim.mapping import map_workload
 from accelsim.reference.entry import BUNDLED, make_workloads, trace
 from accelsim.reference.spec import ModelSpec, TorchMissingError
-
-# -- kernels and verification ------------------------------------------------------------------
-from accelsim.verify import LayerCheck, StageCheck, VerifyReport, verify
-
-# -- design-space exploration ------------------------------------------------------------------
-from accelsim.dse import (
-    AllocationReport, ResultStore, SweepSpec, SweepSummary, allocate_report, load_sweep_spec,
-    normalise_rows, pareto, sweep,
-)
-
-# -- the paper's study: comparison, report, figure recipes --------------------------------------
+from accelsim.results.records import LayerRecord, Result
+from accelsim.routing import check_compatible
 from accelsim.study.compare import compare, paper_table
 from accelsim.study.figures import plot_fraction, plot_gantt, plot_layers, plot_pareto
 from accelsim.study.report import Report, report
+from accelsim.verify import LayerCheck, StageCheck, VerifyReport, verify
+from accelsim.workload import Workload, load_workload, save_workload, workload_hash
 
 
 def simulate(wl: Workload, hw: HardwareConfig, engine: Model | str = Model.DES,
@@ -63,4 +57,16 @@ def simulate(wl: Workload, hw: HardwareConfig, engine: Model | str = Model.DES,
     """The ``accelsim simulate`` twin: :func:`evaluate` with the command's argument order."""
     return evaluate(engine, wl, hw, schedule=schedule, zero_skip=zero_skip, timeline=timeline)
 
-__all__ = [name for name in dir() if not name.startswith("_") and name != "annotations"]
+
+__all__ = [
+    "allocate", "allocate_report", "Allocation", "AllocationReport", "balance", "balance_bound",
+    "BUNDLED", "check_compatible", "compare", "Convention", "counts", "estimate", "evaluate",
+    "export_scalesim", "export_topology", "HardwareConfig", "import_scalesim", "import_topology",
+    "LayerCheck", "LayerRecord", "load_hwconfig", "load_sweep_spec", "load_workload", "mac_only",
+    "make_workloads", "map_workload", "Model", "ModelSpec", "normalise", "normalise_rows",
+    "Normalised", "Objective", "override", "paper_table", "pareto", "plot_fraction", "plot_gantt",
+    "plot_layers", "plot_pareto", "Reference", "reference", "report", "Report", "Result",
+    "ResultStore", "save_workload", "SchedulePolicy", "sequential", "simulate", "simulate_plan",
+    "StageCheck", "sweep", "SweepSpec", "SweepSummary", "TorchMissingError", "trace", "verify",
+    "VerifyReport", "with_counts", "Workload", "workload_counts", "workload_hash",
+]

@@ -15,9 +15,12 @@ import difflib
 from enum import StrEnum
 from typing import TypeVar
 
+import numpy as np
+
 from accelsim.errors import InputError, Problem
 
 _E = TypeVar("_E", bound="Choice")
+_Q = TypeVar("_Q", float, np.ndarray)
 
 
 class Choice(StrEnum):
@@ -88,7 +91,7 @@ class Objective(Choice):
     ENERGY = "energy"
     EDP = "edp"
 
-    def score(self, cycles: float, energy_pj: float) -> float:
+    def score(self, cycles: _Q, energy_pj: _Q) -> _Q:
         """The quantity to minimise."""
         if self is Objective.THROUGHPUT:
             return cycles

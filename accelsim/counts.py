@@ -6,8 +6,8 @@ which reproduces the paper's fractional hidden widths (e.g. r = 1.33 c). See doc
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 from accelsim.choices import Choice
 from accelsim.workload.schema import Layer, Stage, Workload
@@ -63,7 +63,8 @@ def stage_weight_bytes(stage: Stage, convention: str = Convention.ACTUAL) -> flo
     return stage.weight_bytes
 
 
-def layer_counts(layer: Layer, *, zero_skip: bool = False, convention: str = Convention.ACTUAL) -> Counts:
+def layer_counts(layer: Layer, *, zero_skip: bool = False,
+                 convention: str = Convention.ACTUAL) -> Counts:
     _check(convention)
     ops: dict[str, float] = {}
     size = 0.0

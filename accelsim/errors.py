@@ -57,7 +57,7 @@ class InputError(AccelsimError):
     def _text(self) -> str:
         return "\n".join(p.render(self.source) for p in self.problems)
 
-    def with_source(self, source: str) -> "InputError":
+    def with_source(self, source: str) -> InputError:
         return InputError(list(self.problems), source)
 
 
@@ -76,7 +76,3 @@ class CompatibilityError(InputError):
 class LivenessError(AccelsimError):
     """The discrete-event engine stopped making progress; the message says who waits on what."""
 
-
-def fail(field: str, value: object, why: str, cls: type[InputError] = InputError) -> None:
-    """Raise ``cls`` with a single problem (helper for ``__post_init__`` checks)."""
-    raise cls(Problem(field, value, why))

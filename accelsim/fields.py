@@ -8,11 +8,22 @@ from __future__ import annotations
 
 import difflib
 import math
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any, TypeVar
 
 from accelsim.errors import Problem
 
+_T = TypeVar("_T")
 _MISSING = object()
+
+
+def need(value: _T | None) -> _T:
+    """A value read by a :class:`Reader` after the caller checked that no problem was recorded
+    for it: the reader returns None only together with a recorded problem, so None here is an
+    accelsim bug (AssertionError), never bad input."""
+    if value is None:
+        raise AssertionError("a Reader returned None without recording a problem")
+    return value
 #: Largest magnitude a number in an input file may have (counts, sizes, bandwidths, energies,
 #: clocks): beyond it the models' 64-bit integer and float arithmetic overflows. 1e15 is about
 #: 100,000 times the MACs of a ResNet-152 inference.
@@ -148,7 +159,7 @@ def _join(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
 
 
-def _short(value: Any) -> Any:
+def _short(value: Any) -> object:
     if isinstance(value, (dict, list)):
         text = repr(value)
         return text if len(text) <= 40 else text[:37] + "..."

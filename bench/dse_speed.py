@@ -34,9 +34,9 @@ def _spec(tmp: Path, name: str, fractions: int, engines: list[str], schedules: l
 
 def main() -> None:
     from accelsim.dse import sweep
-    from accelsim.dse.tasks import Task
     from accelsim.dse.points import iter_points, load_inputs
     from accelsim.dse.spec import load_sweep_spec
+    from accelsim.dse.tasks import Task
     from accelsim.dse.vector import evaluate_vectorised
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -26,7 +26,10 @@ sys.path.insert(0, str(ROOT))
 
 from accelsim.api import load_hwconfig, load_workload, map_workload, simulate_plan  # noqa: E402
 from accelsim.workload.build import (  # noqa: E402
-    conv_out, fp_layer, strassen_layer, strassen_params,
+    conv_out,
+    fp_layer,
+    strassen_layer,
+    strassen_params,
 )
 from accelsim.workload.schema import Shape, Workload  # noqa: E402
 

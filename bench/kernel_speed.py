@@ -45,9 +45,9 @@ POINTWISE = ((16, 32, 112), (32, 64, 56), (64, 64, 56), (64, 128, 28), (128, 128
 def reference_layers() -> list[tuple[str, np.ndarray, np.ndarray]]:
     """(name, input, W_b) of pw1..pw13 from the reference model (one forward pass)."""
     from accelsim.reference import ModelSpec
+    from accelsim.reference.capture import capture
     from accelsim.reference.models import build_model, input_shape
     from accelsim.reference.trace import iter_layers, layer_arrays
-    from accelsim.reference.capture import capture
 
     spec = ModelSpec("mobilenet_v1", width=0.5, resolution=224, variant="strassen",
                      r_factor=1.0, seed=0)

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The paper's question answered by simulation (accelsim.study), printed as tables.
+"""The paper's question answered by simulation (accelsim.study.question), printed as tables.
 
 Usage: python bench/paper_question.py [--hw hwconfigs/paper.yaml] [--layers WORKLOAD_NAME]
 For every bundled MobileNet-V1 0.5 workload: normalised throughput under the paper's balance
@@ -36,7 +36,8 @@ def main() -> None:
     dt = time.perf_counter() - t0
     print(f"config {hw.name}; throughput normalised to the baseline on a same-area MAC-only "
           f"array under the same model; {len(wls)} workloads x 4 engine runs in {dt:.1f} s\n")
-    print(table(["workload", "MAC share", "MAC/add/mul", "MAC array", "thr paper (pub)", "thr balance",
+    print(table(["workload", "MAC share", "MAC/add/mul", "MAC array", "thr paper (pub)",
+                 "thr balance",
                  "thr fixed", "thr DES seq", "thr DES overlap", "energy paper (pub)",
                  "energy DES"],
                 [[s.workload.replace("mobilenet_v1_0.5_", ""), s.mac_share,

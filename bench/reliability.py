@@ -4,7 +4,9 @@
     python bench/reliability.py --kills 20       # more SIGKILLs of the same sweep
     python bench/reliability.py --no-scale       # skip the large-network runs (bench/scale.py)
 
-It runs the same checks as tests/test_hardening_*.py (and imports their helpers and the
+It runs the same checks as tests/test_bad_inputs.py, test_loader_fuzzing.py,
+test_engine_liveness.py, test_sweep_crash_safety.py, test_determinism.py and test_scale.py (and
+imports their helpers and the
 bad-input corpus tests/bad_inputs/cases.yaml), counts what happened and prints one markdown
 table. Method and the figures of the last run: docs/reliability.md.
 """
@@ -30,7 +32,7 @@ def bad_inputs(tmp: Path) -> dict:
     """Every case of the corpus through the command line (in-process) and, for the marked
     ones, through the installed entry point too."""
     from click.testing import CliRunner
-    from test_hardening_inputs import BAD, CASES, _scratch, expand, mismatches
+    from test_bad_inputs import BAD, CASES, _scratch, expand, mismatches
 
     from accelsim.cli import main
 
@@ -56,7 +58,7 @@ def bad_inputs(tmp: Path) -> dict:
 
 def fuzzing() -> dict:
     """Documents per run of each hypothesis fuzz test (its ``max_examples`` setting)."""
-    import test_hardening_fuzz as fuzz
+    import test_loader_fuzzing as fuzz
 
     out = {}
     for name in sorted(dir(fuzz)):
@@ -71,9 +73,8 @@ def crash_safety(tmp: Path, kills: int, seed: int) -> dict:
     """SIGKILL the same sweep ``kills`` times at random moments, resuming each time; then finish
     it and compare with an uninterrupted run."""
     import pyarrow.parquet as pq
-    from test_hardening_sweep import kill_after_progress, sweep_spec
-
-    from test_hardening_inputs import entry_point
+    from test_bad_inputs import entry_point
+    from test_sweep_crash_safety import kill_after_progress, sweep_spec
 
     spec = sweep_spec(tmp)
     ref = tmp / "ref.csv"
@@ -95,7 +96,7 @@ def crash_safety(tmp: Path, kills: int, seed: int) -> dict:
         for part in ResultStore(store).parts():
             try:
                 rows += pq.read_table(part, columns=["key"]).column("key").to_pylist()
-            except Exception:  # noqa: BLE001 - any unreadable part counts
+            except Exception:
                 unreadable += 1
         duplicated += len(rows) - len(set(rows))
         lost += len(done - set(rows))
@@ -115,9 +116,8 @@ def crash_safety(tmp: Path, kills: int, seed: int) -> dict:
 def determinism(tmp: Path) -> dict:
     """Byte comparisons of the same command in fresh processes (other hash seed, other folder),
     and of a sweep's export with one and two worker processes."""
-    from test_hardening_determinism import _inputs, run_all
-
     from dse_support import IAREA_HW, write_inputs, write_spec
+    from test_determinism import _inputs, run_all
 
     a, b = _inputs(tmp / "a"), _inputs(tmp / "b")
     same = total = 0

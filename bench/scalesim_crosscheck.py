@@ -35,8 +35,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from accelsim.interop import (  # noqa: E402
-    dumps_golden, export_topology, import_topology, load_golden, per_topology_row,
-    read_compute_report, ws_compute_cycles,
+    dumps_golden,
+    export_topology,
+    import_topology,
+    load_golden,
+    per_topology_row,
+    read_compute_report,
+    ws_compute_cycles,
 )
 from accelsim.workload.schema import Workload  # noqa: E402
 

@@ -8,7 +8,11 @@ import yaml
 
 from accelsim.hw.load import hwconfig_to_dict, load_hwconfig
 from accelsim.workload.build import (
-    conv_out, fp_layer, strassen_layer, strassen_params, twn_layer,
+    conv_out,
+    fp_layer,
+    strassen_layer,
+    strassen_params,
+    twn_layer,
 )
 from accelsim.workload.load import save_workload
 from accelsim.workload.schema import Shape, Workload

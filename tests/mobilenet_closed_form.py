@@ -5,7 +5,7 @@ from __future__ import annotations
 
 def mobilenet_layers(width: float = 0.5, res: int = 224):
     """(kind, c_in, c_out, kernel, out_hw) for conv1, 13 x (dw, pw), fc."""
-    c = lambda x: int(x * width)  # noqa: E731
+    c = lambda x: int(x * width)
     h = res // 2
     layers = [("conv", 3, c(32), 3, h)]
     cfg = [(64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2)] + [(512, 1)] * 5 + \

@@ -13,7 +13,12 @@ from hypothesis import strategies as st
 
 from accelsim.hw import HardwareConfig, hwconfig_from_dict
 from accelsim.workload.build import (
-    conv_out, eltwise_layer, fp_layer, strassen_layer, strassen_params, twn_layer,
+    conv_out,
+    eltwise_layer,
+    fp_layer,
+    strassen_layer,
+    strassen_params,
+    twn_layer,
 )
 from accelsim.workload.schema import Layer, Shape, Workload
 

@@ -8,8 +8,8 @@ import pytest
 from click.testing import CliRunner
 from strategies import tiny_hw, tiny_workload, unbounded
 
-from accelsim.cli import main
 from accelsim.api import simulate
+from accelsim.cli import main
 from accelsim.engine import simulate_plan
 from accelsim.errors import LivenessError
 from accelsim.hw import dumps_hwconfig

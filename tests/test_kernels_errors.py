@@ -6,8 +6,14 @@ import pytest
 
 from accelsim.errors import InputError
 from accelsim.kernels import (
-    FpConv, StrassenConv, fp_conv2d, hybrid_conv2d, strassen_conv2d, strassen_linear,
-    ternary_conv2d, ternary_linear,
+    FpConv,
+    StrassenConv,
+    fp_conv2d,
+    hybrid_conv2d,
+    strassen_conv2d,
+    strassen_linear,
+    ternary_conv2d,
+    ternary_linear,
 )
 from accelsim.kernels.plan import prepare_ternary_conv
 

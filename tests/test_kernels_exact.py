@@ -2,15 +2,22 @@
 floats, and count exactly the closed-form number of operations of every stage."""
 from __future__ import annotations
 
+import naive
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import naive
 from accelsim.kernels import (
-    FpConv, StrassenConv, fp_conv2d, fp_linear, hybrid_conv2d, strassen_conv2d, strassen_linear,
-    ternary_conv2d, ternary_linear,
+    FpConv,
+    StrassenConv,
+    fp_conv2d,
+    fp_linear,
+    hybrid_conv2d,
+    strassen_conv2d,
+    strassen_linear,
+    ternary_conv2d,
+    ternary_linear,
 )
 from accelsim.kernels.plan import prepare_ternary_conv
 

@@ -3,14 +3,21 @@ reference (docs/kernels.md), in float32 and in the float64 verification mode; th
 at the wrapper boundary is pinned."""
 from __future__ import annotations
 
+import naive
 import numpy as np
 import pytest
 
-import naive
 from accelsim.errors import InputError
 from accelsim.kernels import (
-    FpConv, StrassenConv, fp_conv2d, fp_linear, hybrid_conv2d, strassen_conv2d, strassen_linear,
-    ternary_conv2d, ternary_linear,
+    FpConv,
+    StrassenConv,
+    fp_conv2d,
+    fp_linear,
+    hybrid_conv2d,
+    strassen_conv2d,
+    strassen_linear,
+    ternary_conv2d,
+    ternary_linear,
 )
 
 U32, U64 = naive.U32, naive.U64

@@ -14,11 +14,11 @@ torch = pytest.importorskip("torch")
 
 from accelsim import api  # noqa: E402
 from accelsim.cli import main  # noqa: E402
+from accelsim.reference import capture as torch_side  # noqa: E402
 from accelsim.reference.models import build_model, input_shape  # noqa: E402
 from accelsim.reference.trace import iter_layers, layer_arrays  # noqa: E402
-from accelsim.reference import capture as torch_side  # noqa: E402
 from accelsim.verify.run import check_layer  # noqa: E402
-from accelsim.workload import load_workload, loads_workload, dumps_workload  # noqa: E402
+from accelsim.workload import dumps_workload, load_workload, loads_workload  # noqa: E402
 
 WORKLOADS = Path(__file__).resolve().parent.parent / "workloads"
 R20 = api.ModelSpec("resnet20", variant="strassen", r_factor=1.0, patch=2, groups=4)

@@ -9,7 +9,11 @@ from strategies import tiny_hw
 from accelsim.hw.config import Dataflow, MacArray
 from accelsim.mapping import map_workload
 from accelsim.mapping.units import (
-    elementwise_cycles, per_channel_cycles, systolic_cycles, systolic_folds, tree_cycles,
+    elementwise_cycles,
+    per_channel_cycles,
+    systolic_cycles,
+    systolic_folds,
+    tree_cycles,
     tree_efficiency,
 )
 from accelsim.workload.build import fp_layer, twn_layer

@@ -6,8 +6,14 @@ import pytest
 
 from accelsim.errors import InputError
 from accelsim.results.plot import (
-    FRONT_LABEL, OPTIMUM_LABEL, PUBLISHED_LABEL, fraction_figure, gantt_figure, layers_figure,
-    pareto_figure, save,
+    FRONT_LABEL,
+    OPTIMUM_LABEL,
+    PUBLISHED_LABEL,
+    fraction_figure,
+    gantt_figure,
+    layers_figure,
+    pareto_figure,
+    save,
 )
 from accelsim.results.records import LayerRecord, Result
 

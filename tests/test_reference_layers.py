@@ -12,8 +12,13 @@ torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
 from accelsim.reference.layers import (  # noqa: E402
-    HybridConv2d, StrassenConv2d, StrassenLinear, TernaryConv2d, TernaryConvTranspose2d,
-    TernaryLinear, make_conv,
+    HybridConv2d,
+    StrassenConv2d,
+    StrassenLinear,
+    TernaryConv2d,
+    TernaryConvTranspose2d,
+    TernaryLinear,
+    make_conv,
 )
 from accelsim.reference.quant import ternarize, ternary_ste  # noqa: E402
 from accelsim.reference.trace import layer_arrays  # noqa: E402
@@ -121,7 +126,7 @@ def test_resnet18_last_stage_maps_give_a_4x4_hidden_map_with_patch_2():
 
 def _from_arrays(d, x):
     """The documented semantics of layer_arrays, evaluated with torch.functional."""
-    t = lambda a: torch.from_numpy(np.asarray(a)).float()  # noqa: E731
+    t = lambda a: torch.from_numpy(np.asarray(a)).float()
     bias = None if d.get("bias") is None else t(d["bias"])
     if d["kind"] == "conv":
         return F.conv2d(x, t(d["w"]), bias, d["stride"], d["padding"], 1, d["groups"])

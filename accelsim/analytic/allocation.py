@@ -9,9 +9,9 @@ what a real accelerator with one fixed array must choose). Unit counts become a 
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from itertools import product
-from typing import Mapping
 
 import numpy as np
 
@@ -43,7 +43,7 @@ class Allocation:
     shares: Mapping[str, float]
     counts: Mapping[str, int]
     model_cycles: float
-    cycles: int
+    cycles: float
     energy_pj: float
     layer_mac_share: tuple[tuple[str, float], ...]
     config: HardwareConfig

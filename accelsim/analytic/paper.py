@@ -11,8 +11,8 @@ baseline's MACs on a MAC-only array of the same area, and the energy of those MA
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 import numpy as np
 

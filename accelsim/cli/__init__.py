@@ -23,7 +23,8 @@ def main() -> None:
     Typical session (bundled files):
       accelsim report --out report/
       accelsim paper
-      accelsim simulate workloads/mobilenet_v1_0.5_hybrid_a0.375_r1.6.json --hw hwconfigs/iso_area_45nm.yaml
+      accelsim simulate workloads/mobilenet_v1_0.5_hybrid_a0.375_r1.6.json \\
+          --hw hwconfigs/iso_area_45nm.yaml
       accelsim compare workloads/mobilenet_v1_0.5_*.json --hw hwconfigs/paper.yaml
     """
 

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import click
 
@@ -46,7 +47,7 @@ def handle_errors(fn: Callable) -> Callable:
     a stalled engine into :class:`EngineStalled` (exit 1)."""
 
     @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
+    def wrapper(*args: Any, **kwargs: Any) -> object:
         try:
             return fn(*args, **kwargs)
         except InputError as exc:
@@ -99,7 +100,7 @@ def echo_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=1, default=_jsonable))
 
 
-def _jsonable(obj: Any) -> Any:
+def _jsonable(obj: Any) -> object:
     if hasattr(obj, "item"):
         return obj.item()
     if isinstance(obj, Path):

@@ -8,7 +8,12 @@ import click
 
 from accelsim import api
 from accelsim.cli.common import (
-    EXIT_CHECK_FAILED, INPUT_PATH, convention_option, echo_json, handle_errors, hw_option,
+    EXIT_CHECK_FAILED,
+    INPUT_PATH,
+    convention_option,
+    echo_json,
+    handle_errors,
+    hw_option,
     json_option,
 )
 from accelsim.results.text import table
@@ -16,7 +21,8 @@ from accelsim.results.text import table
 _WL = INPUT_PATH
 
 
-@click.command("counts", epilog="Example: accelsim counts workloads/mobilenet_v1_0.5_hybrid_a0.375_r1.6.json")
+@click.command("counts", epilog="Example: accelsim counts "
+               "workloads/mobilenet_v1_0.5_hybrid_a0.375_r1.6.json")
 @click.argument("workload", type=_WL)
 @convention_option()
 @json_option
@@ -98,7 +104,8 @@ def paper_cmd(workload_dir: Path, hw: Path | None, as_json: bool) -> None:
         click.echo(table(headers, body))
         for r in rows:
             if r.note:
-                full = {c.column: round(c.computed, 4) for c in r.cells}
+                full = {c.column: round(c.computed, 4) for c in r.cells
+                        if c.computed is not None}
                 click.echo(f"* {r.label}: {r.note}; computed {full}")
         click.echo(f"{sum(r.match for r in rows)}/{len(rows)} rows match the published digits.")
     if unexpected:

@@ -10,8 +10,16 @@ import click
 from accelsim import api
 from accelsim.choices import Model
 from accelsim.cli.common import (
-    INPUT_PATH, convention_option, echo_json, engine_option, handle_errors, hw_option,
-    jobs_option, json_option, objective_option, schedule_option,
+    INPUT_PATH,
+    convention_option,
+    echo_json,
+    engine_option,
+    handle_errors,
+    hw_option,
+    jobs_option,
+    json_option,
+    objective_option,
+    schedule_option,
 )
 from accelsim.results.text import table
 
@@ -20,13 +28,13 @@ _DIR = click.Path(file_okay=False, path_type=Path)
 _IN = INPUT_PATH
 
 
-def _baseline_option(fn):  # type: ignore[no-untyped-def]
+def _baseline_option(fn):
     return click.option("--baseline", type=_IN, default=None,
                         help="Baseline workload: normalise to it on a same-area MAC-only array "
                              "(the paper's normalisation).")(fn)
 
 
-def _maybe(path: Path | None):  # type: ignore[no-untyped-def]
+def _maybe(path: Path | None):
     return api.load_workload(path) if path is not None else None
 
 
@@ -61,7 +69,7 @@ def allocate_cmd(workload: Path, hw: Path, area: float | None, objective: str, e
     click.echo(format_allocation(rep))
 
 
-def format_allocation(rep) -> str:  # type: ignore[no-untyped-def]
+def format_allocation(rep) -> str:
     """The terminal form of an :class:`~accelsim.dse.allocate.AllocationReport`."""
     norm = rep.baseline is not None
     lines = [f"{rep.workload} on {rep.hw}: area {rep.area_um2:,.0f} um2, objective "
@@ -116,7 +124,7 @@ def sweep_cmd(spec: Path, store: Path | None, jobs: int, dask: str | None, expor
               chunk: int | None, progress: bool, as_json: bool) -> None:
     """Evaluate every point of SPEC into a resumable result store (finished points are kept
     and skipped on rerun; a killed sweep loses no finished point)."""
-    sizes = {k: chunk for k in ("vector", "opcount", "analytic", "des")} if chunk else None
+    sizes = dict.fromkeys(("vector", "opcount", "analytic", "des"), chunk) if chunk else None
     s = api.sweep(spec, store, jobs=jobs, dask=dask, progress=progress, export=export,
                   chunk=sizes)
     if as_json:
@@ -165,7 +173,7 @@ def plot_group() -> None:
     """Figures: fraction, pareto (from a sweep store), layers (one run), gantt (a trace)."""
 
 
-def _out_file(fn):  # type: ignore[no-untyped-def]
+def _out_file(fn):
     return click.option("--out", "out", type=_FILE, required=True,
                         help="Figure file: .png, .svg or .pdf.")(fn)
 

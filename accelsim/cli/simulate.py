@@ -6,9 +6,14 @@ from pathlib import Path
 import click
 
 from accelsim import api
-from accelsim.choices import Model
 from accelsim.cli.common import (
-    INPUT_PATH, echo_json, engine_option, handle_errors, hw_option, json_option, out_option,
+    INPUT_PATH,
+    echo_json,
+    engine_option,
+    handle_errors,
+    hw_option,
+    json_option,
+    out_option,
     schedule_option,
 )
 from accelsim.hw import hwconfig_to_dict

@@ -52,7 +52,7 @@ _MODEL_OPTIONS = (
 )
 
 
-def model_options(fn):  # type: ignore[no-untyped-def]
+def model_options(fn):
     """The reference-model options shared by ``trace`` and ``verify`` (defined once)."""
     for option in reversed(_MODEL_OPTIONS):
         fn = option(fn)
@@ -67,7 +67,7 @@ def given_options(opts: dict) -> dict:
     return given
 
 
-def spec_from_options(model: str, opts: dict) -> "api.ModelSpec":
+def spec_from_options(model: str, opts: dict) -> api.ModelSpec:
     overrides = tuple(parse_override(o, i) for i, o in enumerate(opts.get("overrides", ())))
     return api.ModelSpec(model, overrides=overrides, **given_options(opts))
 

@@ -19,8 +19,8 @@ same area under the same model (when a baseline is given).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Callable, Mapping
 
 from accelsim.analytic.allocation import ALLOCATION_MODELS, allocate
 from accelsim.analytic.opcount import opcount_tables

@@ -7,11 +7,9 @@ schedule, zero-skip) group.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import json
 import math
-
+from typing import TYPE_CHECKING
 
 from accelsim.choices import NO_SCHEDULE, Model, SchedulePolicy
 from accelsim.dse.spec import MAC_FRACTION

@@ -8,11 +8,9 @@ non-finite value are left out.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
-
+from typing import TYPE_CHECKING
 
 from accelsim.dse.normalise import normalise_rows
 from accelsim.dse.store import store_frame

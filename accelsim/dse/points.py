@@ -16,8 +16,9 @@ import difflib
 import hashlib
 import itertools
 import json
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any
 
 from accelsim.choices import NO_SCHEDULE, Model
 from accelsim.dse.spec import MAC_FRACTION, SweepSpec
@@ -61,7 +62,7 @@ def point_key(hw_hash: str, workload_hash: str, engine: str, schedule: str, zero
     return hashlib.sha256(text.encode()).hexdigest()[:KEY_DIGITS]
 
 
-def make_point(inputs: "Inputs", hw_index: int, workload_index: int, engine: Model | str,
+def make_point(inputs: Inputs, hw_index: int, workload_index: int, engine: Model | str,
                schedule: str, zero_skip: bool, params: Sequence[tuple[str, Any]]) -> Point:
     """A point built directly (not from a spec): axis values are made canonical for the base
     config of ``hw_index`` and the key computed as :func:`iter_points` does."""
@@ -75,7 +76,8 @@ def make_point(inputs: "Inputs", hw_index: int, workload_index: int, engine: Mod
     return Point(key, hw_index, workload_index, model, sched, zero_skip, canon, text)
 
 
-def canonical_value(base_doc: Mapping, field: str, value: Any, source: str = "<sweep>") -> Any:
+def canonical_value(base_doc: Mapping, field: str, value: Any, source: str = "<sweep>"
+                    ) -> object:
     """``value`` in the type the config field holds (float for numbers, int for integers).
 
     Raises :class:`ConfigError` if ``field`` names no field of the config."""

@@ -31,7 +31,8 @@ import yaml
 
 from accelsim.choices import Choice, Model, SchedulePolicy
 from accelsim.errors import InputError, Problem
-from accelsim.fields import Reader
+from accelsim.fields import Reader, need
+
 #: Pseudo-field: share of the area budget (less the multipliers' area) given to MAC units; the
 #: MAC array keeps its columns, rows are rounded down, adders fill the rest.
 MAC_FRACTION = "mac_fraction"
@@ -244,14 +245,13 @@ def _range(rd: Reader, raw: dict, path: str) -> tuple[Any, ...]:
         rd.problem(path, raw, "a range needs exactly one of 'step' or 'num'")
         return ()
     mode = "num" if "num" in raw else "step"
-    start = rd.number(raw, "start", path, minimum=None)
-    stop = rd.number(raw, "stop", path, minimum=None)
-    if mode == "num":
-        num = rd.integer(raw, "num", path, minimum=1)
-    else:
-        step = rd.number(raw, "step", path, minimum=None)
+    start_ = rd.number(raw, "start", path, minimum=None)
+    stop_ = rd.number(raw, "stop", path, minimum=None)
+    num_ = rd.integer(raw, "num", path, minimum=1) if mode == "num" else 0
+    step_ = rd.number(raw, "step", path, minimum=None) if mode == "step" else 0.0
     if len(rd.problems) > n0:
         return ()
+    start, stop, num, step = need(start_), need(stop_), need(num_), need(step_)
     ints = all(isinstance(raw[k], int) and not isinstance(raw[k], bool)
                for k in ("start", "stop", mode))
     if mode == "num":

@@ -20,10 +20,15 @@ import fcntl
 import json
 import os
 import time
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from accelsim.errors import InputError, Problem
+
+if TYPE_CHECKING:  # pyarrow and pandas are imported where a store is read or written
+    import pandas as pd
+    import pyarrow as pa
 
 #: Column name -> Arrow type name, in export order.
 COLUMNS: tuple[tuple[str, str], ...] = (
@@ -50,7 +55,7 @@ class StoreError(InputError):
 def _arrow() -> tuple[Any, Any]:
     try:
         import pyarrow as pa
-        import pyarrow.compute  # noqa: F401 - makes pa.compute available
+        import pyarrow.compute
         import pyarrow.parquet as pq
     except ImportError:  # pragma: no cover - pyarrow is a dependency of the sweep store
         raise StoreError(Problem("store", "parquet",
@@ -58,7 +63,7 @@ def _arrow() -> tuple[Any, Any]:
     return pa, pq
 
 
-def schema() -> Any:
+def schema() -> pa.Schema:
     pa, _ = _arrow()
     types = {"string": pa.string(), "bool": pa.bool_(), "int64": pa.int64(),
              "float64": pa.float64()}
@@ -74,7 +79,7 @@ class ResultStore:
         self._counter = 0
 
     # -- writing -------------------------------------------------------------------------------
-    def __enter__(self) -> "ResultStore":
+    def __enter__(self) -> ResultStore:
         """Take the write lock (creating the directory); remove a crashed writer's leftovers."""
         self.path.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
@@ -160,7 +165,7 @@ class ResultStore:
             keys.update(_read(pq, p, ["key"]).column("key").to_pylist())
         return keys
 
-    def table(self, columns: Iterable[str] | None = None) -> Any:
+    def table(self, columns: Iterable[str] | None = None) -> pa.Table:
         """Every row as one Arrow table sorted by key. Raises :class:`StoreError` if the store
         holds a key twice (which the writer never does)."""
         pa, pq = _arrow()
@@ -178,7 +183,7 @@ class ResultStore:
             raise StoreError(Problem("store", str(self.path), "holds a point twice"))
         return table
 
-    def frame(self, columns: Iterable[str] | None = None) -> Any:
+    def frame(self, columns: Iterable[str] | None = None) -> pd.DataFrame:
         """Rows as a pandas DataFrame sorted by key, with one extra column per swept field."""
         df = self.table(columns).to_pandas()
         return expand_params(df) if "params_json" in df.columns else df
@@ -224,7 +229,8 @@ class ResultStore:
         return out
 
 
-def store_frame(store: str | Path | Any, engines: Sequence[str] = ()) -> Any:
+def store_frame(store: str | Path | pd.DataFrame, engines: Sequence[str] = ()
+                ) -> pd.DataFrame:
     """Finished rows without an error of a store (a path, or a DataFrame already read), filtered
     to ``engines`` when given. Raises :class:`InputError` for a missing or empty store."""
     if isinstance(store, (str, Path)) and not Path(store).is_dir():
@@ -239,7 +245,7 @@ def store_frame(store: str | Path | Any, engines: Sequence[str] = ()) -> Any:
     return df
 
 
-def expand_params(df: Any) -> Any:
+def expand_params(df: pd.DataFrame) -> pd.DataFrame:
     """Add one column per swept field (from ``params_json``) to a store DataFrame."""
     params = [json.loads(p) for p in df["params_json"]]
     names = sorted({k for p in params for k in p})
@@ -249,10 +255,10 @@ def expand_params(df: Any) -> Any:
     return df
 
 
-def _read(pq: Any, path: Path, columns: list[str] | None = None) -> Any:
+def _read(pq: Any, path: Path, columns: list[str] | None = None) -> pa.Table:
     try:
         return pq.read_table(path, columns=columns)
-    except Exception as exc:  # noqa: BLE001 - any Arrow error means the same thing here
+    except Exception as exc:
         raise StoreError(Problem("store", str(path), f"unreadable part ({type(exc).__name__}); "
                                  "move it away and rerun the sweep to recompute its points"))
 

@@ -1,7 +1,7 @@
 """Run a sweep into a result store: in this process, on local worker processes, or on Dask.
 
 The parent process plans the points, skips the keys the store already holds, cuts the rest into
-:class:`~accelsim.dse.evaluate.Task` s (thousands of points per task on the array path, a handful
+:class:`~accelsim.dse.tasks.Task` s (thousands of points per task on the array path, a handful
 for scalar op-count points, one per discrete-event point), hands them to the executor and writes
 each finished task as one part of the store, so an interrupted sweep resumes where it stopped.
 Workers never touch the store; results do not depend on the executor, the number of jobs or the
@@ -12,9 +12,10 @@ from __future__ import annotations
 import sys
 import time
 from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Protocol
 
 from accelsim.dse.points import Inputs, Point, iter_points, load_inputs
 from accelsim.dse.spec import SweepSpec, load_sweep_spec, spec_to_dict
@@ -90,7 +91,7 @@ def run_store(store: str | Path, inputs: Inputs, points: Sequence[Point], *, job
         if spec_doc is not None:
             rs.write_spec(spec_doc)
         done = rs.done_keys()
-        todo = [p for p in dict((p.key, p) for p in points).values() if p.key not in done]
+        todo = [p for p in {p.key: p for p in points}.values() if p.key not in done]
         skipped = len(points) - len(todo)
         tasks = list(make_tasks(todo, inputs, sizes, jobs))
         bar = _progress(len(todo), progress, desc)
@@ -201,7 +202,12 @@ def _dask(tasks: list[Task], address: str, jobs: int) -> Iterator[dict[str, list
         client.close()
 
 
-def _progress(total: int, enabled: bool, desc: str = "sweep") -> Any:
+class _Bar(Protocol):
+    def update(self, n: int) -> object: ...
+    def close(self) -> None: ...
+
+
+def _progress(total: int, enabled: bool, desc: str = "sweep") -> _Bar:
     """A tqdm bar on stderr (points done, rate, time left), or a no-op."""
     if enabled:
         from tqdm import tqdm

@@ -11,12 +11,15 @@ config combination, a unit class the workload needs but the split leaves empty) 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any, TypeVar
+
+import numpy as np
 
 from accelsim import __version__
-from accelsim.dse.points import Point, resolve_config, resolve_doc
 from accelsim.choices import NO_SCHEDULE, SchedulePolicy
+from accelsim.dse.points import Point, resolve_config, resolve_doc
 from accelsim.dse.spec import MAC_FRACTION
 from accelsim.dse.store import COLUMN_NAMES
 from accelsim.errors import AccelsimError, InputError
@@ -24,6 +27,8 @@ from accelsim.evaluate import evaluate
 from accelsim.hw.config import HardwareConfig
 from accelsim.hw.load import canonical_json, hwconfig_to_dict, text_hash
 from accelsim.workload.schema import Workload
+
+_E = TypeVar("_E", float, np.ndarray)
 
 
 @dataclass(frozen=True)
@@ -57,17 +62,20 @@ def evaluate_point(task: Task, point: Point) -> dict:
                         area_budget_um2=math.nan, compute_area_um2=math.nan, cycles=math.nan,
                         energy=None, error=_one_line(exc))
     text = canonical_json(hwconfig_to_dict(cfg))
-    common = dict(config_text=text, counts=cfg.counts, clock_mhz=cfg.clock_mhz,
-                  area_budget_um2=_nan_if_none(cfg.area_budget_um2),
-                  compute_area_um2=cfg.compute_area_um2)
+    budget = _nan_if_none(cfg.area_budget_um2)
     try:
         res = evaluate(point.engine, task.workload, cfg,
                        schedule=point.schedule if point.schedule != NO_SCHEDULE else
                        SchedulePolicy.SEQUENTIAL, zero_skip=point.zero_skip)
     except AccelsimError as exc:   # incompatible workload, or the engine stopped progressing
-        return make_row(task, point, cycles=math.nan, energy=None, error=_one_line(exc), **common)
+        return make_row(task, point, config_text=text, counts=cfg.counts,
+                        clock_mhz=cfg.clock_mhz, area_budget_um2=budget,
+                        compute_area_um2=cfg.compute_area_um2, cycles=math.nan, energy=None,
+                        error=_one_line(exc))
     energy = {k: float(v) for k, v in res.energy_pj.items()}
-    return make_row(task, point, cycles=float(res.cycles), energy=energy, error="", **common)
+    return make_row(task, point, config_text=text, counts=cfg.counts, clock_mhz=cfg.clock_mhz,
+                    area_budget_um2=budget, compute_area_um2=cfg.compute_area_um2,
+                    cycles=float(res.cycles), energy=energy, error="")
 
 
 def make_row(task: Task, point: Point, *, config_text: str, counts: Mapping[str, int] | None,
@@ -107,7 +115,7 @@ def energy_columns(energy: Mapping[str, float] | None) -> dict[str, float]:
     :attr:`accelsim.results.records.Result.total_energy_pj` to the last bit (the vectorised
     path, which has no component order, sums the columns: equal within rounding)."""
     if energy is None:
-        return {"energy_pj": math.nan, **{c: math.nan for c in ENERGY_COLUMNS}}
+        return {"energy_pj": math.nan, **dict.fromkeys(ENERGY_COLUMNS, math.nan)}
     out = dict.fromkeys(ENERGY_COLUMNS, 0.0)
     for name in sorted(energy):
         col = f"energy_{name}_pj"
@@ -119,7 +127,7 @@ def energy_columns(energy: Mapping[str, float] | None) -> dict[str, float]:
     return {"energy_pj": float(sum(energy.values())), **out}
 
 
-def total_energy(parts: Sequence[Any]) -> Any:
+def total_energy(parts: Sequence[_E]) -> _E:
     """Sum of the energy columns in :data:`ENERGY_COLUMNS` order (floats or numpy arrays)."""
     total = parts[0]
     for p in parts[1:]:

@@ -1,11 +1,11 @@
 """The array path of a sweep: many points of an op-count engine evaluated at once with numpy.
 
-For a task whose axes are all :func:`~accelsim.dse.evaluate.vectorisable`, every point's unit
+For a task whose axes are all :func:`~accelsim.dse.tasks.vectorisable`, every point's unit
 counts, energies per operation, leakage and clock are built as arrays, the config checks that can
 differ between points (area within the budget, rows and columns both zero or both positive,
 units present for every count, every needed class populated) are evaluated as masks, and the
-models of :mod:`accelsim.dse.opcount` run on all valid points together. The resolved config JSON
-of each point is rendered from a template of the base config with one slot per varying field.
+models of :mod:`accelsim.analytic.opcount` run on all valid points together. The resolved config
+JSON of each point is rendered from a template of the base config with one slot per varying field.
 Points that fail a check, or whose axis value fails the config loader on its own, are evaluated
 one at a time by :func:`~accelsim.dse.tasks.evaluate_point`, which produces the same error row
 the loader would. Tests check that both paths give the same rows (energies within rounding).
@@ -17,21 +17,28 @@ import itertools
 import json
 import math
 import re
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 from accelsim import __version__
-from accelsim.analytic.opcount import evaluate_counts, feasible, opcount_tables
+from accelsim.analytic.opcount import OpcountTables, evaluate_counts, feasible, opcount_tables
+from accelsim.choices import Model
 from accelsim.dse.points import canonical_value, set_field, split_inputs
 from accelsim.dse.spec import MAC_FRACTION
 from accelsim.dse.store import COLUMN_NAMES
 from accelsim.dse.tasks import (
-    ENERGY_COLUMNS, Task, evaluate_point, group_params, rows_to_columns, total_energy,
+    ENERGY_COLUMNS,
+    Task,
+    evaluate_point,
+    group_params,
+    rows_to_columns,
+    total_energy,
 )
 from accelsim.errors import InputError
-from accelsim.hw.load import hwconfig_from_dict, hwconfig_to_dict, text_hash
 from accelsim.hw.config import unit_sum
+from accelsim.hw.load import hwconfig_from_dict, hwconfig_to_dict, text_hash
 from accelsim.hw.rules import DEFAULT_COLS, leakage_power, split_area, within_budget
 
 _SLOT = "@@accelsim-slot-{}@@"
@@ -76,9 +83,9 @@ def evaluate_vectorised(task: Task) -> dict[str, list]:
     return out
 
 
-def _columns(task: Task, t: Any, engine: str, arr: dict, idx: np.ndarray, texts: list[str]
-             ) -> dict[str, list]:
-    """Store columns of the valid points ``idx`` (see :func:`~accelsim.dse.evaluate.make_row`)."""
+def _columns(task: Task, t: OpcountTables, engine: Model, arr: dict, idx: np.ndarray,
+             texts: list[str]) -> dict[str, list]:
+    """Store columns of the valid points ``idx`` (see :func:`~accelsim.dse.tasks.make_row`)."""
     pts = [task.points[i] for i in idx]
     m = len(idx)
     cycles, comps = evaluate_counts(t, engine, arr["counts"][idx], arr["energy"][idx],
@@ -156,12 +163,12 @@ def _arrays(doc: dict, vals: dict[str, list], n: int, units: tuple[str, ...]) ->
     budget = col("area_budget_um2", doc.get("area_budget_um2"))
     valid = np.ones(n, dtype=bool)
     if MAC_FRACTION in vals:
-        s = split_inputs(doc)
+        split_inputs(doc)  # raises InputError if the config cannot be split
         pre = rows * cols * area_u.get("mac", 0.0) + count["add"] * area_u.get("add", 0.0) + \
             count["mul"] * area_u.get("mul", 0.0)
         free_area = np.where(np.isnan(budget), pre, budget)
         r, c, _, adders = split_area(np.array(vals[MAC_FRACTION]), free_area, area_u["mac"],
-                                     area_u["add"], area_u.get("mul", 0.0), count["mul"],
+                                     area_u["add"], area_u.get("mul", np.zeros(n)), count["mul"],
                                      np.where(cols > 0, cols, DEFAULT_COLS))
         rows, cols, count["add"] = r.astype(float), c.astype(float), adders.astype(float)
         budget = free_area

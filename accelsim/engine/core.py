@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 
 import simpy
 
+from accelsim.engine.env import BufferPool, Dram, capacities, unit_arrays
 from accelsim.errors import LivenessError
 from accelsim.hw.config import HardwareConfig
 from accelsim.mapping.schedule import Schedule
-from accelsim.engine.env import BufferPool, Dram, capacities, unit_arrays
 
 UNSET = -1
 

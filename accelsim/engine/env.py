@@ -16,7 +16,7 @@ inputs give the same event order.
 from __future__ import annotations
 
 import math
-from typing import Generator, Mapping
+from collections.abc import Generator, Mapping
 
 import simpy
 
@@ -47,7 +47,7 @@ class Dram:
             yield self.env.timeout(hold)
             self.busy_cycles += hold
             if record:
-                self.transfers.append((start, start + hold, priority, kind))
+                self.transfers.append((int(start), int(start + hold), priority, kind))
         if self.latency:
             yield self.env.timeout(self.latency)
 
@@ -59,7 +59,7 @@ class BufferPool:
         self.env = env
         self.capacity = dict(capacity)
         self.free = dict(capacity)
-        self.peak = {k: 0 for k in capacity}
+        self.peak = dict.fromkeys(capacity, 0)
         self.waiting: list[tuple[int, int, dict, simpy.Event]] = []
         self._seq = 0
         self.record = record
@@ -75,7 +75,7 @@ class BufferPool:
             if used > self.peak[k]:
                 self.peak[k] = used
             if self.record:
-                self.levels.append((self.env.now, k, used))
+                self.levels.append((int(self.env.now), k, used))
 
     def reserve(self, amounts: Mapping[str, int], priority: int) -> simpy.Event:
         """An event that succeeds once ``amounts`` (bytes per buffer) are reserved."""
@@ -96,7 +96,7 @@ class BufferPool:
         for k, v in amounts.items():
             self.free[k] += v
             if self.record:
-                self.levels.append((self.env.now, k, self.capacity[k] - self.free[k]))
+                self.levels.append((int(self.env.now), k, self.capacity[k] - self.free[k]))
         self._grant()
 
     def _grant(self) -> None:

@@ -24,19 +24,23 @@ from accelsim.results.records import STALL_CAUSES, LayerRecord
 def layer_records(plan: Schedule, hw: HardwareConfig, log: TileLog) -> list[LayerRecord]:
     sums = layer_sums(plan, hw)
     n_layers = len(plan.layers)
-    start = [None] * n_layers
+    first: list[int | None] = [None] * n_layers
     end = [0] * n_layers
     layer_of = [0] * len(plan.tiles)
     for s in plan.stages:
         for tid in s.tiles:
             layer_of[tid] = s.layer
             r = log.ready[tid]
-            start[s.layer] = r if start[s.layer] is None else min(start[s.layer], r)
+            f = first[s.layer]
+            first[s.layer] = r if f is None else min(f, r)
             end[s.layer] = max(end[s.layer], log.done[tid])
+    start: list[int] = []
     prev_end = 0
     for li in range(n_layers):  # layers without tiles take no time, right after the previous
-        if start[li] is None:
-            start[li] = end[li] = prev_end
+        f = first[li]
+        if f is None:
+            f = end[li] = prev_end
+        start.append(f)
         prev_end = end[li]
     stalls = [dict.fromkeys(STALL_CAUSES, 0) for _ in range(n_layers)]
     _attribute(plan, log, layer_of, start, stalls)
@@ -62,7 +66,7 @@ def _attribute(plan: Schedule, log: TileLog, layer_of: list[int], start: list,
         for tid in s.tiles:
             prev_same[tid] = log.end[last] if last is not None else -1
             last = tid
-    for unit, tids in by_unit.items():
+    for tids in by_unit.values():
         tids.sort(key=lambda t: (log.start[t], t))
         unit_free = 0
         for tid in tids:

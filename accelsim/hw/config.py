@@ -6,9 +6,10 @@ Costs are data: each :class:`UnitClass` carries its area, energy per operation a
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import Enum
-from typing import Mapping, TypeVar
+from enum import StrEnum
+from typing import TypeVar
 
 _N = TypeVar("_N")
 
@@ -17,7 +18,7 @@ SCHEMA_VERSION = 1
 BUFFER_NAMES = ("weights", "inputs", "outputs", "hidden")
 
 
-class Dataflow(str, Enum):
+class Dataflow(StrEnum):
     """Systolic dataflow of the MAC array (SCALE-Sim's names)."""
 
     WS = "ws"  #: weight-stationary

@@ -8,19 +8,30 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, fields
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import yaml
 
 from accelsim.errors import ConfigError, Problem
 from accelsim.fields import LIMIT, Reader
-from accelsim.hw.rules import over_budget
 from accelsim.hw.config import (
-    BUFFER_NAMES, SCHEMA, SCHEMA_VERSION, AdderArray, Buffers, Dataflow, Dram, HardwareConfig,
-    MacArray, MultiplierArray, Sram, UnitClass,
+    BUFFER_NAMES,
+    SCHEMA,
+    SCHEMA_VERSION,
+    AdderArray,
+    Buffers,
+    Dataflow,
+    Dram,
+    HardwareConfig,
+    MacArray,
+    MultiplierArray,
+    Sram,
+    UnitClass,
 )
+from accelsim.hw.rules import over_budget
 
 _TOP = ("schema", "schema_version", "name", "description", "clock_mhz", "area_budget_um2",
         "units", "mac_array", "adder_array", "multiplier_array", "buffers", "dram", "route",
@@ -160,7 +171,8 @@ def _read(rd: Reader, doc: Any) -> HardwareConfig | None:
     if not isinstance(sources, dict):
         rd.problem("sources", sources, "must be a mapping of names to citations")
         sources = {}
-    if rd.problems or None in (units, mac, add, mul, buffers, dram, clock, name):
+    if rd.problems or (units is None or mac is None or add is None or mul is None
+                       or buffers is None or dram is None or clock is None or name is None):
         if not rd.problems:
             rd.problem("<document>", "<incomplete>", "a required section could not be read")
         return None
@@ -199,10 +211,11 @@ def _read_units(rd: Reader, raw: Any) -> dict[str, UnitClass] | None:
         executes = u.get("executes", [name])
         if not isinstance(executes, list) or not executes or \
                 not all(isinstance(e, str) for e in executes):
-            rd.problem(f"{path}.executes", executes, "must be a non-empty list of operation classes")
+            rd.problem(f"{path}.executes", executes,
+                       "must be a non-empty list of operation classes")
             continue
         source = u.get("source", "")
-        if None not in (area, energy, leak):
+        if (area is not None and energy is not None and leak is not None):
             out[str(name)] = UnitClass(str(name), area, energy, tuple(executes), leak, str(source))
     return out
 
@@ -218,10 +231,11 @@ def _read_mac(rd: Reader, raw: Any, path: str) -> MacArray | None:
     cols = rd.integer(raw, "cols", path)
     df = rd.string(raw, "dataflow", path, choices=[d.value for d in Dataflow], default="ws")
     lat = rd.integer(raw, "pipeline_latency_cycles", path, default=2)
-    if None in (rows, cols, df, lat):
+    if (rows is None or cols is None or df is None or lat is None):
         return None
     if (rows == 0) != (cols == 0):
-        rd.problem(f"{path}.rows", rows, f"rows and cols must both be 0 or both > 0 (cols = {cols})")
+        rd.problem(f"{path}.rows", rows,
+                   f"rows and cols must both be 0 or both > 0 (cols = {cols})")
         return None
     return MacArray(rows, cols, Dataflow(df), lat)
 
@@ -267,7 +281,8 @@ def _read_buffers(rd: Reader, raw: Any) -> Buffers | None:
         we = rd.number(b, "write_energy_pj_per_byte", path, default=0.0)
         db = rd.boolean(b, "double_buffered", path, default=True)
         leak = rd.number(b, "leakage_uw", path, default=0.0)
-        if None not in (size, bw, re, we, db, leak):
+        if (size is not None and bw is not None and re is not None and we is not None
+                and db is not None and leak is not None):
             out[name] = Sram(size, bw, re, we, db, leak)
     if len(out) != len(BUFFER_NAMES):
         return None
@@ -284,7 +299,7 @@ def _read_dram(rd: Reader, raw: Any) -> Dram | None:
     bw = rd.number(raw, "bandwidth_bytes_per_cycle", "dram", strict=True)
     lat = rd.integer(raw, "latency_cycles", "dram", default=100)
     e = rd.number(raw, "energy_pj_per_byte", "dram", default=0.0)
-    if None in (bw, lat, e):
+    if (bw is None or lat is None or e is None):
         return None
     return Dram(bw, lat, e)
 

@@ -17,13 +17,17 @@ functions (the array forms take numpy arrays of many configs at once, the scalar
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import Any, Mapping, Sequence
+from typing import TypeVar
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from accelsim.errors import CompatibilityError, Problem
 from accelsim.hw.config import AdderArray, HardwareConfig, MacArray, MultiplierArray, unit_sum
+
+_N = TypeVar("_N", float, np.ndarray)
 
 #: Relative tolerance of the area-budget check (the split rules round areas in floating point).
 BUDGET_TOLERANCE = 1e-9
@@ -31,7 +35,7 @@ BUDGET_TOLERANCE = 1e-9
 DEFAULT_COLS = 32
 
 
-def mac_shape(n: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def mac_shape(n: ArrayLike, cols: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """(rows, cols) of arrays holding ``n`` MACs (rounded down to whole rows of ``cols``
     columns; ``n < cols`` gives one row of ``n``; ``n <= 0`` gives 0 x 0). Elementwise."""
     n = np.asarray(n)
@@ -42,8 +46,8 @@ def mac_shape(n: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return rows, np.where(full, cols, np.maximum(n, 0))
 
 
-def split_area(frac: np.ndarray, area: np.ndarray, a_mac: np.ndarray, a_add: np.ndarray,
-               a_mul: np.ndarray, n_mul: np.ndarray, cols: np.ndarray
+def split_area(frac: ArrayLike, area: ArrayLike, a_mac: ArrayLike, a_add: ArrayLike,
+               a_mul: ArrayLike, n_mul: ArrayLike, cols: ArrayLike
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """MAC rows, MAC columns, MAC count and adder count for a MAC share ``frac`` of the area
     left after the multipliers (elementwise over numpy arrays; scalars work too; areas in um2).
@@ -53,6 +57,7 @@ def split_area(frac: np.ndarray, area: np.ndarray, a_mac: np.ndarray, a_add: np.
     frac, area = np.asarray(frac, dtype=float), np.asarray(area, dtype=float)
     cols = np.asarray(cols, dtype=float)
     free = area - np.asarray(n_mul, dtype=float) * np.asarray(a_mul, dtype=float)
+    a_mac, a_add = np.asarray(a_mac, dtype=float), np.asarray(a_add, dtype=float)
     n = np.floor(np.maximum(frac * free, 0.0) / a_mac + 1e-9)
     rows, cols_out = mac_shape(n, cols)
     rows = np.floor(rows)
@@ -62,7 +67,7 @@ def split_area(frac: np.ndarray, area: np.ndarray, a_mac: np.ndarray, a_add: np.
             adders.astype(np.int64))
 
 
-def within_budget(area: np.ndarray, budget: np.ndarray) -> np.ndarray:
+def within_budget(area: ArrayLike, budget: ArrayLike) -> np.ndarray:
     """Compute area within the budget (NaN budget: no budget). Elementwise."""
     budget = np.asarray(budget, dtype=float)
     return np.isnan(budget) | (np.asarray(area) <= budget * (1 + BUDGET_TOLERANCE))
@@ -80,17 +85,19 @@ def leakage_uw(hw: HardwareConfig) -> float:
                          [s.leakage_uw for _, s in hw.buffers.items()])
 
 
-def leakage_power(counts: Mapping[str, Any], unit_leak_uw: Mapping[str, Any],
-                  buffer_leak_uw: Sequence[Any]) -> Any:
+def leakage_power(counts: Mapping[str, _N], unit_leak_uw: Mapping[str, _N],
+                  buffer_leak_uw: Sequence[_N]) -> _N:
     """Leakage power (uW) of units (counts x per-unit leakage) plus buffers; floats or numpy
     arrays of many configs."""
     total = unit_sum(counts, unit_leak_uw)
     return total + sum(buffer_leak_uw)
 
 
-def leakage_pj(leak_uw: np.ndarray, cycles: np.ndarray, clock_mhz: np.ndarray) -> np.ndarray:
-    """Leakage energy (pJ) of ``leak_uw`` microwatts over ``cycles`` at ``clock_mhz``."""
-    return leak_uw * 1e-6 * cycles * (1e-6 / clock_mhz) * 1e12
+def leakage_pj(leak_uw: ArrayLike, cycles: ArrayLike, clock_mhz: ArrayLike) -> np.ndarray:
+    """Leakage energy (pJ) of ``leak_uw`` microwatts over ``cycles`` at ``clock_mhz``
+    (elementwise)."""
+    return np.asarray(leak_uw) * 1e-6 * np.asarray(cycles) * (1e-6 / np.asarray(clock_mhz)) \
+        * 1e12
 
 
 def area_of(hw: HardwareConfig, area_um2: float | None = None) -> float:
@@ -136,7 +143,7 @@ def mac_only(hw: HardwareConfig, *, area_um2: float | None = None) -> HardwareCo
     n = int(area // mac_cls.area_um2 + 1e-9)
     cols = 2 ** int(math.floor(math.log2(math.sqrt(n)))) if n else 0
     rows = n // cols if cols else 0
-    route = {op: "mac" for op in ("add", "mul") if op in mac_cls.executes}
+    route: dict[str, str] = {op: "mac" for op in ("add", "mul") if op in mac_cls.executes}
     return replace(hw, name=f"{hw.name}_mac_only",
                    mac_array=MacArray(rows, cols, hw.mac_array.dataflow,
                                       hw.mac_array.pipeline_latency_cycles),

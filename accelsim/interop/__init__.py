@@ -1,10 +1,21 @@
 """Interchange with other simulators (SCALE-Sim topology CSVs and compute reports)."""
 from accelsim.interop.scalesim import (
-    COLUMNS, DEPTHWISE_MODES, HEADER, export_scalesim, export_topology, import_scalesim,
-    import_topology, parse_topology, scalesim_out,
+    COLUMNS,
+    DEPTHWISE_MODES,
+    HEADER,
+    export_scalesim,
+    export_topology,
+    import_scalesim,
+    import_topology,
+    parse_topology,
+    scalesim_out,
 )
 from accelsim.interop.scalesim_report import (
-    ScaleSimRow, dumps_golden, load_golden, per_topology_row, read_compute_report,
+    ScaleSimRow,
+    dumps_golden,
+    load_golden,
+    per_topology_row,
+    read_compute_report,
     ws_compute_cycles,
 )
 

@@ -5,8 +5,16 @@ convolutions of :mod:`accelsim.kernels.plan`); the ``_ternary`` and ``_strassen`
 raw ``@njit`` kernels. Conventions, error bounds and speed: docs/kernels.md.
 """
 from accelsim.kernels.api import (
-    FpConv, OpCounts, StrassenConv, fp_conv2d, fp_linear, hybrid_conv2d, strassen_conv2d,
-    strassen_linear, ternary_conv2d, ternary_linear,
+    FpConv,
+    OpCounts,
+    StrassenConv,
+    fp_conv2d,
+    fp_linear,
+    hybrid_conv2d,
+    strassen_conv2d,
+    strassen_linear,
+    ternary_conv2d,
+    ternary_linear,
 )
 from accelsim.kernels.plan import TernaryConvPlan, prepare_ternary_conv
 

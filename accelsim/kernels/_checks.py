@@ -1,7 +1,8 @@
 """Argument checks shared by the kernel wrappers: every problem becomes an InputError."""
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
+from typing import NoReturn
 
 import numpy as np
 
@@ -11,7 +12,7 @@ FLOAT_DTYPES = (np.float16, np.float32, np.float64)
 COMPUTE_DTYPES = {"float32": np.float32, "float64": np.float64}
 
 
-def fail(field: str, value: object, why: str) -> None:
+def fail(field: str, value: object, why: str) -> NoReturn:
     raise InputError(Problem(field, value, why))
 
 
@@ -64,14 +65,14 @@ def ternary_array(field: str, a: object, ndim: int) -> np.ndarray:
 def positive_int(field: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         fail(field, value, "must be an integer >= 1")
-    return int(value)  # type: ignore[arg-type]
+    return int(value)
 
 
 def scalar(field: str, value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)) \
             or not np.isfinite(value):
         fail(field, value, "must be a finite number")
-    return float(value)  # type: ignore[arg-type]
+    return float(value)
 
 
 def padding4(field: str, value: object) -> tuple[int, int, int, int]:
@@ -87,7 +88,7 @@ def padding4(field: str, value: object) -> tuple[int, int, int, int]:
     for v in vals:
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
             fail(field, value, "paddings must be integers >= 0")
-        out.append(int(v))  # type: ignore[arg-type]
+        out.append(int(v))
     return (out[0], out[1], out[2], out[3])
 
 

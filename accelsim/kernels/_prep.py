@@ -88,7 +88,7 @@ def geometry(in_shape: tuple[int, int, int], kh: int, kw: int, stride: int,
     out_h, out_w = (hp - kh) // stride + 1, (wp - kw) // stride + 1
     hq, wq = -(-hp // stride), -(-wp // stride)
     one_row = kh <= stride and kw <= stride and out_w == wq
-    return Geometry(in_shape=tuple(in_shape), stride=stride, pad=pad, hq=hq, wq=wq,
+    return Geometry(in_shape=(in_shape[0], h, w), stride=stride, pad=pad, hq=hq, wq=wq,
                     out_h=out_h, out_w=out_w, run_h=1 if one_row else out_h,
                     run_w=out_h * out_w if one_row else out_w)
 

@@ -17,8 +17,8 @@ See docs/kernels.md for the conventions and the rounding-error bounds.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
@@ -40,15 +40,15 @@ class OpCounts:
     adds: int = 0
     muls: int = 0
     macs: int = 0
-    stages: tuple[tuple[str, "OpCounts"], ...] = ()
+    stages: tuple[tuple[str, OpCounts], ...] = ()
 
     @classmethod
-    def of_stages(cls, named: Sequence[tuple[str, "OpCounts"]]) -> "OpCounts":
+    def of_stages(cls, named: Sequence[tuple[str, OpCounts]]) -> OpCounts:
         """Totals of ``named`` stage counts, keeping the breakdown."""
         return cls(adds=sum(c.adds for _, c in named), muls=sum(c.muls for _, c in named),
                    macs=sum(c.macs for _, c in named), stages=tuple(named))
 
-    def stage(self, name: str) -> "OpCounts":
+    def stage(self, name: str) -> OpCounts:
         """The counts of stage ``name`` (KeyError if absent)."""
         for stage_name, counts in self.stages:
             if stage_name == name:
@@ -176,11 +176,11 @@ def strassen_conv2d(x: np.ndarray, st: StrassenConv, *, zero_skip: bool = True,
         ck.fail("out_h/out_w", (out_h, out_w), f"W_b gives a {hh} x {hw} hidden map: at most "
                 f"{hh * patch} x {hw * patch} outputs with patch {patch}")
     sc = as_compute(np.array(scales), ctype, round_fp16)
-    folded = np.ascontiguousarray((a * sc[0]) * sc[1], dtype=ctype)   # ã' = (ã * s_b) * s_c
+    folded: np.ndarray = np.ascontiguousarray((a * sc[0]) * sc[1], dtype=ctype)  # ã' = ã s_b s_c
     h = hidden.reshape(n, r, hh * hw)
     muls = scale_channels(h, folded)
     out = np.zeros((n, c_rem, out_h * out_w), dtype=ctype)
-    acc = np.zeros(hw, dtype=ctype)
+    acc: np.ndarray = np.zeros(hw, dtype=ctype)
     wct = np.ascontiguousarray(wc.transpose(2, 3, 1, 0))              # (p, p, c_rem, r)
     if zero_skip:
         ptr, offs = csr_signed(wct.reshape(-1, r), np.arange(r, dtype=np.int64) * (hh * hw),
@@ -252,7 +252,7 @@ def _fp_conv(x: object, fp: FpConv, dtype: str, round_fp16: bool, conv_name: str
     bias = None if fp.bias is None else as_compute(ck.vector("bias", fp.bias, n_out), ctype,
                                                    round_fp16)
     geo = geometry(xc.shape[1:], kh, kw, stride, pad)
-    out = np.zeros((n, n_out, geo.run_h * geo.run_w), dtype=ctype)
+    out: np.ndarray = np.zeros((n, n_out, geo.run_h * geo.run_w), dtype=ctype)
     macs = fp_conv(geo.phase(xc), geo.pitch, geo.run_h, geo.run_w, w.reshape(n_out, -1),
                    geo.offsets(cpg, kh, kw), geo.group_bases(n_out, groups), TILE_PIXELS, out)
     stages = [(conv_name, OpCounts(macs=int(macs)))]

@@ -17,7 +17,8 @@ Python (the test-suite does so once, in a subprocess).
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from numba import njit
 

@@ -75,7 +75,8 @@ def prepare_ternary_conv(w: np.ndarray, in_shape: tuple[int, int, int], *, strid
         ck.fail("in_shape", in_shape, "must be (channels, height, width), each >= 1")
     ck.conv_geometry(tuple(int(v) for v in in_shape), wa.shape, groups_i, stride_i, pad, wfield)
     n_out, cpg, kh, kw = wa.shape
-    geo = geometry(tuple(int(v) for v in in_shape), kh, kw, stride_i, pad)
+    c_in, h_in, w_in = (int(v) for v in in_shape)
+    geo = geometry((c_in, h_in, w_in), kh, kw, stride_i, pad)
     offs = geo.offsets(cpg, kh, kw)
     bases = geo.group_bases(n_out, groups_i)
     w2 = np.ascontiguousarray(wa.reshape(n_out, -1))

@@ -10,8 +10,8 @@ consumer's input grid; otherwise a consumer waits for the whole producer stage.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import replace
-from typing import Sequence
 
 from accelsim.choices import SchedulePolicy
 from accelsim.errors import CompatibilityError, Problem

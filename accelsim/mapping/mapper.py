@@ -1,4 +1,5 @@
-"""``map_workload``: a workload on a hardware config -> a :class:`~accelsim.mapping.schedule.Schedule`.
+"""``map_workload``: a workload on a hardware config -> a
+:class:`~accelsim.mapping.schedule.Schedule`.
 
 The passes, each returning a value keyed by routed-stage index:
 
@@ -20,8 +21,8 @@ The passes, each returning a value keyed by routed-stage index:
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import replace
-from typing import Sequence
 
 from accelsim import __version__
 from accelsim.choices import SchedulePolicy
@@ -30,13 +31,29 @@ from accelsim.hw.config import HardwareConfig
 from accelsim.hw.load import hwconfig_hash
 from accelsim.mapping.build import RoutedStage, TimingModel, route_workload
 from accelsim.mapping.deps import producer_layers, wire
-from accelsim.mapping.memory import DRAM, FWD, SPILL, StageMemory, StageTiling, tile_memory
+from accelsim.mapping.memory import (
+    DRAM,
+    FWD,
+    SPILL,
+    StageMemory,
+    StageTiling,
+    plan_layer_memory,
+    tile_memory,
+)
 from accelsim.mapping.schedule import Schedule, Tile
 from accelsim.mapping.tiling import (
-    INF, Block, Limits, Slices, TooSmall, channel_block, chunk_limit, chunked_blocks, even_grid,
-    share, systolic_blocks,
+    INF,
+    Block,
+    Limits,
+    Slices,
+    TooSmall,
+    channel_block,
+    chunk_limit,
+    chunked_blocks,
+    even_grid,
+    share,
+    systolic_blocks,
 )
-from accelsim.mapping.memory import plan_layer_memory
 from accelsim.routing import check_compatible
 from accelsim.workload.load import workload_hash
 from accelsim.workload.schema import Workload
@@ -207,8 +224,8 @@ class _LayerTiler:
             grid = even_grid(mh, max(1, step))
             try:
                 for s in comp:
-                    m = s.stage.m
-                    sgrid = [(a * m // mh, b * m // mh) for a, b in grid] if s is not head \
+                    ms = s.stage.m
+                    sgrid = [(a * ms // mh, b * ms // mh) for a, b in grid] if s is not head \
                         else grid
                     self.blocks[s.index] = chunked_blocks(
                         s.stage, _slices(s, mem[s.index], self.zero_skip), self.hw, s.unit,

@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Mapping, Sequence
 
 from accelsim.hw.config import Dataflow, HardwareConfig
 from accelsim.mapping.build import RoutedStage, TimingModel

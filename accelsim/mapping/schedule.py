@@ -3,8 +3,8 @@ bound and the discrete-event engine (frozen, plain numbers, no hardware objects)
 :func:`accelsim.mapping.mapper.map_workload` builds it."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 from accelsim.choices import SchedulePolicy
 from accelsim.mapping.build import TimingModel

@@ -1,7 +1,7 @@
 """Per-layer sums of a schedule's tiles: what both the analytic bound and the engine report.
 
 Both models execute the same tiles, so operations, bytes and compute cycles are properties of
-the :class:`~accelsim.mapping.plan.Schedule`; only timing (start, end, stalls) differs.
+the :class:`~accelsim.mapping.schedule.Schedule`; only timing (start, end, stalls) differs.
 """
 from __future__ import annotations
 

@@ -27,7 +27,12 @@ from dataclasses import dataclass
 from accelsim.hw.config import Dataflow, HardwareConfig
 from accelsim.mapping.build import TimingModel, timing_model
 from accelsim.mapping.units import (
-    elementwise_cycles, fill_drain, fold_cycles, systolic_folds, tree_cycles, unit_count,
+    elementwise_cycles,
+    fill_drain,
+    fold_cycles,
+    systolic_folds,
+    tree_cycles,
+    unit_count,
     unit_latency,
 )
 from accelsim.workload.schema import Stage

@@ -12,7 +12,8 @@ In float64 (``u = 2**-53``) the same bound is tight enough to expose a single wr
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 import torch

@@ -28,8 +28,14 @@ from torch import nn
 
 from accelsim.errors import InputError, Problem
 from accelsim.reference.layers import (
-    EltwiseAdd, HybridConv2d, StrassenConv2d, StrassenLinear, TernaryConv2d, TernaryLinear,
-    make_conv, make_linear,
+    EltwiseAdd,
+    HybridConv2d,
+    StrassenConv2d,
+    StrassenLinear,
+    TernaryConv2d,
+    TernaryLinear,
+    make_conv,
+    make_linear,
 )
 from accelsim.reference.spec import ModelSpec
 from accelsim.workload.build import conv_out, strassen_params

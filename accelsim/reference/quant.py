@@ -29,12 +29,12 @@ def ternarize(w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 class _TernarySTE(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, w: torch.Tensor) -> torch.Tensor:  # noqa: D102
+    def forward(ctx, w: torch.Tensor) -> torch.Tensor:
         wt, scale = ternarize(w)
         return scale.to(w.dtype) * wt.to(w.dtype)
 
     @staticmethod
-    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:  # noqa: D102
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
         return grad
 
 

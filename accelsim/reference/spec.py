@@ -9,8 +9,9 @@ model (``seed``) and the same trace; traces record every field in their provenan
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
-from typing import Any, Mapping
+from typing import Any
 
 from accelsim.errors import AccelsimError, InputError, Problem
 
@@ -148,7 +149,7 @@ class ModelSpec:
                 continue
             name, alpha, factor = item
             ok = True
-            for label, value, high in (("alpha", alpha, 1.0), ("r_factor", factor, None)):
+            for label, value in (("alpha", alpha), ("r_factor", factor)):
                 if isinstance(value, bool) or not isinstance(value, (int, float)) or \
                         not math.isfinite(value):
                     problems.append(Problem(f"{field}.{label}", value, "must be a number"))
@@ -175,7 +176,7 @@ class ModelSpec:
         return d
 
     @classmethod
-    def from_dict(cls, doc: Mapping[str, Any]) -> "ModelSpec":
+    def from_dict(cls, doc: Mapping[str, Any]) -> ModelSpec:
         """Inverse of :meth:`to_dict`. Raises :class:`InputError` on unknown or bad fields."""
         if not isinstance(doc, Mapping):
             raise InputError(Problem("params", doc, "must be a mapping of ModelSpec fields"))
@@ -193,7 +194,7 @@ class ModelSpec:
         return cls(**kwargs)
 
     @classmethod
-    def from_provenance(cls, provenance: Mapping[str, Any]) -> "ModelSpec":
+    def from_provenance(cls, provenance: Mapping[str, Any]) -> ModelSpec:
         """The spec that produced a trace, from the trace's ``provenance`` mapping.
         Raises :class:`InputError` if the provenance is not from :mod:`accelsim.reference`."""
         if not isinstance(provenance, Mapping) or provenance.get("generator") != GENERATOR:

@@ -8,7 +8,8 @@ a layer's weights as numpy arrays for the kernels (the contract is in its docstr
 """
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 import torch
@@ -16,7 +17,12 @@ from torch import nn
 
 from accelsim import __version__
 from accelsim.reference.layers import (
-    EltwiseAdd, HybridConv2d, StrassenConv2d, StrassenLinear, TernaryConv2d, TernaryLinear,
+    EltwiseAdd,
+    HybridConv2d,
+    StrassenConv2d,
+    StrassenLinear,
+    TernaryConv2d,
+    TernaryLinear,
 )
 from accelsim.reference.models import build_model, input_shape
 from accelsim.reference.quant import ternarize

@@ -1,7 +1,7 @@
 """Pareto fronts of energy against throughput (pure numpy: no store, no pandas)."""
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

@@ -16,15 +16,18 @@ and Chrome trace events (``{"name", "ph": "X", "ts", "dur", "pid", "tid"}``).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from accelsim.errors import InputError, Problem
 from accelsim.results.pareto import pareto_mask
 from accelsim.results.records import STALL_CAUSES, Result
 
 if TYPE_CHECKING:  # matplotlib is imported when a figure is built (it takes ~0.5 s)
+    import pandas as pd
     from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
 
 FORMATS = (".png", ".svg", ".pdf")
 OPTIMUM_LABEL = "throughput optimum"
@@ -49,7 +52,7 @@ def save(fig: Figure, path: str | Path, dpi: int = 130) -> Path:
     return path
 
 
-def _figure(**kwargs: Any) -> "Figure":
+def _figure(**kwargs: Any) -> Figure:
     """A new figure (Agg backend, no pyplot state)."""
     import matplotlib
 
@@ -59,7 +62,7 @@ def _figure(**kwargs: Any) -> "Figure":
     return Figure(**kwargs)
 
 
-def _line(**kwargs: Any) -> Any:
+def _line(**kwargs: Any) -> Line2D:
     from matplotlib.lines import Line2D
 
     return Line2D([], [], **kwargs)
@@ -229,9 +232,9 @@ def gantt_figure(events: Iterable[Mapping], *, title: str = "Timeline", max_lane
                            facecolors=colors[cat], label=cat if lane == min(rows) else None)
     labels = []
     for pid, tid in lanes:
-        lane = names.get((pid, tid)) or f"tid {tid}"
+        lane_name = names.get((pid, tid)) or f"tid {tid}"
         proc = procs.get(pid)
-        labels.append(f"{proc}: {lane}" if proc and len(procs) > 1 else str(lane))
+        labels.append(f"{proc}: {lane_name}" if proc and len(procs) > 1 else str(lane_name))
     ax.set_yticks(range(len(lanes)), labels, fontsize=8)
     ax.invert_yaxis()
     ax.set_xlabel(f"time ({time_unit})")
@@ -251,7 +254,7 @@ def _category(event: Mapping) -> str:
     return (str(event.get("name", "?")).split() or ["?"])[0].split(":")[0]
 
 
-def _ok_rows(df: Any, cols: Sequence[str]) -> Any:
+def _ok_rows(df: pd.DataFrame, cols: Sequence[str]) -> pd.DataFrame:
     missing = [c for c in cols if c not in df.columns]
     if missing:
         raise InputError(Problem("columns", missing, "the table lacks these columns"))

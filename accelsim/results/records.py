@@ -3,14 +3,14 @@
 Both models return a :class:`Result` for the same (workload, hardware, schedule) question, so
 they can be compared field by field (the engine must never report fewer cycles than the bound).
 Energy is not computed by the models: they count operations and bytes, and
-:func:`accelsim.results.energy.energy_breakdown` prices the counts with the config's cost table.
+:func:`accelsim.results.energy.price` prices the counts with the config's cost table.
 Dictionaries are keyed by unit class (``mac``, ``add``, ``mul``), memory (``weights``, ``inputs``,
 ``outputs``, ``hidden``, ``dram``) or stall cause (``dram``, ``buffer``, ``dependency``, ``unit``).
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 STALL_CAUSES = ("dram", "buffer", "dependency", "unit")
 
@@ -23,7 +23,8 @@ class LayerRecord:
     pipeline fill and drain (what SCALE-Sim calls compute cycles). ``busy_cycles[u]``: unit-cycles
     of useful work divided by the number of units (utilisation numerator). ``ops``: operations
     executed, keyed ``"op"`` or ``"op@unit"`` when class ``op`` ran on unit class ``unit`` (see
-    :func:`accelsim.results.energy.layer_energy`). ``bytes_read``/``bytes_written`` per memory level.
+    :func:`accelsim.results.energy.layer_energy`). ``bytes_read``/``bytes_written`` per memory
+    level.
     ``stall_cycles[cause]``: cycles the layer's critical path waited, by cause.
     ``energy_pj`` per component (filled in by the energy pricing step).
     """
@@ -56,7 +57,7 @@ class Result:
     workload: str
     hw: str
     zero_skip: bool
-    cycles: int
+    cycles: float
     clock_mhz: float
     layers: tuple[LayerRecord, ...]
     energy_pj: Mapping[str, float] = field(default_factory=dict)

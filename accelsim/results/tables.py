@@ -7,9 +7,10 @@ stay nested. pandas is imported only by :func:`layers_frame` and :func:`write_cs
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from accelsim.results.records import STALL_CAUSES, LayerRecord, Result
 from accelsim.results.text import table

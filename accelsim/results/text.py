@@ -1,7 +1,7 @@
 """Plain-text tables for the terminal (no pandas needed)."""
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 
 def fmt_num(value: object, digits: int = 2) -> str:

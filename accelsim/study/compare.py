@@ -11,9 +11,9 @@ the baseline's MACs.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 from accelsim.analytic.allocation import allocate
 from accelsim.analytic.paper import balance_bound

@@ -9,12 +9,10 @@ With a ``baseline`` workload, store rows are normalised the paper's way
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import json
 import math
 from pathlib import Path
-
+from typing import TYPE_CHECKING
 
 from accelsim.choices import Model, SchedulePolicy
 from accelsim.dse.normalise import normalise_rows
@@ -25,7 +23,12 @@ from accelsim.evaluate import evaluate
 from accelsim.hw.config import HardwareConfig
 from accelsim.published import gope2019_mobilenet
 from accelsim.results.plot import (
-    FORMATS, fraction_figure, gantt_figure, layers_figure, pareto_figure, save,
+    FORMATS,
+    fraction_figure,
+    gantt_figure,
+    layers_figure,
+    pareto_figure,
+    save,
 )
 from accelsim.results.records import Result
 from accelsim.workload.schema import Workload

@@ -24,8 +24,8 @@ memory in the engine.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Sequence
 
 import numpy as np
 
@@ -38,7 +38,6 @@ from accelsim.hw.config import HardwareConfig
 from accelsim.hw.rules import area_of, mac_only
 from accelsim.results.records import Result
 from accelsim.workload.schema import Workload
-
 
 SHAPE_COLUMNS = (4, 8, 16, 32, 64)
 
@@ -77,8 +76,8 @@ class StudyRow:
     thr_des_overlap: float
     energy_paper: float
     energy_des: float
-    cycles_des_seq: int
-    cycles_des_overlap: int
+    cycles_des_seq: float
+    cycles_des_overlap: float
 
 
 @dataclass(frozen=True)

@@ -26,13 +26,15 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 from accelsim.analytic.allocation import allocate
 from accelsim.choices import Model, SchedulePolicy
 from accelsim.counts import Convention
+from accelsim.dse.allocate import drop_idle_units
 from accelsim.dse.points import Inputs, Point, make_point
 from accelsim.dse.spec import MAC_FRACTION, expand_range
 from accelsim.dse.store import ResultStore, expand_params
@@ -42,7 +44,6 @@ from accelsim.evaluate import evaluate
 from accelsim.hw.config import HardwareConfig
 from accelsim.hw.load import hwconfig_hash, load_hwconfig
 from accelsim.hw.rules import mac_only
-from accelsim.dse.allocate import drop_idle_units
 from accelsim.published import PublishedRow, gope2019_mobilenet
 from accelsim.results.plot import layers_figure, save
 from accelsim.results.text import markdown
@@ -148,7 +149,7 @@ class _Store:
         self.computed = self.reused = 0
 
     def _run(self, configs: Sequence[HardwareConfig], points: Sequence[Point],
-             inputs: Inputs, desc: str) -> "pd.DataFrame":
+             inputs: Inputs, desc: str) -> pd.DataFrame:
         summary = run_store(self.path, inputs, points, jobs=self.jobs, progress=self.progress,
                             desc=desc, chunk=REPORT_CHUNK)
         self.computed += summary.computed
@@ -161,7 +162,7 @@ class _Store:
                       tuple(hwconfig_hash(c) for c in configs),
                       tuple(w.name for w in self.wls), tuple(self.wls), self.hashes)
 
-    def fraction_sweep(self, hw: HardwareConfig) -> "pd.DataFrame":
+    def fraction_sweep(self, hw: HardwareConfig) -> pd.DataFrame:
         """Rows of a MAC-share sweep (balance and sequential models) of every workload."""
         inputs = self._inputs([hw])
         fracs = expand_range({"start": 0.0, "stop": 1.0, "num": FRACTIONS}, MAC_FRACTION)
@@ -182,7 +183,7 @@ class _Store:
                   else [] for cfg in configs]
         seq_points = [make_point(inputs, i, index[name if name != REF else self.wls[0].name],
                                  Model.DES, SchedulePolicy.SEQUENTIAL, False, _shape(r, c))
-                      for i, (name, _) in enumerate(runs) for r, c in shapes[i] or [(None, None)]]
+                      for i, (name, _) in enumerate(runs) for r, c in shapes[i] or [(0, 0)]]
         seq = self._run(configs, seq_points, inputs, "report: DES, array shapes")
         best: list[tuple[int, Point]] = []
         pos = 0
@@ -202,9 +203,9 @@ class _Store:
         return out
 
 
-def _shape(rows: int | None = None, cols: int | None = None) -> tuple[tuple[str, int], ...]:
-    return () if rows is None or cols is None else (("mac_array.rows", rows),
-                                                    ("mac_array.cols", cols))
+def _shape(rows: int, cols: int) -> tuple[tuple[str, int], ...]:
+    """Axis values of an array shape (none for a config without MACs: 0 x 0)."""
+    return () if not rows else (("mac_array.rows", rows), ("mac_array.cols", cols))
 
 
 def _shape_of(p: Point, cfg: HardwareConfig) -> tuple[int, int]:
@@ -213,7 +214,7 @@ def _shape_of(p: Point, cfg: HardwareConfig) -> tuple[int, int]:
             int(params.get("mac_array.cols", cfg.mac_array.cols)))
 
 
-def _des_run(row: "pd.Series", shape: tuple[int, int]) -> DesRun:
+def _des_run(row: pd.Series, shape: tuple[int, int]) -> DesRun:
     if row["error"]:
         raise InputError(Problem("report", row["workload"], str(row["error"])))
     return DesRun(int(row["cycles"]), float(row["energy_pj"]), shape)
@@ -259,7 +260,8 @@ def _markdown(rows: Sequence[dict]) -> str:
     notes = ("Throughput and energy normalised to the fp16 baseline on a MAC-only accelerator of "
              "the same area (paper config). *balance*: the paper's whole-network bound (paper "
              "accounting); *sequential*: layers one after another on the best fixed split "
-             "(op counts); *DES*: discrete-event engine on that split (MAC-array aspect ratio chosen by simulation, reference included), sequential or overlapped "
+             "(op counts); *DES*: discrete-event engine on that split (MAC-array aspect ratio "
+             "chosen by simulation, reference included), sequential or overlapped "
              "layers; *seq. gap*: sequential below balance. The baseline's balance value "
              "is below 1 because the paper's balance convention counts bias adds as adder "
              "work; its reference (1 by definition) preloads them into the accumulators.")
@@ -282,7 +284,7 @@ def _write_tables(out: Path, rows: Sequence[dict], rows_45: Sequence[dict]) -> l
     return files
 
 
-def _figures(out: Path, wls: Sequence[Workload], frac: "pd.DataFrame", real: HardwareConfig,
+def _figures(out: Path, wls: Sequence[Workload], frac: pd.DataFrame, real: HardwareConfig,
              splits: dict[str, HardwareConfig], des: dict, with_des: bool) -> list[Path]:
     files = [plot_fraction(frac, out / "fraction.png", baseline=wls[0],
                            title="MobileNet-V1 0.5 on the paper config: throughput and energy "

@@ -12,14 +12,23 @@ additions) while still reproducing the reference module's output.
 """
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
 from accelsim.errors import InputError, Problem
 from accelsim.kernels import (
-    FpConv, OpCounts, StrassenConv, fp_conv2d, fp_linear, hybrid_conv2d, strassen_conv2d,
-    strassen_linear, ternary_conv2d, ternary_linear,
+    FpConv,
+    OpCounts,
+    StrassenConv,
+    fp_conv2d,
+    fp_linear,
+    hybrid_conv2d,
+    strassen_conv2d,
+    strassen_linear,
+    ternary_conv2d,
+    ternary_linear,
 )
 
 KINDS = ("conv", "linear", "ternary_conv", "ternary_linear", "strassen_conv", "strassen_linear",

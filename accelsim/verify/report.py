@@ -1,8 +1,9 @@
 """What ``accelsim verify`` found: frozen records of plain numbers (no torch, no numba)."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import Any, Mapping
+from typing import Any
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,9 @@ The bounds are derived in docs/kernels.md.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 

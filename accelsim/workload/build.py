@@ -16,9 +16,9 @@ Conventions (docs/accounting.md, after Gope et al.):
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
-from accelsim.errors import WorkloadError, Problem
+from accelsim.errors import Problem, WorkloadError
 from accelsim.workload.schema import HIDDEN, Layer, Shape, Stage, StrassenParams, WeightTensor
 
 TERNARY_BITS = 2

@@ -10,16 +10,26 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-
 from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
 
 from accelsim.errors import Problem, WorkloadError
-from accelsim.fields import Reader
+from accelsim.fields import Reader, need
 from accelsim.workload.schema import (
-    HIDDEN, LAYER_INPUT, LAYER_KINDS, LAYER_OUTPUT, SCHEMA, SCHEMA_VERSION, VARIANTS, Layer,
-    Shape, Stage, StrassenParams, WeightTensor, Workload,
+    HIDDEN,
+    LAYER_INPUT,
+    LAYER_KINDS,
+    LAYER_OUTPUT,
+    SCHEMA,
+    SCHEMA_VERSION,
+    VARIANTS,
+    Layer,
+    Shape,
+    Stage,
+    StrassenParams,
+    WeightTensor,
+    Workload,
 )
 
 _TOP_KEYS = ("schema", "schema_version", "name", "description", "activation_bits", "provenance",
@@ -152,8 +162,9 @@ def _read_workload(rd: Reader, doc: Any) -> Workload | None:
             seen.add(raw["name"])  # later references to a broken layer are not errors too
     if rd.problems:
         return None
-    return Workload(name=name, layers=tuple(layers), activation_bits=act_bits,
-                    provenance=prov, description=description if isinstance(description, str) else "")
+    return Workload(name=need(name), layers=tuple(layers), activation_bits=need(act_bits),
+                    provenance=prov,
+                    description=description if isinstance(description, str) else "")
 
 
 def _read_layer(rd: Reader, raw: Any, path: str, seen: set[str]) -> Layer | None:
@@ -197,7 +208,8 @@ def _read_layer(rd: Reader, raw: Any, path: str, seen: set[str]) -> Layer | None
                 rd.problem(f"{path}.stages[{st.name}].fuse_into", st.fuse_into, "names no stage")
     if len(rd.problems) > n0 or shape is None:
         return None
-    return Layer(name=name, kind=kind, variant=variant, shape=shape, stages=tuple(stages),
+    return Layer(name=need(name), kind=need(kind), variant=need(variant), shape=shape,
+                 stages=tuple(stages),
                  inputs=tuple(inputs), strassen=strassen)
 
 
@@ -208,14 +220,15 @@ def _read_shape(rd: Reader, raw: Any, path: str) -> Shape | None:
     if raw is None:
         return None
     rd.keys(raw, _SHAPE_KEYS, path)
-    vals = {}
+    got: dict[str, int | None] = {}
     for key in _SHAPE_KEYS:
         minimum = 0 if key == "padding" else 1
         default = {"kernel_h": 1, "kernel_w": 1, "stride": 1, "padding": 0, "groups": 1}
-        vals[key] = rd.integer(raw, key, path, minimum=minimum,
-                               **({"default": default[key]} if key in default else {}))
-    if any(v is None for v in vals.values()):
+        got[key] = rd.integer(raw, key, path, minimum=minimum,
+                              **({"default": default[key]} if key in default else {}))
+    if any(v is None for v in got.values()):
         return None
+    vals = {k: need(v) for k, v in got.items()}
     for c in ("in_c", "out_c"):
         if vals[c] % vals["groups"]:
             rd.problem(f"{path}.groups", vals["groups"], f"must divide {c} = {vals[c]}")
@@ -238,7 +251,8 @@ def _read_strassen(rd: Reader, raw: Any, path: str) -> StrassenParams | None:
         r_factor = rd.number(raw, "r_factor", path, minimum=0.0, strict=True)
     patch = rd.integer(raw, "patch", path, minimum=1, default=1)
     groups = rd.integer(raw, "groups", path, minimum=1, default=1)
-    if None in (alpha, c_fp, c_rem, r, r_nominal, patch, groups):
+    if (alpha is None or c_fp is None or c_rem is None or r is None or r_nominal is None
+            or patch is None or groups is None):
         return None
     return StrassenParams(alpha=alpha, c_fp=c_fp, c_rem=c_rem, r=r, r_nominal=r_nominal,
                           r_factor=r_factor, patch=patch, groups=groups)
@@ -295,9 +309,9 @@ def _read_stage(rd: Reader, raw: Any, path: str, earlier: set[str]) -> Stage | N
             wn = rd.string(w, "name", wpath)
             wc = rd.integer(w, "count", wpath)
             wb = rd.integer(w, "bits", wpath, minimum=1)
-            if None not in (wn, wc, wb):
+            if (wn is not None and wc is not None and wb is not None):
                 weights.append(WeightTensor(wn, wc, wb))
-    if None not in (m, n, k, groups):
+    if (m is not None and n is not None and k is not None and groups is not None):
         if n % groups:
             rd.problem(f"{path}.groups", groups, f"must divide n = {n}")
         if dense is not None and dense != m * n * k:
@@ -307,10 +321,11 @@ def _read_stage(rd: Reader, raw: Any, path: str, earlier: set[str]) -> Stage | N
         rd.problem(f"{path}.ops_nonzero", nonzero, f"must be <= ops_dense = {dense}")
     if len(rd.problems) > n0:
         return None
-    return Stage(name=name, role=role, op=unit, m=m, n=n, k=k, groups=groups,
-                 ops_dense=dense, ops_nonzero=nonzero, weights=tuple(weights), reads=reads,
-                 writes=writes, in_bytes=in_bytes, out_bytes=out_bytes, after=tuple(after),
-                 fuse_into=fuse_into, paper_scale=scale)
+    return Stage(name=need(name), role=need(role), op=need(unit), m=need(m), n=need(n),
+                 k=need(k), groups=need(groups), ops_dense=need(dense),
+                 ops_nonzero=need(nonzero), weights=tuple(weights), reads=need(reads),
+                 writes=need(writes), in_bytes=need(in_bytes), out_bytes=need(out_bytes),
+                 after=tuple(after), fuse_into=fuse_into, paper_scale=need(scale))
 
 
 def _problem(field: str, value: object, why: str) -> Problem:

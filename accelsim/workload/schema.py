@@ -5,7 +5,8 @@ A :class:`Workload` is an ordered tuple of :class:`Layer` s. Each layer is split
 convolution, a ternary W_b convolution, the ã multiplication, a W_c convolution, a bias add...
 Every stage is described as a (grouped) matrix product of ``m`` output positions by ``n`` output
 channels with ``k`` terms per output, so that ``ops_dense == m * n * k`` operations of class
-``op`` (``"mac"``, ``"add"``, ``"mul"``; an open set; the field ``unit`` of the file). ``ops_nonzero`` is the count when
+``op`` (``"mac"``, ``"add"``, ``"mul"``; an open set; the field ``unit`` of the file).
+``ops_nonzero`` is the count when
 zero ternary weights are skipped (equal to ``ops_dense`` for full-precision stages).
 
 The JSON form is documented in ``docs/workload-format.md``; :mod:`accelsim.workload.load` reads
@@ -13,8 +14,8 @@ and writes it.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 SCHEMA = "accelsim.workload"
 SCHEMA_VERSION = 1
@@ -50,7 +51,8 @@ class Stage:
     ``m`` output positions x ``n`` output channels, ``k`` reduction terms per output (per group),
     ``groups`` block-diagonal groups (``n % groups == 0``). ``ops_dense = m*n*k`` operations of
     class ``op`` (the workload file calls this field ``unit``; the hardware config routes each
-    operation class to a unit class). ``reads`` is ``"input"`` (the layer's input tensor) or the name of an earlier
+    operation class to a unit class). ``reads`` is ``"input"`` (the layer's input tensor) or
+    the name of an earlier
     stage; ``writes`` is ``"output"`` or ``"hidden"`` (an intermediate buffer, e.g. between W_b and
     W_c). ``in_bytes``/``out_bytes`` are the activation bytes read and written once.
     ``after`` lists stages that must finish first (same layer). ``fuse_into`` names a stage whose

@@ -11,7 +11,11 @@ from __future__ import annotations
 import numpy as np
 
 from accelsim.workload.build import (
-    conv_out, eltwise_layer, fp_layer, strassen_layer, strassen_params,
+    conv_out,
+    eltwise_layer,
+    fp_layer,
+    strassen_layer,
+    strassen_params,
 )
 from accelsim.workload.schema import Layer, Shape, Workload
 

@@ -8,20 +8,19 @@ import json
 
 import pytest
 import yaml
+from conftest import HWCONFIGS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from accelsim.study.figures import load_trace
 from accelsim.dse.points import iter_points, load_inputs
 from accelsim.dse.spec import sweep_spec_from_dict
 from accelsim.errors import InputError
 from accelsim.hw import hwconfig_to_dict, load_hwconfig, loads_hwconfig
 from accelsim.interop import HEADER, parse_topology
+from accelsim.study.figures import load_trace
 from accelsim.workload import loads_workload, workload_from_dict, workload_to_dict
 from accelsim.workload.build import fp_layer, strassen_layer, strassen_params, twn_layer
 from accelsim.workload.schema import Shape, Workload
-
-from conftest import HWCONFIGS
 
 _SH = Shape(6, 6, 4, 6, 6, 8, 3, 3, 1, 1, 1)
 _P = strassen_params(8, alpha=0.25, r_factor=1.0)

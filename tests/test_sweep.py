@@ -10,12 +10,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from dse_support import IAREA_HW, PAPER_HW, write_inputs, write_spec
 
 from accelsim.dse import ResultStore, StoreError, sweep
 from accelsim.dse.points import iter_points, load_inputs
 from accelsim.dse.spec import load_sweep_spec
-
-from dse_support import IAREA_HW, PAPER_HW, write_inputs, write_spec
 
 FRACTIONS = {"start": 0.0, "stop": 1.0, "num": 101}
 

@@ -5,20 +5,21 @@ import json
 
 import numpy as np
 import pytest
+from dse_support import IAREA_HW, PAPER_HW, write_inputs, write_spec
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from accelsim.dse.tasks import Task, evaluate_point
-from accelsim.hw.rules import split_area
 from accelsim.dse.points import (
-    iter_points, load_inputs, resolve_config,
+    iter_points,
+    load_inputs,
+    resolve_config,
 )
 from accelsim.dse.spec import SweepSpecError, expand_range, load_sweep_spec, sweep_spec_from_dict
+from accelsim.dse.tasks import Task, evaluate_point
 from accelsim.dse.vector import evaluate_vectorised
 from accelsim.errors import ConfigError
 from accelsim.hw.load import load_hwconfig
-
-from dse_support import IAREA_HW, PAPER_HW, write_inputs, write_spec
+from accelsim.hw.rules import split_area
 
 
 def test_ranges_are_inclusive_rounded_and_typed():

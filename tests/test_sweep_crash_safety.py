@@ -11,13 +11,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from dse_support import PAPER_HW, write_inputs, write_spec
+from test_bad_inputs import entry_point
 
 from accelsim.dse import ResultStore, sweep
 from accelsim.dse.points import iter_points, load_inputs
 from accelsim.dse.spec import load_sweep_spec
-
-from dse_support import PAPER_HW, write_inputs, write_spec
-from test_hardening_inputs import entry_point
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="SIGKILL")
 KILLS = 4

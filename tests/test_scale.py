@@ -7,7 +7,8 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
-from test_hardening_liveness import deadline
+from conftest import HWCONFIGS
+from test_engine_liveness import deadline
 
 from accelsim.analytic.bound import estimate
 from accelsim.counts import workload_counts
@@ -15,8 +16,6 @@ from accelsim.engine import simulate_plan
 from accelsim.hw import load_hwconfig
 from accelsim.mapping import map_workload
 from accelsim.workload.synthetic import chain, resnet_bottleneck
-
-from conftest import HWCONFIGS
 
 
 @pytest.fixture(scope="module")

@@ -3,23 +3,31 @@ from __future__ import annotations
 
 import pytest
 from click.testing import CliRunner
+from conftest import GOLDEN, WORKLOADS
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from mobilenet_closed_form import mobilenet_layers, paper_counts
 
 from accelsim import api
 from accelsim.cli import main
 from accelsim.errors import WorkloadError
 from accelsim.interop import (
-    HEADER, export_topology, import_topology, parse_topology, scalesim_out,
+    HEADER,
+    export_topology,
+    import_topology,
+    parse_topology,
+    scalesim_out,
 )
 from accelsim.workload import load_workload
 from accelsim.workload.build import (
-    conv_out, eltwise_layer, fp_layer, strassen_layer, strassen_params, twn_layer,
+    conv_out,
+    eltwise_layer,
+    fp_layer,
+    strassen_layer,
+    strassen_params,
+    twn_layer,
 )
 from accelsim.workload.schema import Shape, Workload
-
-from conftest import GOLDEN, WORKLOADS
-from mobilenet_closed_form import mobilenet_layers, paper_counts
 
 TOPO = GOLDEN / "scalesim_mobilenet_v1_0.5_topology.csv"
 

@@ -6,11 +6,10 @@ import json
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from dse_support import IAREA_HW, PAPER_HW, WORKLOADS, tiny_workload, write_inputs, write_spec
 
 from accelsim.cli import main
 from accelsim.workload.load import save_workload
-
-from dse_support import IAREA_HW, PAPER_HW, WORKLOADS, tiny_workload, write_inputs, write_spec
 
 HYB = str(WORKLOADS / "mobilenet_v1_0.5_hybrid_a0.375_r1.6.json")
 BASE = str(WORKLOADS / "mobilenet_v1_0.5_baseline.json")

@@ -5,15 +5,14 @@ import math
 from types import SimpleNamespace
 
 import pytest
+from dse_support import IAREA_HW, PAPER_HW, WORKLOADS, tiny_workload
 
-from accelsim.study.compare import truncate
 from accelsim.dse.allocate import allocate_report, des_search
 from accelsim.errors import InputError
 from accelsim.hw.load import load_hwconfig
 from accelsim.published import gope2019_mobilenet
+from accelsim.study.compare import truncate
 from accelsim.workload.load import load_workload
-
-from dse_support import IAREA_HW, PAPER_HW, WORKLOADS, tiny_workload
 
 INCONSISTENT = "mobilenet_v1_0.5_hybrid_a0.5_r1"   # method.md section 6
 

@@ -6,12 +6,11 @@ from __future__ import annotations
 import math
 
 import pytest
+from conftest import GOLDEN, HWCONFIGS
 
 from accelsim.api import load_hwconfig, simulate
 from accelsim.interop import import_topology, load_golden, ws_compute_cycles
 from accelsim.workload.schema import Workload
-
-from conftest import GOLDEN, HWCONFIGS
 
 TARGET_PCT = 2.0
 REF = {r.name: r for r in load_golden(GOLDEN / "scalesim_ws32_mobilenet_v1_0.5.csv")}

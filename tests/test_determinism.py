@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 from dse_support import IAREA_HW, write_inputs, write_spec
-from test_hardening_inputs import entry_point
+from test_bad_inputs import entry_point
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKLOAD = ROOT / "workloads" / "mobilenet_v1_0.5_hybrid_a0.375_r1.6.json"

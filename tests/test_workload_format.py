@@ -54,7 +54,8 @@ def test_hybrid_stages_follow_method():
 def test_missing_field_names_file_field_and_value():
     doc = _doc()
     del doc["layers"][0]["stages"][0]["m"]
-    assert _err(doc) == "wl.json: layers[conv1].stages[conv].m: <missing> (required field is missing)"
+    assert _err(doc) == \
+        "wl.json: layers[conv1].stages[conv].m: <missing> (required field is missing)"
 
 
 def test_extra_key_suggests_close_match():

@@ -5,7 +5,11 @@ import pytest
 
 from accelsim.errors import InputError
 from accelsim.interop import (
-    ScaleSimRow, dumps_golden, load_golden, per_topology_row, read_compute_report,
+    ScaleSimRow,
+    dumps_golden,
+    load_golden,
+    per_topology_row,
+    read_compute_report,
     ws_compute_cycles,
 )
 

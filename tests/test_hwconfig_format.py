@@ -3,14 +3,13 @@ from __future__ import annotations
 
 import pytest
 import yaml
+from conftest import HWCONFIGS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from accelsim.errors import ConfigError
 from accelsim.hw import dumps_hwconfig, load_hwconfig, loads_hwconfig, override
 from accelsim.hw.config import Dataflow
-
-from conftest import HWCONFIGS
 
 
 @pytest.mark.parametrize("name", ["paper", "iso_area_45nm", "scalesim_ws32"])
@@ -50,7 +49,8 @@ def _err(doc) -> str:
     (("dram", "bandwidth_bytes_per_cycle"), float("inf"),
      "hw.yaml: dram.bandwidth_bytes_per_cycle: inf (must be finite)"),
     (("buffers", "hidden", "size_kib"), -1, "hw.yaml: buffers.hidden.size_kib: -1 (must be > 0)"),
-    (("mac_array", "dataflow"), "wss", "hw.yaml: mac_array.dataflow: 'wss' (must be one of ws, os; did you mean 'ws'?)"),
+    (("mac_array", "dataflow"), "wss",
+     "hw.yaml: mac_array.dataflow: 'wss' (must be one of ws, os; did you mean 'ws'?)"),
     (("mac_array", "rows"), "16", "hw.yaml: mac_array.rows: '16' (must be an integer)"),
 ])
 def test_bad_values(path, value, expected):

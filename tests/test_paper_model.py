@@ -5,20 +5,19 @@ import json
 
 import pytest
 from click.testing import CliRunner
+from conftest import HWCONFIGS, WORKLOADS
+from mobilenet_closed_form import paper_counts
 
 from accelsim.analytic.allocation import allocate
-from accelsim.hw.rules import mac_only
-from accelsim.hw.rules import with_counts as apply_allocation
 from accelsim.analytic.opcount import sequential
 from accelsim.analytic.paper import balance_bound, reference_cycles
 from accelsim.cli import main
-from accelsim.study.compare import compare, paper_table, truncate
 from accelsim.counts import workload_counts
 from accelsim.hw import load_hwconfig
+from accelsim.hw.rules import mac_only
+from accelsim.hw.rules import with_counts as apply_allocation
+from accelsim.study.compare import compare, paper_table, truncate
 from accelsim.workload import load_workload
-
-from conftest import HWCONFIGS, WORKLOADS
-from mobilenet_closed_form import paper_counts
 
 PAPER = load_hwconfig(HWCONFIGS / "paper.yaml")
 

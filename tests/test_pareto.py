@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from accelsim.dse.pareto import pareto
-from accelsim.results.pareto import pareto_mask
 from accelsim.errors import InputError
+from accelsim.results.pareto import pareto_mask
 
 
 def test_hand_made_front():
