@@ -34,6 +34,13 @@ from accelsim.interop import export_scalesim, export_topology, import_scalesim, 
 from accelsim.reference.entry import BUNDLED, make_workloads, trace
 from accelsim.reference.spec import ModelSpec, TorchMissingError
 
+# -- training, Strassen rediscovery, filter sensitivity (torch, imported lazily) --------------
+from accelsim.reference.training_entry import (
+    EpochRecord, Phase, TrainConfig, TrainResult, default_phases, plot_sensitivity,
+    rediscover_strassen, sensitivity, trace_checkpoint, train,
+)
+from accelsim.workload.accuracy import workload_accuracy
+
 # -- kernels and verification ------------------------------------------------------------------
 from accelsim.verify import LayerCheck, StageCheck, VerifyReport, verify
 

@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import pickle
-import zipfile
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -58,14 +56,15 @@ def load(path: str | Path, kind: str | None = None) -> dict[str, Any]:
     where = str(path)
     if not path.is_file():
         why = "is a folder" if path.is_dir() else "no such file"
-        raise InputError(Problem("<file>", where, f"cannot read: {why}"))
+        raise InputError(Problem("<file>", where, f"cannot read: {why}"), where)
     try:
         doc = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, zipfile.BadZipFile, RuntimeError, EOFError, ValueError,
-            AttributeError, TypeError, OSError) as exc:
+    except Exception as exc:  # noqa: BLE001 - torch's unpickler fails in many ways on bad bytes
+        if isinstance(exc, (KeyboardInterrupt, MemoryError)):
+            raise
         why = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
         raise InputError(Problem("<file>", where, f"not a readable checkpoint (truncated or "
-                                 f"corrupt: {why})")) from None
+                                 f"corrupt: {why})"), where) from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise InputError(Problem("format", doc.get("format") if isinstance(doc, dict) else
                                  type(doc).__name__, f"not an {FORMAT} file"), where)
@@ -73,9 +72,10 @@ def load(path: str | Path, kind: str | None = None) -> dict[str, Any]:
         raise InputError(Problem("version", doc.get("version"), f"must be {VERSION}"), where)
     if doc.get("kind") not in KINDS or (kind is not None and doc["kind"] != kind):
         want = kind or " or ".join(KINDS)
-        hint = {"training": "; export it with `accelsim train --resume` to completion, or pass "
-                            "the exported .pt file",
-                "inference": "; pass the run folder's checkpoint.pt to resume"}.get(
+        hint = {"training": ": a run's per-epoch checkpoint; pass the exported model.pt "
+                            "that `accelsim train` writes when the run finishes",
+                "inference": ": an exported model; resume from the run folder's "
+                             "checkpoint.pt"}.get(
                     str(doc.get("kind")), "")
         raise InputError(Problem("kind", doc.get("kind"), f"must be {want}{hint}"), where)
     if not isinstance(doc.get("state"), Mapping):

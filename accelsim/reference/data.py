@@ -46,6 +46,16 @@ class ImageData:
 def load_data(source: str, resolution: int) -> ImageData:
     """The dataset named by ``source`` (``digits``, ``cifar10:DIR``, ``imagefolder:DIR``) at
     ``resolution`` pixels. Raises :class:`InputError` for an unknown source or bad files."""
+    try:
+        return _load(source, resolution)
+    except InputError as exc:   # name the file or folder as the source of the problem
+        first = exc.problems[0]
+        if exc.source is None and first.field in ("<file>", "<folder>"):
+            raise exc.with_source(str(first.value)) from None
+        raise
+
+
+def _load(source: str, resolution: int) -> ImageData:
     kind, _, path = source.partition(":")
     if kind == "digits" and not path:
         tx, ty, vx, vy = _digits()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
 from typing import Any, Mapping
 
 from accelsim.errors import InputError, Problem
@@ -180,3 +181,31 @@ class TrainConfig:
 
     def with_(self, **changes: Any) -> "TrainConfig":
         return replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class EpochRecord:
+    """One finished epoch: global ``epoch`` (1-based), ``phase``, last ``lr``, mean training
+    ``loss``, training accuracy (on augmented batches), test accuracy, wall ``seconds`` and
+    training ``images`` seen."""
+
+    epoch: int
+    phase: str
+    lr: float
+    loss: float
+    train_acc: float
+    test_acc: float
+    seconds: float
+    images: int
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """A finished run: its folder, the exported checkpoint, the inference-form test accuracy
+    measured at export and every epoch's record."""
+
+    run_dir: Path
+    exported: Path
+    accuracy: float
+    test_images: int
+    history: tuple[EpochRecord, ...]

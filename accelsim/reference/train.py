@@ -26,40 +26,12 @@ from accelsim.errors import InputError, Problem
 from accelsim.reference import checkpoint as ckpt
 from accelsim.reference.data import ImageData, load_data, translate
 from accelsim.reference.models import build_model
-from accelsim.reference.schedule import Phase, TrainConfig
+from accelsim.reference.schedule import EpochRecord, Phase, TrainConfig, TrainResult
 from accelsim.reference.spec import ModelSpec
 from accelsim.reference.trainform import fold, freeze_ternary, set_quantize, to_train_form
 
 CHECKPOINT = "checkpoint.pt"
 EXPORT = "model.pt"
-
-
-@dataclass(frozen=True)
-class EpochRecord:
-    """One finished epoch: global ``epoch`` (1-based), ``phase``, last ``lr``, mean training
-    ``loss``, training accuracy (on augmented batches), test accuracy, wall ``seconds`` and
-    training ``images`` seen."""
-
-    epoch: int
-    phase: str
-    lr: float
-    loss: float
-    train_acc: float
-    test_acc: float
-    seconds: float
-    images: int
-
-
-@dataclass(frozen=True)
-class TrainResult:
-    """A finished run: its folder, the exported checkpoint, the inference-form test accuracy
-    measured at export and every epoch's record."""
-
-    run_dir: Path
-    exported: Path
-    accuracy: float
-    test_images: int
-    history: tuple[EpochRecord, ...]
 
 
 @dataclass
