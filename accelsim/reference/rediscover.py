@@ -210,8 +210,8 @@ def _product(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 
 def rediscover(rank: int = 7, seeds: int = 200, *, first_seed: int = 0, chunk: int = 100,
-               steps: tuple[int, int] = (2000, 1000), batch: int = 16,
-               lr: tuple[float, float] = (0.02, 0.002), stop_at_first: bool = False,
+               steps: tuple[int, int] = (4000, 2000), batch: int = 16,
+               lr: tuple[float, float] = (0.05, 0.0003), stop_at_first: bool = False,
                threads: int = 1, pairs: int = 200,
                on_chunk: Callable[[int, int], None] | None = None) -> RediscoveryReport:
     """Train ``seeds`` initialisations (``first_seed`` on), ``chunk`` at a time, and report
