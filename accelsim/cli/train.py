@@ -49,7 +49,8 @@ def _phases(epochs: str, lr: str, schedule: str, warmup: int | None,
                "--run runs/st\n\n"
                "  accelsim train resnet20 --width 0.5 --resolution 16 --variant hybrid "
                "--alpha 0.5 --teacher runs/base/model.pt --run runs/hy\n\n"
-               "  accelsim train resnet20 --data cifar10 --data-dir cifar-10-batches-bin --epochs 250,40,10 "
+               "  accelsim train resnet20 --data cifar10 --data-dir cifar-10-batches-bin "
+               "--epochs 250,40,10 "
                "--lr 0.1,0.01,0.001 --schedule step --milestones fp:150,200 "
                "--milestones quantize:10,20,30 --run runs/c10")
 @click.argument("model")
@@ -98,9 +99,9 @@ def _phases(epochs: str, lr: str, schedule: str, warmup: int | None,
               help="Progress bar with loss and accuracy [on when stderr is a terminal].")
 @json_option
 @handle_errors
-def train_cmd(model: str, data: str, data_dir: Path | None, run_dir: Path, resume: bool, export: Path | None,
-              epochs: str, lr: str, schedule: str, warmup: int | None, milestones: tuple[str, ...],
-              batch_size: int, momentum: float, nesterov: bool, weight_decay: float,
+def train_cmd(model: str, data: str, data_dir: Path | None, run_dir: Path, resume: bool,
+              export: Path | None, epochs: str, lr: str, schedule: str, warmup: int | None,
+              milestones: tuple[str, ...], batch_size: int, momentum: float, nesterov: bool, weight_decay: float,
               shuffle_seed: int | None, augment: bool, teacher: Path | None,
               distill_weight: float, temperature: float, threads: int,
               progress: bool | None, as_json: bool, **opts: object) -> None:

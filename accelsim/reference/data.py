@@ -190,7 +190,7 @@ def _read_split(split: Path, classes: list[str]) -> tuple[torch.Tensor, torch.Te
                                          f"{type(exc).__name__}")) from None
             size = size or rgb.size
             if rgb.size != size:
-                rgb = rgb.resize(size, Image.BILINEAR)
+                rgb = rgb.resize(size, Image.Resampling.BILINEAR)
             images.append(np.asarray(rgb, dtype=np.float32).transpose(2, 0, 1) / 255.0)
             labels.append(label)
     if not images:

@@ -75,6 +75,7 @@ class TernaryConv2d(nn.Module):
     :mod:`accelsim.reference.trainform`) multiplies each output channel before the bias."""
 
     quantize = True
+    channel_scale: torch.Tensor | None
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1,
                  padding: int = 0, groups: int = 1, *, bias: bool = True,
@@ -104,6 +105,7 @@ class TernaryLinear(nn.Module):
     (``quantize`` and ``channel_scale`` as for :class:`TernaryConv2d`)."""
 
     quantize = True
+    channel_scale: torch.Tensor | None
 
     def __init__(self, in_features: int, out_features: int, *, bias: bool = True,
                  gain: float = 1.0, generator: torch.Generator | None = None):

@@ -125,13 +125,13 @@ class TrainConfig:
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < low:
                 problems.append(Problem(name, v, f"must be an integer >= {low}"))
-        for name, low, strict in (("momentum", 0.0, False), ("weight_decay", 0.0, False),
-                                  ("distill_weight", 0.0, False), ("temperature", 0.0, True)):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) \
-                    or v < low or (strict and v == low):
-                problems.append(Problem(name, v, f"must be a number {'>' if strict else '>='} "
-                                                 f"{low:g}"))
+        for name, bound, strict in (("momentum", 0.0, False), ("weight_decay", 0.0, False),
+                                    ("distill_weight", 0.0, False), ("temperature", 0.0, True)):
+            x = getattr(self, name)
+            if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x) \
+                    or x < bound or (strict and x == bound):
+                problems.append(Problem(name, x, f"must be a number {'>' if strict else '>='} "
+                                                 f"{bound:g}"))
         if sum(p.epochs for p in self.active_phases) == 0:
             problems.append(Problem("phases", [p.epochs for p in self.phases],
                                     "the run has no epochs"))

@@ -29,7 +29,8 @@ def trace_checkpoint(path: str | Path, relative_to: str | Path = ".") -> Workloa
     Deterministic (byte-identical for the same file and folder). Raises :class:`InputError`
     naming the file for a missing, corrupt or foreign checkpoint."""
     model, spec, doc = ckpt.load_model(path)
-    training = doc.get("training") if isinstance(doc.get("training"), Mapping) else {}
+    raw = doc.get("training")
+    training: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
     rel = Path(os.path.relpath(Path(path).resolve(), Path(relative_to).resolve())).as_posix()
     extra = {"checkpoint": {"path": rel, "sha256": ckpt.file_sha256(path)},
              "training": dict(training)}

@@ -32,6 +32,12 @@ from accelsim.reference.layers import (
 TERNARY = (TernaryConv2d, TernaryLinear, TernaryConvTranspose2d)
 
 
+def _bn_scale(bn: nn.BatchNorm1d | nn.BatchNorm2d) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(gamma / sqrt(running_var + eps), running_mean)`` of a BatchNorm."""
+    assert bn.running_var is not None and bn.running_mean is not None
+    return bn.weight / torch.sqrt(bn.running_var + bn.eps), bn.running_mean
+
+
 class ConvBN(nn.Module):
     """``bn(conv(x))`` for a full-precision ``nn.Conv2d``."""
 
@@ -48,10 +54,10 @@ class ConvBN(nn.Module):
         ``g = gamma / sqrt(var + eps)``)."""
         conv, bn = self.conv, self.bn
         with torch.no_grad():
-            g = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+            g, mean = _bn_scale(bn)
             conv.weight.mul_(g.view(-1, 1, 1, 1))
             b = conv.bias if conv.bias is not None else torch.zeros_like(g)
-            new_bias = (b - bn.running_mean) * g + bn.bias
+            new_bias = (b - mean) * g + bn.bias
             if conv.bias is None:
                 conv.bias = nn.Parameter(new_bias)
             else:
@@ -74,10 +80,10 @@ class TernaryBN(nn.Module):
         """The TWN convolution with ``channel_scale = g`` and bias ``(b - mu) g + beta``."""
         conv, bn = self.conv, self.bn
         with torch.no_grad():
-            g = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+            g, mean = _bn_scale(bn)
             old = conv.channel_scale if conv.channel_scale is not None else torch.ones_like(g)
             b = conv.bias if conv.bias is not None else torch.zeros_like(g)
-            new_bias = (b - bn.running_mean) * g + bn.bias
+            new_bias = (b - mean) * g + bn.bias
             conv.channel_scale = (old * g).detach().clone()
             if conv.bias is None:
                 conv.bias = nn.Parameter(new_bias)
@@ -106,9 +112,9 @@ def to_train_form(model: nn.Module) -> nn.Module:
         elif isinstance(child, TernaryConv2d):
             setattr(parent, name, TernaryBN(child))
         elif isinstance(child, StrassenLinear):
-            child.wb = HiddenBN(child.wb, child.hidden, linear=True)
+            child.wb = HiddenBN(child.wb, child.hidden, linear=True)  # type: ignore[assignment]
         elif isinstance(child, StrassenConv2d) and child.patch == 1:
-            child.wb = HiddenBN(child.wb, child.hidden, linear=False)
+            child.wb = HiddenBN(child.wb, child.hidden, linear=False)  # type: ignore[assignment]
     return model
 
 
@@ -130,15 +136,16 @@ def _fold_hidden(st: StrassenLinear | StrassenConv2d) -> None:
     assert isinstance(wrapper, HiddenBN)
     bn = wrapper.bn
     with torch.no_grad():
-        g = bn.weight / torch.sqrt(bn.running_var + bn.eps)
-        shift = st.a * (bn.bias - bn.running_mean * g)          # per hidden channel, after ã
+        g, mean = _bn_scale(bn)
+        a: torch.Tensor = st.a
+        shift = a * (bn.bias - mean * g)          # per hidden channel, after ã
         if isinstance(st, StrassenLinear):
             carried = st.wc(shift.view(1, -1))[0]
         else:
             carried = st.wc(shift.view(1, -1, 1, 1))[0, :, 0, 0]
         st.a.mul_(g)
         st.bias.add_(carried)
-    st.wb = wrapper.wb
+    st.wb = wrapper.wb  # type: ignore[assignment]
 
 
 def set_quantize(model: nn.Module, on: bool) -> None:
