@@ -101,8 +101,8 @@ def _phases(epochs: str, lr: str, schedule: str, warmup: int | None,
 @handle_errors
 def train_cmd(model: str, data: str, data_dir: Path | None, run_dir: Path, resume: bool,
               export: Path | None, epochs: str, lr: str, schedule: str, warmup: int | None,
-              milestones: tuple[str, ...], batch_size: int, momentum: float, nesterov: bool, weight_decay: float,
-              shuffle_seed: int | None, augment: bool, teacher: Path | None,
+              milestones: tuple[str, ...], batch_size: int, momentum: float, nesterov: bool,
+              weight_decay: float, shuffle_seed: int | None, augment: bool, teacher: Path | None,
               distill_weight: float, temperature: float, threads: int,
               progress: bool | None, as_json: bool, **opts: object) -> None:
     """Train the reference MODEL (baseline, TWN, StrassenNets or hybrid variant) with the
