@@ -3,13 +3,14 @@ training side of the reference model (docs/training.md). torch is imported only 
 runs."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
 
 from accelsim import api
 from accelsim.cli.common import EXIT_CHECK_FAILED, INPUT_PATH, echo_json, handle_errors, \
-    json_option, stdout_is_tty
+    json_option
 from accelsim.cli.dse import plot_group
 from accelsim.cli.trace import given_options, model_options, spec_from_options
 from accelsim.errors import InputError, Problem
@@ -124,7 +125,7 @@ def train_cmd(model: str, data: str, data_dir: Path | None, run_dir: Path, resum
         weight_decay=weight_decay, seed=spec.seed if shuffle_seed is None else shuffle_seed,
         augment=augment, teacher=None if teacher is None else str(teacher),
         distill_weight=distill_weight, temperature=temperature, threads=threads)
-    show = (not as_json) and (progress if progress is not None else stdout_is_tty())
+    show = (not as_json) and (progress if progress is not None else sys.stderr.isatty())
 
     def line(r: api.EpochRecord) -> None:
         if not as_json:
