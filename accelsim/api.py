@@ -42,13 +42,31 @@ from accelsim.interop import export_scalesim, export_topology, import_scalesim, 
 from accelsim.mapping import map_workload
 from accelsim.reference.entry import BUNDLED, make_workloads, trace
 from accelsim.reference.spec import ModelSpec, TorchMissingError
+from accelsim.reference.training_entry import (
+    EpochRecord,
+    Phase,
+    TrainConfig,
+    TrainResult,
+    default_phases,
+    rediscover_strassen,
+    sensitivity,
+    trace_checkpoint,
+    train,
+)
 from accelsim.results.records import LayerRecord, Result
 from accelsim.routing import check_compatible
 from accelsim.study.compare import compare, paper_table
-from accelsim.study.figures import plot_fraction, plot_gantt, plot_layers, plot_pareto
+from accelsim.study.figures import (
+    plot_fraction,
+    plot_gantt,
+    plot_layers,
+    plot_pareto,
+    plot_sensitivity,
+)
 from accelsim.study.report import Report, report
 from accelsim.verify import LayerCheck, StageCheck, VerifyReport, verify
 from accelsim.workload import Workload, load_workload, save_workload, workload_hash
+from accelsim.workload.accuracy import workload_accuracy
 
 
 def simulate(wl: Workload, hw: HardwareConfig, engine: Model | str = Model.DES,
@@ -59,6 +77,8 @@ def simulate(wl: Workload, hw: HardwareConfig, engine: Model | str = Model.DES,
 
 
 __all__ = [
+    "default_phases", "EpochRecord", "Phase", "plot_sensitivity", "rediscover_strassen",
+    "sensitivity", "trace_checkpoint", "train", "TrainConfig", "TrainResult", "workload_accuracy",
     "allocate", "allocate_report", "Allocation", "AllocationReport", "balance", "balance_bound",
     "BUNDLED", "check_compatible", "compare", "Convention", "counts", "estimate", "evaluate",
     "export_scalesim", "export_topology", "HardwareConfig", "import_scalesim", "import_topology",

@@ -75,17 +75,32 @@ def spec_from_options(model: str, opts: dict) -> api.ModelSpec:
 @click.command("trace", epilog="Examples:\n\n  accelsim trace mobilenet_v1 --width 0.5 --variant "
                "hybrid --alpha 0.375 --r-factor 1.6 --fc-hidden 768 -o hybrid.json\n\n"
                "  accelsim trace resnet20 --variant hybrid --alpha 0.25 --patch 2 --groups 4 "
-               "--override layer3.0.conv1=0.5:2 -o r20.json")
-@click.argument("model")
+               "--override layer3.0.conv1=0.5:2 -o r20.json\n\n"
+               "  accelsim trace --checkpoint runs/st/model.pt -o st.json")
+@click.argument("model", required=False)
 @model_options
+@click.option("--checkpoint", type=click.Path(path_type=Path), default=None,
+              help="Trace the trained network of this exported checkpoint (`accelsim train`) "
+                   "instead of MODEL.")
 @click.option("-o", "--output", "output", required=True,
               type=click.Path(dir_okay=False, path_type=Path),
               help="Workload JSON file to write ('-' for stdout).")
 @handle_errors
-def trace_cmd(model: str, output: Path, **opts: object) -> None:
+def trace_cmd(model: str | None, checkpoint: Path | None, output: Path, **opts: object) -> None:
     """Build the reference MODEL (mobilenet_v1, resnet20, resnet18), run it once and write its
-    layers as a workload file."""
-    wl = api.trace(spec_from_options(model, opts))
+    layers as a workload file. With --checkpoint, trace a trained network instead: zero-skip
+    counts from its trained ternary weights, its test accuracy in the provenance."""
+    if checkpoint is not None:
+        if model is not None or given_options(opts) or opts.get("overrides"):
+            raise click.UsageError("--checkpoint fixes the network: give no MODEL or model "
+                                   "options with it")
+        folder = Path(".") if str(output) == "-" else output.parent
+        wl = api.trace_checkpoint(checkpoint, relative_to=folder)
+    elif model is None:
+        raise click.UsageError("give a MODEL (mobilenet_v1, resnet20, resnet18) or "
+                               "--checkpoint FILE")
+    else:
+        wl = api.trace(spec_from_options(model, opts))
     if str(output) == "-":
         click.echo(dumps_workload(wl), nl=False)
         return

@@ -85,10 +85,10 @@ def evaluate(arrays: Mapping[str, Any], x: np.ndarray, *, absolute: bool = False
     if kind in ("conv", "ternary_conv"):
         y = F.conv2d(xa, t(arrays["w"]), stride=arrays["stride"], padding=arrays["padding"],
                      groups=arrays["groups"])
-        return (y * t(arrays.get("scale", 1.0)) + _bias(arrays, 4, t)).numpy()
+        return (y * _scale(arrays, 4, t) + _bias(arrays, 4, t)).numpy()
     if kind in ("linear", "ternary_linear"):
         y = xa @ t(arrays["w"]).T
-        return (y * t(arrays.get("scale", 1.0)) + _bias(arrays, 2, t)).numpy()
+        return (y * _scale(arrays, 2, t) + _bias(arrays, 2, t)).numpy()
     if kind == "strassen_linear":
         h = (xa @ t(arrays["wb"]).T) * t(arrays["wb_scale"]) * t(arrays["a"])
         return ((h @ t(arrays["wc"]).T) * t(arrays["wc_scale"]) + _bias(arrays, 2, t)).numpy()
@@ -116,6 +116,13 @@ def _t64(absolute: bool) -> Callable[[Any], torch.Tensor]:
     return t
 
 
+def _scale(arrays: Mapping[str, Any], ndim: int, t: Callable[[Any], torch.Tensor]
+           ) -> torch.Tensor:
+    """The TWN scale: a number, or one per output channel (a trained, folded layer)."""
+    scale = t(arrays.get("scale", 1.0))
+    return scale.view((1, -1) + (1,) * (ndim - 2)) if scale.ndim else scale
+
+
 def _bias(arrays: Mapping[str, Any], ndim: int, t: Callable[[Any], torch.Tensor]
           ) -> torch.Tensor | float:
     bias = arrays.get("bias")
@@ -124,8 +131,10 @@ def _bias(arrays: Mapping[str, Any], ndim: int, t: Callable[[Any], torch.Tensor]
     return t(bias).view((1, -1) + (1,) * (ndim - 2))
 
 
-def capture_model(spec: Any) -> tuple[list[tuple[str, Any]], dict[str, tuple]]:
-    """Build the reference model of ``spec`` and run one seeded forward pass (one torch thread).
+def capture_model(spec: Any, model: torch.nn.Module | None = None
+                  ) -> tuple[list[tuple[str, Any]], dict[str, tuple]]:
+    """Build the reference model of ``spec`` (or take ``model``, e.g. a trained one) and run one
+    seeded forward pass (one torch thread).
 
     Returns the traced ``(layer_name, module)`` list and, per layer name, its captured
     ``(inputs, output)`` numpy arrays (see :func:`capture`)."""
@@ -133,7 +142,7 @@ def capture_model(spec: Any) -> tuple[list[tuple[str, Any]], dict[str, tuple]]:
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        model = build_model(spec)
+        model = build_model(spec) if model is None else model
         named = list(iter_layers(model))
         gen = torch.Generator().manual_seed(spec.seed)
         captured = capture(model, named, torch.randn(input_shape(spec), generator=gen))

@@ -69,7 +69,13 @@ def make_linear(in_f: int, out_f: int, *, bias: bool = True, gain: float = 1.0,
 
 
 class TernaryConv2d(nn.Module):
-    """A convolution with TWN weights (shape ``[out, in/groups, k, k]``) and a float bias."""
+    """A convolution with TWN weights (shape ``[out, in/groups, k, k]``) and a float bias.
+    ``quantize = False`` (training phase 1 only) uses the full-precision weights instead.
+    ``channel_scale`` (a buffer, ``None`` unless a trained BatchNorm was folded in, see
+    :mod:`accelsim.reference.trainform`) multiplies each output channel before the bias."""
+
+    quantize = True
+    channel_scale: torch.Tensor | None
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1,
                  padding: int = 0, groups: int = 1, *, bias: bool = True,
@@ -81,16 +87,25 @@ class TernaryConv2d(nn.Module):
         self.weight = nn.Parameter(torch.empty(out_channels, in_channels // groups, kernel_size,
                                                kernel_size))
         self.bias = nn.Parameter(torch.empty(out_channels)) if bias else None
+        self.register_buffer("channel_scale", None)
         _init_weight_bias(self.weight, self.bias, in_channels // groups * kernel_size ** 2, gain,
                           _gen(generator))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.conv2d(x, ternary_ste(self.weight), self.bias, self.stride, self.padding, 1,
-                        self.groups)
+        w = ternary_ste(self.weight) if self.quantize else self.weight
+        if self.channel_scale is None:
+            return F.conv2d(x, w, self.bias, self.stride, self.padding, 1, self.groups)
+        y = F.conv2d(x, w, None, self.stride, self.padding, 1, self.groups)
+        y = y * self.channel_scale.view(1, -1, 1, 1)
+        return y if self.bias is None else y + self.bias.view(1, -1, 1, 1)
 
 
 class TernaryLinear(nn.Module):
-    """A matrix product with TWN weights (shape ``[out, in]``) and a float bias."""
+    """A matrix product with TWN weights (shape ``[out, in]``) and a float bias
+    (``quantize`` and ``channel_scale`` as for :class:`TernaryConv2d`)."""
+
+    quantize = True
+    channel_scale: torch.Tensor | None
 
     def __init__(self, in_features: int, out_features: int, *, bias: bool = True,
                  gain: float = 1.0, generator: torch.Generator | None = None):
@@ -98,17 +113,24 @@ class TernaryLinear(nn.Module):
         self.in_features, self.out_features = in_features, out_features
         self.weight = nn.Parameter(torch.empty(out_features, in_features))
         self.bias = nn.Parameter(torch.empty(out_features)) if bias else None
+        self.register_buffer("channel_scale", None)
         _init_weight_bias(self.weight, self.bias, in_features, gain, _gen(generator))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.linear(x, ternary_ste(self.weight), self.bias)
+        w = ternary_ste(self.weight) if self.quantize else self.weight
+        if self.channel_scale is None:
+            return F.linear(x, w, self.bias)
+        y = F.linear(x, w) * self.channel_scale
+        return y if self.bias is None else y + self.bias
 
 
 class TernaryConvTranspose2d(nn.Module):
     """A transposed convolution (no padding) with TWN weights, shape ``[in, out, k, k]``.
 
     With ``kernel_size == stride == p`` every output position receives exactly ``in_channels``
-    terms, which sets the initial weight scale."""
+    terms, which sets the initial weight scale. ``quantize`` as for :class:`TernaryConv2d`."""
+
+    quantize = True
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1, *,
                  bias: bool = False, gain: float = RELU_GAIN,
@@ -123,7 +145,8 @@ class TernaryConvTranspose2d(nn.Module):
         _init_weight_bias(self.weight, self.bias, terms, gain, _gen(generator))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.conv_transpose2d(x, ternary_ste(self.weight), self.bias, self.stride)
+        w = ternary_ste(self.weight) if self.quantize else self.weight
+        return F.conv_transpose2d(x, w, self.bias, self.stride)
 
 
 class StrassenConv2d(nn.Module):

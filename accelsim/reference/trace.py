@@ -64,8 +64,22 @@ def trace(spec: ModelSpec) -> Workload:
         torch.set_num_threads(threads)
 
 
-def _trace(spec: ModelSpec) -> Workload:
-    model = build_model(spec)
+def trace_model(spec: ModelSpec, model: nn.Module, provenance: dict[str, Any],
+                description: str) -> Workload:
+    """:func:`trace` of an already built (e.g. trained) inference-form ``model`` of ``spec``;
+    ``provenance`` entries are added to the spec's, ``description`` replaces the default one.
+    One torch thread, as :func:`trace`."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return _trace(spec, model, provenance, description)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _trace(spec: ModelSpec, model: nn.Module | None = None,
+           extra: dict[str, Any] | None = None, description: str | None = None) -> Workload:
+    model = build_model(spec) if model is None else model
     named = list(iter_layers(model))
     seen: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {}
     order: list[str] = []
@@ -99,9 +113,9 @@ def _trace(spec: ModelSpec) -> Workload:
                    for name, mod in named)
     provenance = {"generator": GENERATOR, "model": spec.model, "params": spec.to_dict(),
                   "seed": spec.seed, "accelsim_version": __version__,
-                  "torch_version": torch.__version__}
+                  "torch_version": torch.__version__, **(extra or {})}
     return Workload(name=spec.slug(), layers=layers, activation_bits=16, provenance=provenance,
-                    description=describe(spec))
+                    description=describe(spec) if description is None else description)
 
 
 def describe(spec: ModelSpec) -> str:
@@ -177,7 +191,8 @@ def layer_arrays(module: nn.Module, in_hw: tuple[int, int] | None = None) -> dic
 
     Keys by ``kind``: ``conv`` (w float32 [out, in/g, kh, kw], bias, stride, padding, groups),
     ``linear`` (w float32 [out, in], bias), ``ternary_conv`` / ``ternary_linear`` (w int8 in
-    {-1, 0, 1}, scale, bias, and the conv geometry), ``strassen_conv`` (wb int8 [r, in/g, kb, kb],
+    {-1, 0, 1}, scale: a float, or float32 [out] for a trained layer with a folded BatchNorm,
+    bias, and the conv geometry), ``strassen_conv`` (wb int8 [r, in/g, kb, kb],
     wb_scale, a float32 [r], wc int8 [r, c_rem, p, p], wc_scale, bias float32 [c_rem], stride =
     p*s, padding = (top, left, bottom, right) of W_b's input, groups, patch, out_h, out_w),
     ``strassen_linear`` (wb [r, in], wb_scale, a, wc [out, r], wc_scale, bias), ``hybrid_conv``
@@ -211,8 +226,10 @@ def layer_arrays(module: nn.Module, in_hw: tuple[int, int] | None = None) -> dic
                 "bias": _f32(module.bias)}
     if isinstance(module, (TernaryConv2d, TernaryLinear)):
         w, scale = ternarize(module.weight)
+        cs = module.channel_scale      # a folded BatchNorm (trained TWN): one scale per channel
         out = {"kind": "ternary_conv" if isinstance(module, TernaryConv2d) else "ternary_linear",
-               "w": w.numpy(), "scale": float(scale), "bias": _f32(module.bias)}
+               "w": w.numpy(), "scale": float(scale) if cs is None else _f32(scale * cs),
+               "bias": _f32(module.bias)}
         if isinstance(module, TernaryConv2d):
             out.update(stride=module.stride, padding=module.padding, groups=module.groups)
         return out

@@ -31,6 +31,7 @@ from accelsim.results.plot import (
     save,
 )
 from accelsim.results.records import Result
+from accelsim.results.training_plots import load_sensitivity, sensitivity_figure
 from accelsim.workload.schema import Workload
 
 if TYPE_CHECKING:  # pandas is imported where rows are built (it takes ~0.5 s)
@@ -142,6 +143,14 @@ def plot_gantt(trace: str | Path | list, out: str | Path, *, title: str | None =
     events = load_trace(trace) if isinstance(trace, (str, Path)) else trace
     name = title or (Path(trace).stem if isinstance(trace, (str, Path)) else "Timeline")
     return save(gantt_figure(events, title=name), out)
+
+
+def plot_sensitivity(result: str | Path, out: str | Path) -> Path:
+    """Write the per-filter loss against hidden width figure of an ``accelsim sensitivity``
+    result (JSON) to ``out`` (.png, .svg or .pdf). Raises :class:`InputError` for a bad file
+    or suffix. Needs no torch."""
+    check_out(out)
+    return save(sensitivity_figure(load_sensitivity(result)), out)
 
 
 def check_out(out: str | Path) -> Path:

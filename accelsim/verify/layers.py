@@ -97,7 +97,8 @@ def eltwise(inputs: Sequence[np.ndarray] | np.ndarray) -> tuple[np.ndarray, OpCo
 
 def _twn_epilogue(out: np.ndarray, arrays: Mapping[str, Any]) -> np.ndarray:
     """``scale * out + bias`` (uncounted, see the module docstring)."""
-    y = out * out.dtype.type(arrays["scale"])
+    scale = np.asarray(arrays["scale"], dtype=out.dtype)     # per channel when BN was folded
+    y = out * (scale.reshape((1, -1) + (1,) * (out.ndim - 2)) if scale.ndim else scale)
     bias = arrays.get("bias")
     if bias is not None:
         y += bias.astype(out.dtype).reshape((1, -1) + (1,) * (out.ndim - 2))

@@ -34,7 +34,9 @@ def verify(target: Any, *, on_layer: Callable[[LayerCheck], None] | None = None
            ) -> VerifyReport:
     """Verify a network: ``target`` is a :class:`~accelsim.reference.ModelSpec` (its trace is
     the expected workload), a :class:`Workload` traced by :mod:`accelsim.reference`, or the path
-    of such a workload file. ``on_layer`` is called with each :class:`LayerCheck` as it is done.
+    of such a workload file. A trained workload (provenance ``checkpoint``) is verified with
+    the weights of its checkpoint, resolved against the workload file's folder. ``on_layer`` is
+    called with each :class:`LayerCheck` as it is done.
 
     Raises :class:`~accelsim.reference.TorchMissingError` without torch and
     :class:`~accelsim.errors.InputError` for a bad spec or file or a workload the reference
@@ -56,16 +58,22 @@ def verify(target: Any, *, on_layer: Callable[[LayerCheck], None] | None = None
             spec = ModelSpec.from_provenance(expected.provenance)
         except InputError as exc:
             raise exc.with_source(source) from None
+        # a trained workload: verify the trained weights of its checkpoint
+        from accelsim.reference.trained import checkpoint_of, model_for  # imports torch
+        base = Path(target).parent if isinstance(target, (str, Path)) else Path(".")
+        path = checkpoint_of(expected.provenance, base, source)
+        if path is not None:
+            return _verify(spec, expected, source, on_layer, model_for(spec, path, source))
     return _verify(spec, expected, source, on_layer)
 
 
 def _verify(spec: ModelSpec, expected: Workload, source: str,
-            on_layer: Callable[[LayerCheck], None] | None) -> VerifyReport:
+            on_layer: Callable[[LayerCheck], None] | None, model: Any = None) -> VerifyReport:
     from accelsim.reference import capture as torch_side  # imports torch
     from accelsim.reference.trace import layer_arrays  # imports torch
 
     start = time.perf_counter()
-    named, captured = torch_side.capture_model(spec)
+    named, captured = torch_side.capture_model(spec, model)
     expected_layers = {layer.name: layer for layer in expected.layers}
     model_names = [name for name, _ in named]
     problems = [f"layer {name}: in the workload but not in the reference model"
