@@ -32,7 +32,11 @@ from accelsim.interop import export_scalesim, export_topology, import_scalesim, 
 
 # -- reference model (torch; imported lazily inside the functions) ----------------------------
 from accelsim.reference.entry import BUNDLED, make_workloads, trace
-from accelsim.reference.spec import ModelSpec, TorchMissingError
+from accelsim.reference.spec import ModelSpec, TorchMissingError, dumps_spec, load_spec
+
+# -- hybrid binary networks: partition, HBN accounting ----------------------------------------
+from accelsim.hbn import hbn_counts, hbn_layers, hbn_paper_table
+from accelsim.reference.partition import Partition, partition, partition_scores
 
 # -- kernels and verification ------------------------------------------------------------------
 from accelsim.verify import LayerCheck, StageCheck, VerifyReport, verify

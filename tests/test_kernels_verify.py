@@ -137,7 +137,8 @@ def test_cli_mismatch_exits_1_naming_the_layer(tmp_path):
 
 @pytest.mark.parametrize("args,text", [
     (["missing.json"], "cannot read"),
-    (["lenet"], "model: 'lenet' (must be one of mobilenet_v1, resnet20, resnet18)"),
+    (["lenet"], "model: 'lenet' (must be one of mobilenet_v1, resnet20, resnet18, alexnet, "
+                "squeezenet1_0)"),
     (["resnet20", "--groups", "0"], "groups: 0 (must be >= 1)"),
 ])
 def test_cli_bad_input_exits_2(args, text):

@@ -198,7 +198,12 @@ class ResNet(nn.Module):
 def build_model(spec: ModelSpec) -> nn.Module:
     """The network ``spec`` describes, in eval mode, parameters drawn from a
     ``torch.Generator`` seeded with ``spec.seed`` (the global RNG is not touched).
-    Raises :class:`InputError` if an override names no strassenified conv layer."""
+    Raises :class:`InputError` if an override names no strassenified conv layer.
+    AlexNet, SqueezeNet and the binary variants are built by
+    :func:`accelsim.reference.binary_models.build_binary_model`."""
+    from accelsim.reference.binary_models import build_binary_model, is_binary_spec
+    if is_binary_spec(spec):
+        return build_binary_model(spec)
     gen = torch.Generator().manual_seed(spec.seed)
     f = _Factory(spec, gen)
     if spec.model == "mobilenet_v1":

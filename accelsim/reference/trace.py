@@ -15,6 +15,9 @@ import torch
 from torch import nn
 
 from accelsim import __version__
+from accelsim.reference.binary_trace import (
+    BINARY_COUNTED, binary_layer_arrays, describe_binary, trace_binary_layer,
+)
 from accelsim.reference.layers import (
     EltwiseAdd, HybridConv2d, StrassenConv2d, StrassenLinear, TernaryConv2d, TernaryLinear,
 )
@@ -26,7 +29,7 @@ from accelsim.workload.schema import Layer, Shape, StrassenParams, Workload
 
 #: Module types that are one traced layer each (their children are not traced separately).
 COUNTED = (nn.Conv2d, nn.Linear, TernaryConv2d, TernaryLinear, StrassenConv2d, StrassenLinear,
-           HybridConv2d, EltwiseAdd)
+           HybridConv2d, EltwiseAdd) + BINARY_COUNTED
 _LINEAR = (nn.Linear, TernaryLinear, StrassenLinear)
 
 
@@ -89,8 +92,8 @@ def _trace(spec: ModelSpec) -> Workload:
             raise RuntimeError(f"{name}: built for input {hw}, ran on {seen[name][0][-2:]}")
     fp_bits = 8 * spec.fp_bytes
     inputs_of = model.layer_inputs
-    layers = tuple(trace_layer(name, mod, *seen[name], inputs_of[name], fp_bits)
-                   for name, mod in named)
+    layers = tuple(trace_layer(name, mod, *seen[name], inputs_of[name], fp_bits,
+                               spec.word_bits) for name, mod in named)
     provenance = {"generator": GENERATOR, "model": spec.model, "params": spec.to_dict(),
                   "seed": spec.seed, "accelsim_version": __version__,
                   "torch_version": torch.__version__}
@@ -100,10 +103,12 @@ def _trace(spec: ModelSpec) -> Workload:
 
 def describe(spec: ModelSpec) -> str:
     """One sentence saying what network a trace is."""
-    net = {"mobilenet_v1": "MobileNet-V1", "resnet20": "ResNet-20",
-           "resnet18": "ResNet-18"}[spec.model]
+    net = {"mobilenet_v1": "MobileNet-V1", "resnet20": "ResNet-20", "resnet18": "ResNet-18",
+           "alexnet": "AlexNet", "squeezenet1_0": "SqueezeNet 1.0"}[spec.model]
     text = (f"{net} width {spec.width:g}, {spec.resolution}x{spec.resolution} input, "
             f"{spec.classes} classes, {spec.variant}")
+    if spec.variant in ("wbin", "fbin", "hbn") or spec.model in ("alexnet", "squeezenet1_0"):
+        text += f" ({describe_binary(spec)})"
     if spec.variant in ("strassen", "hybrid"):
         fc = spec.fc_hidden if spec.fc_hidden is not None else "= FC input width"
         text += (f" (alpha {spec.alpha:g}, r = {spec.r_factor:g} c_rem, patch {spec.patch}, "
@@ -116,13 +121,15 @@ def describe(spec: ModelSpec) -> str:
 
 def trace_layer(name: str, mod: nn.Module, in_shape: tuple[int, ...],
                 out_shape: tuple[int, ...], inputs: tuple[str, ...] = (),
-                fp_bits: int = 16) -> Layer:
+                fp_bits: int = 16, word_bits: int = 64) -> Layer:
     """The :class:`Layer` of one counted module given its input and output tensor shapes
-    (NCHW, or NC for linear layers), its producers and the bits of stored fp values.
-    Zero-skip counts come from the module's quantized weights. Raises ``TypeError`` for a
-    module type that is not in :data:`COUNTED`."""
+    (NCHW, or NC for linear layers), its producers, the bits of stored fp values and the word
+    width of binary word-operation counts. Zero-skip counts come from the module's quantized
+    weights. Raises ``TypeError`` for a module type that is not in :data:`COUNTED`."""
     if not isinstance(mod, COUNTED):
         raise TypeError(f"not a traced layer type: {type(mod).__name__}")
+    if isinstance(mod, BINARY_COUNTED):
+        return trace_binary_layer(name, mod, in_shape, out_shape, inputs, fp_bits, word_bits)
     if isinstance(mod, EltwiseAdd):
         _, c, h, w = out_shape
         return eltwise_layer(name, h, w, c, inputs)
@@ -179,8 +186,11 @@ def layer_arrays(module: nn.Module, in_hw: tuple[int, int] | None = None) -> dic
     Strassen semantics: ``bias + wc_scale * convT(a * (wb_scale * conv(pad(x), wb)), wc)``
     cropped to (out_h, out_w). ``in_hw`` (input height, width) defaults to the size the network
     feeds the layer. Raises ``TypeError`` for an untraced module type and ``ValueError`` when a
-    strassen conv's input size is unknown.
+    strassen conv's input size is unknown. BatchNorm and binary layers: see
+    :func:`accelsim.reference.binary_trace.binary_layer_arrays`.
     """
+    if isinstance(module, BINARY_COUNTED):
+        return binary_layer_arrays(module)
     if isinstance(module, HybridConv2d):
         hw = in_hw if in_hw is not None else module.in_hw
         return {"kind": "hybrid_conv", "fp": layer_arrays(module.fp),
