@@ -36,12 +36,14 @@ from accelsim.dse import (
 )
 from accelsim.engine import simulate_plan
 from accelsim.evaluate import Normalised, Reference, evaluate, normalise, reference
+from accelsim.hbn import hbn_counts, hbn_layers, hbn_paper_table
 from accelsim.hw import HardwareConfig, load_hwconfig, override
 from accelsim.hw.rules import mac_only, with_counts
 from accelsim.interop import export_scalesim, export_topology, import_scalesim, import_topology
 from accelsim.mapping import map_workload
 from accelsim.reference.entry import BUNDLED, make_workloads, trace
-from accelsim.reference.spec import ModelSpec, TorchMissingError
+from accelsim.reference.partition import Partition, partition, partition_scores
+from accelsim.reference.spec import ModelSpec, TorchMissingError, dumps_spec, load_spec
 from accelsim.reference.training_entry import (
     EpochRecord,
     Phase,
@@ -77,6 +79,8 @@ def simulate(wl: Workload, hw: HardwareConfig, engine: Model | str = Model.DES,
 
 
 __all__ = [
+    "dumps_spec", "hbn_counts", "hbn_layers", "hbn_paper_table", "load_spec", "Partition",
+    "partition", "partition_scores",
     "default_phases", "EpochRecord", "Phase", "plot_sensitivity", "rediscover_strassen",
     "sensitivity", "trace_checkpoint", "train", "TrainConfig", "TrainResult", "workload_accuracy",
     "allocate", "allocate_report", "Allocation", "AllocationReport", "balance", "balance_bound",

@@ -16,10 +16,12 @@ from accelsim.workload.schema import Layer, Stage, Workload
 class Convention(Choice):
     """How operations and model size are counted: ``actual`` (the network as built) or
     ``paper`` (each stage rescaled by its ``paper_scale``: the paper's fractional hidden
-    widths)."""
+    widths); ``hbn2018`` is the per-layer binary-network accounting of :mod:`accelsim.hbn`,
+    which the operation counts here do not apply."""
 
     ACTUAL = "actual"
     PAPER = "paper"
+    HBN2018 = "hbn2018"  #: Chakraborty et al.'s binary accounting (accelsim.hbn)
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1] / "accelsim"
 FLOORS: tuple[tuple[str, ...], ...] = (
     ("accelsim", "errors", "fields", "choices", "data"),   # base: errors, readers, closed sets
     ("workload", "hw", "published", "kernels"),            # formats (and pure numba kernels)
-    ("counts", "routing", "results"),                      # workload x hw rules; results (leaf)
+    ("counts", "hbn", "routing", "results"),               # workload x hw rules; results (leaf)
     ("mapping",),                                          # layer -> tiles
     ("analytic", "engine"),                                # the models
     ("evaluate", "interop", "reference", "verify"),        # one entry point; side packages

@@ -12,13 +12,13 @@ from click.testing import CliRunner
 
 torch = pytest.importorskip("torch")
 
-from accelsim import api  # noqa: E402
-from accelsim.cli import main  # noqa: E402
-from accelsim.reference import capture as torch_side  # noqa: E402
-from accelsim.reference.models import build_model, input_shape  # noqa: E402
-from accelsim.reference.trace import iter_layers, layer_arrays  # noqa: E402
-from accelsim.verify.run import check_layer  # noqa: E402
-from accelsim.workload import dumps_workload, load_workload, loads_workload  # noqa: E402
+from accelsim import api
+from accelsim.cli import main
+from accelsim.reference import capture as torch_side
+from accelsim.reference.models import build_model, input_shape
+from accelsim.reference.trace import iter_layers, layer_arrays
+from accelsim.verify.run import check_layer
+from accelsim.workload import dumps_workload, load_workload, loads_workload
 
 WORKLOADS = Path(__file__).resolve().parent.parent / "workloads"
 R20 = api.ModelSpec("resnet20", variant="strassen", r_factor=1.0, patch=2, groups=4)
@@ -137,7 +137,8 @@ def test_cli_mismatch_exits_1_naming_the_layer(tmp_path):
 
 @pytest.mark.parametrize("args,text", [
     (["missing.json"], "cannot read"),
-    (["lenet"], "model: 'lenet' (must be one of mobilenet_v1, resnet20, resnet18)"),
+    (["lenet"], "model: 'lenet' (must be one of mobilenet_v1, resnet20, resnet18, alexnet, "
+                "squeezenet1_0)"),
     (["resnet20", "--groups", "0"], "groups: 0 (must be >= 1)"),
 ])
 def test_cli_bad_input_exits_2(args, text):

@@ -9,11 +9,11 @@ from click.testing import CliRunner
 
 torch = pytest.importorskip("torch")
 
-from accelsim.cli import main  # noqa: E402
-from accelsim.cli.trace import parse_override  # noqa: E402
-from accelsim.errors import InputError  # noqa: E402
-from accelsim.reference.entry import BUNDLED  # noqa: E402
-from accelsim.workload import load_workload, loads_workload  # noqa: E402
+from accelsim.cli import main
+from accelsim.cli.trace import parse_override
+from accelsim.errors import InputError
+from accelsim.reference.entry import BUNDLED
+from accelsim.workload import load_workload, loads_workload
 
 WORKLOADS = Path(__file__).resolve().parent.parent / "workloads"
 
@@ -67,7 +67,8 @@ def test_trace_to_stdout():
     (["trace", "resnet20", "--override", "conv1:0.5", "--variant", "hybrid"],
      "error: --override[0]: 'conv1:0.5' (expected NAME=ALPHA:RFACTOR, e.g. pw3=0.5:1.6)"),
     (["trace", "resnet19", "--variant", "strassen", "--alpha", "0.5"],
-     "error: model: 'resnet19' (must be one of mobilenet_v1, resnet20, resnet18)"),
+     "error: model: 'resnet19' (must be one of mobilenet_v1, resnet20, resnet18, alexnet, "
+     "squeezenet1_0)"),
 ])
 def test_trace_bad_input_is_one_line_per_problem_and_exit_2(tmp_path, args, line):
     res = CliRunner().invoke(main, args + ["-o", str(tmp_path / "x.json")])

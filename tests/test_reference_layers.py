@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
-from accelsim.reference.layers import (  # noqa: E402
+from accelsim.reference.layers import (
     HybridConv2d,
     StrassenConv2d,
     StrassenLinear,
@@ -20,8 +20,8 @@ from accelsim.reference.layers import (  # noqa: E402
     TernaryLinear,
     make_conv,
 )
-from accelsim.reference.quant import ternarize, ternary_ste  # noqa: E402
-from accelsim.reference.trace import layer_arrays  # noqa: E402
+from accelsim.reference.quant import ternarize, ternary_ste
+from accelsim.reference.trace import layer_arrays
 
 
 @pytest.fixture(autouse=True)

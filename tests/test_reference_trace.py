@@ -10,10 +10,10 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from accelsim.reference.models import build_model, input_shape  # noqa: E402
-from accelsim.reference.spec import ModelSpec  # noqa: E402
-from accelsim.reference.trace import iter_layers, layer_arrays, trace  # noqa: E402
-from accelsim.workload import dumps_workload, loads_workload  # noqa: E402
+from accelsim.reference.models import build_model, input_shape
+from accelsim.reference.spec import ModelSpec
+from accelsim.reference.trace import iter_layers, layer_arrays, trace
+from accelsim.workload import dumps_workload, loads_workload
 
 
 @pytest.fixture(autouse=True)

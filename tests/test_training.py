@@ -16,11 +16,11 @@ from accelsim.reference.spec import ModelSpec
 
 torch = pytest.importorskip("torch")
 
-from accelsim.reference import checkpoint as ckpt  # noqa: E402
-from accelsim.reference.data import ImageData, load_data  # noqa: E402
-from accelsim.reference.models import build_model  # noqa: E402
-from accelsim.reference.train import accuracy, distillation_loss, train  # noqa: E402
-from accelsim.reference.trainform import (  # noqa: E402
+from accelsim.reference import checkpoint as ckpt
+from accelsim.reference.data import ImageData, load_data
+from accelsim.reference.models import build_model
+from accelsim.reference.train import accuracy, distillation_loss, train
+from accelsim.reference.trainform import (
     HiddenBN,
     TernaryBN,
     fold,

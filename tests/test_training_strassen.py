@@ -10,7 +10,7 @@ from accelsim.errors import InputError
 
 torch = pytest.importorskip("torch")
 
-from accelsim.reference.rediscover import (  # noqa: E402
+from accelsim.reference.rediscover import (
     Algorithm,
     check_algorithm,
     is_exact,
@@ -127,8 +127,8 @@ def test_sensitivity_trains_every_filter_and_resumes(baseline_checkpoint, tmp_pa
 # -- figures -----------------------------------------------------------------------------------
 
 def test_sensitivity_and_accuracy_figures(tmp_path):
-    from accelsim.reference.training_entry import plot_sensitivity
     from accelsim.results.training_plots import accuracy_figure
+    from accelsim.study.figures import plot_sensitivity
 
     doc = {"network": "n", "filters": 3, "values_per_filter": 9, "settings": {"layer": "c"},
            "results": [{"r": 1, "loss": [0.5, 0.4, 0.9]}, {"r": 4, "loss": [0.1, 0.0, 0.6]}]}

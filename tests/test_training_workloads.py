@@ -16,9 +16,9 @@ from accelsim.workload.schema import Workload
 
 torch = pytest.importorskip("torch")
 
-from accelsim.reference import checkpoint as ckpt  # noqa: E402
-from accelsim.reference.trained import trace_checkpoint  # noqa: E402
-from accelsim.verify import verify  # noqa: E402
+from accelsim.reference import checkpoint as ckpt
+from accelsim.reference.trained import trace_checkpoint
+from accelsim.verify import verify
 
 TRAINED = WORKLOADS / "trained"
 NAMES = ("resnet20_0.5_16px_baseline_digits", "resnet20_0.5_16px_twn_digits",

@@ -11,7 +11,7 @@ import click
 
 from accelsim import __version__
 
-_MODULES = ("counts", "trace", "simulate", "verify", "dse", "interop", "train")
+_MODULES = ("counts", "trace", "simulate", "verify", "dse", "interop", "train", "binary")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

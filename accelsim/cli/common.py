@@ -131,7 +131,9 @@ def objective_option(fn: Callable) -> Callable:
 
 
 def convention_option(help_text: str = "'paper' rescales to the paper's fractional hidden "
-                      "widths.") -> Callable:
-    """``--convention``: one of :class:`accelsim.counts.Convention`."""
-    return click.option("--convention", "convention", type=click.Choice(Convention.values()),
+                      "widths.", choices: Sequence[str] = (Convention.ACTUAL, Convention.PAPER)
+                      ) -> Callable:
+    """``--convention``: one of ``choices`` (:class:`accelsim.counts.Convention`)."""
+    return click.option("--convention", "convention",
+                        type=click.Choice([str(c) for c in choices]),
                         default=Convention.ACTUAL.value, show_default=True, help=help_text)

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from accelsim import api
+from accelsim.cli.binary import print_hbn_counts, print_hbn_table
 from accelsim.cli.common import (
     EXIT_CHECK_FAILED,
     INPUT_PATH,
@@ -16,6 +17,7 @@ from accelsim.cli.common import (
     hw_option,
     json_option,
 )
+from accelsim.counts import Convention
 from accelsim.results.text import table
 
 _WL = INPUT_PATH
@@ -24,11 +26,16 @@ _WL = INPUT_PATH
 @click.command("counts", epilog="Example: accelsim counts "
                "workloads/mobilenet_v1_0.5_hybrid_a0.375_r1.6.json")
 @click.argument("workload", type=_WL)
-@convention_option()
+@convention_option("'paper' rescales to the paper's fractional hidden widths; 'hbn2018': "
+                   "Chakraborty et al.'s binary accounting (params / 32, FBin = WBin / 58).",
+                   Convention.values())
 @json_option
 @handle_errors
 def counts_cmd(workload: Path, convention: str, as_json: bool) -> None:
     """Totals (macs, muls, adds, model size) and one row per layer."""
+    if convention == Convention.HBN2018:
+        print_hbn_counts(workload, as_json)
+        return
     data = api.counts(api.load_workload(workload), convention=convention)
     if as_json:
         echo_json(data)
@@ -71,17 +78,25 @@ def compare_cmd(workloads: tuple[Path, ...], hw: Path, baseline: Path | None, co
                "another on the best fixed split; thr config: on the config's own split.")
 
 
-@click.command("paper", epilog="Example: accelsim paper --json")
+@click.command("paper", epilog="Examples: accelsim paper --json; accelsim paper --table hbn2018")
 @click.option("--workloads", "workload_dir", type=INPUT_PATH,
               default=Path("workloads"), show_default=True, help="Folder of bundled workloads.")
 @hw_option(required=False)
+@click.option("--table", "which", type=click.Choice(["gope2019", "hbn2018"]), default="gope2019",
+              show_default=True, help="gope2019: Gope et al.'s MobileNet table; hbn2018: "
+              "Chakraborty et al.'s ResNet-18 table (no hardware config).")
 @json_option
 @handle_errors
-def paper_cmd(workload_dir: Path, hw: Path | None, as_json: bool) -> None:
+def paper_cmd(workload_dir: Path, hw: Path | None, which: str, as_json: bool) -> None:
     """Regenerate Gope et al.'s MobileNet table, published value beside each computed one.
 
     Computed values are truncated to the printed digits, as the paper does; a cell that differs
-    is flagged with '*'. Exit status 1 if a row other than the known-inconsistent one differs."""
+    is flagged with '*'. Exit status 1 if a row other than the known-inconsistent one differs.
+    With --table hbn2018: the HBN ResNet-18 table (docs/accounting.md), exit status 1 if a cell
+    is outside its tolerance."""
+    if which == "hbn2018":
+        print_hbn_table(workload_dir, as_json)
+        return
     cfg = api.load_hwconfig(hw or Path("hwconfigs/paper.yaml"))
     rows = api.paper_table(workload_dir, cfg)
     unexpected = [r.label for r in rows if not r.match and not r.note]

@@ -14,7 +14,18 @@ from accelsim.cli.common import handle_errors
 from accelsim.errors import InputError, Problem
 from accelsim.workload import dumps_workload
 
-_VARIANTS = ("baseline", "twn", "strassen", "hybrid")
+_VARIANTS = ("baseline", "twn", "strassen", "hybrid", "wbin", "fbin", "hbn")
+
+
+def parse_binarize(text: str, index: int = 0) -> tuple[str, str]:
+    """``NAME=KIND`` -> ``(NAME, KIND)`` (KIND checked by ModelSpec). Raises
+    :class:`InputError`."""
+    name, eq, kind = text.partition("=")
+    if not (name and eq and kind):
+        raise InputError(Problem(f"--binarize[{index}]", text,
+                                 "expected NAME=KIND with KIND fp, wbin or fbin, e.g. "
+                                 "layer4.0.conv1=wbin"))
+    return name, kind
 
 
 def parse_override(text: str, index: int = 0) -> tuple[str, float, float]:
@@ -49,6 +60,13 @@ _MODEL_OPTIONS = (
     click.option("--seed", type=int, default=None, help="Parameter/input seed [0]."),
     click.option("--override", "overrides", multiple=True, metavar="NAME=ALPHA:RFACTOR",
                  help="Per-layer alpha and r-factor of a strassenified conv (repeatable)."),
+    click.option("--binarize", "binarize", multiple=True, metavar="NAME=KIND",
+                 help="Binary variants: layer NAME as fp, wbin or fbin (repeatable)."),
+    click.option("--binary-last", "binary_last", is_flag=True, default=None,
+                 help="Binary variants: binarize the last layer too [it stays fp]."),
+    click.option("--word-bits", "word_bits", type=int, default=None,
+                 help="Binary variants: word width of the recorded word ops, a power of two "
+                      "[64]."),
 )
 
 
@@ -61,7 +79,8 @@ def model_options(fn):
 
 def given_options(opts: dict) -> dict:
     """The model options the user set (``None`` means: the ModelSpec default)."""
-    given = {k: v for k, v in opts.items() if v is not None and k != "overrides"}
+    given = {k: v for k, v in opts.items()
+             if v is not None and k not in ("overrides", "binarize")}
     if "fp_bytes" in given:
         given["fp_bytes"] = int(given["fp_bytes"])
     return given
@@ -69,14 +88,21 @@ def given_options(opts: dict) -> dict:
 
 def spec_from_options(model: str, opts: dict) -> api.ModelSpec:
     overrides = tuple(parse_override(o, i) for i, o in enumerate(opts.get("overrides", ())))
-    return api.ModelSpec(model, overrides=overrides, **given_options(opts))
+    binarize = tuple(parse_binarize(b, i) for i, b in enumerate(opts.get("binarize", ())))
+    return api.ModelSpec(model, overrides=overrides, binarize=binarize, **given_options(opts))
+
+
+def any_model_option(opts: dict) -> bool:
+    """Whether the user gave any model option (they do not apply to files)."""
+    return bool(given_options(opts) or opts.get("overrides") or opts.get("binarize"))
 
 
 @click.command("trace", epilog="Examples:\n\n  accelsim trace mobilenet_v1 --width 0.5 --variant "
                "hybrid --alpha 0.375 --r-factor 1.6 --fc-hidden 768 -o hybrid.json\n\n"
                "  accelsim trace resnet20 --variant hybrid --alpha 0.25 --patch 2 --groups 4 "
                "--override layer3.0.conv1=0.5:2 -o r20.json\n\n"
-               "  accelsim trace --checkpoint runs/st/model.pt -o st.json")
+               "  accelsim trace --checkpoint runs/st/model.pt -o st.json\n\n"
+               "  accelsim trace resnet18 --variant hbn --binarize layer4.1.conv2=wbin -o hbn.json")
 @click.argument("model", required=False)
 @model_options
 @click.option("--checkpoint", type=click.Path(path_type=Path), default=None,
@@ -87,18 +113,24 @@ def spec_from_options(model: str, opts: dict) -> api.ModelSpec:
               help="Workload JSON file to write ('-' for stdout).")
 @handle_errors
 def trace_cmd(model: str | None, checkpoint: Path | None, output: Path, **opts: object) -> None:
-    """Build the reference MODEL (mobilenet_v1, resnet20, resnet18), run it once and write its
-    layers as a workload file. With --checkpoint, trace a trained network instead: zero-skip
-    counts from its trained ternary weights, its test accuracy in the provenance."""
+    """Build the reference MODEL (mobilenet_v1, resnet20, resnet18, alexnet, squeezenet1_0), run
+    it once and write its layers as a workload file. MODEL may also be a model spec file
+    written by `accelsim partition -o` (then no model options). With --checkpoint, trace a
+    trained network instead: zero-skip counts from its trained ternary weights, its test
+    accuracy in the provenance."""
     if checkpoint is not None:
-        if model is not None or given_options(opts) or opts.get("overrides"):
+        if model is not None or any_model_option(opts):
             raise click.UsageError("--checkpoint fixes the network: give no MODEL or model "
                                    "options with it")
         folder = Path(".") if str(output) == "-" else output.parent
         wl = api.trace_checkpoint(checkpoint, relative_to=folder)
     elif model is None:
-        raise click.UsageError("give a MODEL (mobilenet_v1, resnet20, resnet18) or "
-                               "--checkpoint FILE")
+        raise click.UsageError("give a MODEL (mobilenet_v1, resnet20, resnet18, alexnet, "
+                               "squeezenet1_0), a model spec file, or --checkpoint FILE")
+    elif model.endswith(".json"):
+        if any_model_option(opts):
+            raise click.UsageError("model options apply to a model name, not to a spec file")
+        wl = api.trace(api.load_spec(model))
     else:
         wl = api.trace(spec_from_options(model, opts))
     if str(output) == "-":

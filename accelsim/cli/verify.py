@@ -7,7 +7,7 @@ import click
 
 from accelsim import api
 from accelsim.cli.common import EXIT_CHECK_FAILED, echo_json, handle_errors, json_option
-from accelsim.cli.trace import given_options, model_options, spec_from_options
+from accelsim.cli.trace import any_model_option, model_options, spec_from_options
 from accelsim.verify import LayerCheck
 
 _HEAD = (f"{'layer':<22} {'kind':<15} {'max abs err':>11} {'max rel err':>11} "
@@ -33,10 +33,11 @@ def _line(c: LayerCheck) -> str:
 def verify_cmd(target: str, as_json: bool, **opts: object) -> None:
     """Run the reference network TARGET layer by layer on the kernels and check outputs and
     op counts. TARGET is a workload file written by `accelsim trace` (the model is rebuilt from
-    its provenance) or a model name (mobilenet_v1, resnet20, resnet18) with the options of
-    `accelsim trace`. Exit status 1 names every layer that does not match."""
+    its provenance) or a model name (mobilenet_v1, resnet20, resnet18, alexnet, squeezenet1_0)
+    with the options of `accelsim trace`. FullBinConv layers must also reproduce torch's binary
+    dot products exactly. Exit status 1 names every layer that does not match."""
     if target.endswith(".json") or Path(target).is_file():
-        if given_options(opts) or opts.get("overrides"):
+        if any_model_option(opts):
             raise click.UsageError("model options apply to a model name, not to a workload "
                                    "file (the file's provenance fixes them)")
         source: object = Path(target)

@@ -35,18 +35,23 @@ Padding = int | tuple[int, int, int, int]
 @dataclass(frozen=True)
 class OpCounts:
     """Operations a kernel performed: additions (subtractions included), multiplications and
-    multiply-accumulates. ``stages`` breaks a composite layer down by workload stage name."""
+    multiply-accumulates; for binary dot products, ``xnor`` bit operations and the ``words``
+    (64-bit xor-popcount-accumulate word operations) that performed them. ``stages`` breaks a
+    composite layer down by workload stage name."""
 
     adds: int = 0
     muls: int = 0
     macs: int = 0
     stages: tuple[tuple[str, OpCounts], ...] = ()
+    xnor: int = 0
+    words: int = 0
 
     @classmethod
     def of_stages(cls, named: Sequence[tuple[str, OpCounts]]) -> OpCounts:
         """Totals of ``named`` stage counts, keeping the breakdown."""
         return cls(adds=sum(c.adds for _, c in named), muls=sum(c.muls for _, c in named),
-                   macs=sum(c.macs for _, c in named), stages=tuple(named))
+                   macs=sum(c.macs for _, c in named), stages=tuple(named),
+                   xnor=sum(c.xnor for _, c in named), words=sum(c.words for _, c in named))
 
     def stage(self, name: str) -> OpCounts:
         """The counts of stage ``name`` (KeyError if absent)."""
@@ -56,8 +61,9 @@ class OpCounts:
         raise KeyError(name)
 
     def of_unit(self, unit: str) -> int:
-        """Count for a workload op class: ``"add"``, ``"mul"`` or ``"mac"``."""
-        return {"add": self.adds, "mul": self.muls, "mac": self.macs}[unit]
+        """Count for a workload op class: ``"add"``, ``"mul"``, ``"mac"`` or ``"xnor"`` (bit
+        operations)."""
+        return {"add": self.adds, "mul": self.muls, "mac": self.macs, "xnor": self.xnor}[unit]
 
 
 @dataclass(frozen=True, eq=False)

@@ -50,10 +50,21 @@ def capture(model: torch.nn.Module, names: list[tuple[str, torch.nn.Module]],
 def depth(arrays: Mapping[str, Any]) -> int:
     """Roundings on the longest path from an input to an output of the layer (``n`` above):
     ``K`` additions plus a product and a bias add (conv, linear, TWN); ``K_b + r`` additions
-    plus the folded scales, ã and bias (strassen, see docs/kernels.md)."""
+    plus the folded scales, ã and bias (strassen, see docs/kernels.md); a BatchNorm's product
+    and add; ``K`` additions and the scale (WeightBinConv); the ``C`` additions of the channel
+    sum, the ``k * k`` of the box sum and the two scale products (FullBinConv: the dot product
+    itself is exact)."""
     kind = arrays["kind"]
     if kind in ("conv", "ternary_conv", "linear", "ternary_linear"):
         return int(np.prod(arrays["w"].shape[1:])) + 2
+    if kind == "affine":
+        return 3
+    if kind in ("wbin_conv", "wbin_linear"):
+        return int(np.prod(arrays["w"].shape[1:])) + 1
+    if kind == "fbin_conv":
+        return arrays["w"].shape[1] + arrays["kernel"] ** 2 + 2
+    if kind == "fbin_linear":
+        return arrays["w"].shape[1] + 2
     if kind in ("strassen_conv", "strassen_linear"):
         r = arrays["wb"].shape[0]
         return int(np.prod(arrays["wb"].shape[1:])) + r + 4
@@ -92,6 +103,8 @@ def evaluate(arrays: Mapping[str, Any], x: np.ndarray, *, absolute: bool = False
     if kind == "strassen_linear":
         h = (xa @ t(arrays["wb"]).T) * t(arrays["wb_scale"]) * t(arrays["a"])
         return ((h @ t(arrays["wc"]).T) * t(arrays["wc_scale"]) + _bias(arrays, 2, t)).numpy()
+    if kind in ("affine", "wbin_conv", "wbin_linear", "fbin_conv", "fbin_linear"):
+        return _evaluate_binary(arrays, x, t, absolute).numpy()
     if kind == "strassen_conv":
         top, left, bottom, right = arrays["padding"]
         h = F.conv2d(F.pad(xa, (left, right, top, bottom)), t(arrays["wb"]),
@@ -101,6 +114,39 @@ def evaluate(arrays: Mapping[str, Any], x: np.ndarray, *, absolute: bool = False
             * t(arrays["wc_scale"])
         return (y[:, :, :arrays["out_h"], :arrays["out_w"]] + _bias(arrays, 4, t)).numpy()
     raise ValueError(f"cannot evaluate layer kind {kind!r}")
+
+
+def _evaluate_binary(arrays: Mapping[str, Any], x: np.ndarray,
+                     t: Callable[[Any], torch.Tensor], absolute: bool) -> torch.Tensor:
+    """:func:`evaluate` for BatchNorm and binary layers (``absolute``: the bound's ``A``, ``t``
+    takes absolute values and every sign counts as 1)."""
+    kind, xa = arrays["kind"], t(x)
+    shape = (1, -1) + (1,) * (x.ndim - 2)
+    if kind == "affine":
+        return xa * t(arrays["scale"]).view(shape) + t(arrays["shift"]).view(shape)
+    w = t(arrays["w"])
+    if kind.startswith("wbin"):
+        y = F.conv2d(xa, w, stride=arrays["stride"], padding=arrays["padding"]) \
+            if kind == "wbin_conv" else xa @ w.T
+        return y * t(arrays["alpha"]).view(shape)
+    signs = torch.from_numpy(np.where(x >= 0, 1.0, 1.0 if absolute else -1.0))
+    alpha = t(arrays["alpha"]).view(shape)
+    if kind == "fbin_linear":
+        return (signs @ w.T) * alpha * xa.abs().sum(1, keepdim=True)
+    s, p, k = arrays["stride"], arrays["padding"], arrays["kernel"]
+    kmap = F.conv2d(xa.abs().sum(1, keepdim=True), torch.ones((1, 1, k, k), dtype=xa.dtype),
+                    stride=s, padding=p)
+    return F.conv2d(signs, w, stride=s, padding=p) * alpha * kmap
+
+
+def binary_dots(arrays: Mapping[str, Any], x: np.ndarray) -> np.ndarray:
+    """The ±1 dot products of a ``fbin_conv`` / ``fbin_linear`` layer computed by torch in
+    float64 (exact integers), before the scaling."""
+    signs = torch.from_numpy(np.where(x >= 0, 1.0, -1.0))
+    w = torch.from_numpy(arrays["w"].astype(np.float64))
+    if arrays["kind"] == "fbin_linear":
+        return (signs @ w.T).numpy()
+    return F.conv2d(signs, w, stride=arrays["stride"], padding=arrays["padding"]).numpy()
 
 
 def _np(t: torch.Tensor) -> np.ndarray:

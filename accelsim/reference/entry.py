@@ -8,13 +8,14 @@ when called and raise :class:`~accelsim.reference.spec.TorchMissingError` (one l
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from accelsim.reference.spec import ModelSpec, require_torch
 from accelsim.workload import dumps_workload
 from accelsim.workload.schema import Workload
 
 
-def _mobilenet(variant: str, **kw: object) -> ModelSpec:
+def _mobilenet(variant: str, **kw: Any) -> ModelSpec:
     return ModelSpec("mobilenet_v1", width=0.5, resolution=224, classes=1000, variant=variant,
                      seed=0, **kw)
 
@@ -27,10 +28,18 @@ def _hybrid(alpha: float, r: float, fc_hidden: int) -> ModelSpec:
     return _mobilenet("hybrid", alpha=alpha, r_factor=r, fc_hidden=fc_hidden, fp_bytes=2)
 
 
+#: The WeightBinConv layers of Chakraborty et al.'s hybrid ResNet-18 (their Conv14-Conv20: the
+#: last six 3x3 convs and the last projection shortcut); every other binarizable layer is
+#: FullBinConv, the stem and the classifier stay fp.
+HBN_WBIN = ("layer3.1.conv1", "layer3.1.conv2", "layer4.0.conv1", "layer4.0.conv2",
+            "layer4.0.shortcut", "layer4.1.conv1", "layer4.1.conv2")
+
 #: The bundled workloads: (file name, spec). MobileNet-V1 0.5 rows of Gope et al. Tables 1-2
 #: (FC hidden width 512 for ST-MobileNets and alpha 0.5, 768 for alpha 0.25 / 0.375; the
 #: ST-MobileNet rows store full-precision values in 4 bytes, as the paper's sizes imply), plus a
-#: few ResNets. Each file name is ``spec.slug() + '.json'`` (the workload's name).
+#: few ResNets, and ResNet-18 as a WBin, FBin and Chakraborty et al.'s hybrid binary network
+#: (the baseline is their FPrec network). Each file name is ``spec.slug() + '.json'`` (the
+#: workload's name).
 BUNDLED: tuple[tuple[str, ModelSpec], ...] = (
     ("mobilenet_v1_0.5_baseline.json", _mobilenet("baseline", fp_bytes=2)),
     ("mobilenet_v1_0.5_twn.json", _mobilenet("twn")),
@@ -51,6 +60,10 @@ BUNDLED: tuple[tuple[str, ModelSpec], ...] = (
      ModelSpec("resnet20", variant="strassen", alpha=0.0, r_factor=1.0, patch=2, groups=4,
                fc_hidden=64)),
     ("resnet18_baseline.json", ModelSpec("resnet18", fp_bytes=2)),
+    ("resnet18_wbin.json", ModelSpec("resnet18", variant="wbin")),
+    ("resnet18_fbin.json", ModelSpec("resnet18", variant="fbin")),
+    ("resnet18_hbn_7wbin.json",
+     ModelSpec("resnet18", variant="hbn", binarize=tuple((name, "wbin") for name in HBN_WBIN))),
 )
 
 

@@ -27,6 +27,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from accelsim.errors import InputError, Problem
+from accelsim.fields import need
+from accelsim.reference.binary_models import build_binary_model, is_binary_spec
 from accelsim.reference.layers import (
     EltwiseAdd,
     HybridConv2d,
@@ -38,19 +40,13 @@ from accelsim.reference.layers import (
     make_linear,
 )
 from accelsim.reference.spec import ModelSpec
+from accelsim.reference.topology import (
+    MOBILENET_BLOCKS,
+    RESNET18_STAGES,
+    RESNET20_STAGES,
+    scaled,
+)
 from accelsim.workload.build import conv_out, strassen_params
-
-#: MobileNet-V1 depthwise-separable blocks: (pointwise output channels, depthwise stride).
-MOBILENET_BLOCKS = ((64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2), (512, 1),
-                    (512, 1), (512, 1), (512, 1), (512, 1), (1024, 2), (1024, 1))
-#: ResNet stages: (channels, blocks, first stride).
-RESNET20_STAGES = ((16, 3, 1), (32, 3, 2), (64, 3, 2))
-RESNET18_STAGES = ((64, 2, 1), (128, 2, 2), (256, 2, 2), (512, 2, 2))
-
-
-def scaled(channels: int, width: float) -> int:
-    """Channels after the width multiplier: ``max(1, int(channels * width))``."""
-    return max(1, int(channels * width + 1e-9))
 
 
 class _Factory:
@@ -73,13 +69,14 @@ class _Factory:
         g = math.gcd(self.spec.groups, in_c)
         params = strassen_params(out_c, alpha=alpha, r_factor=factor, patch=self.spec.patch,
                                  groups=g)
-        common = dict(hidden=params.r, patch=params.patch, groups=g, in_hw=hw,
-                      generator=self.gen)
+        module: HybridConv2d | StrassenConv2d
         if params.c_fp:
-            module: nn.Module = HybridConv2d(in_c, out_c, kernel, stride, padding,
-                                             c_fp=params.c_fp, **common)
+            module = HybridConv2d(in_c, out_c, kernel, stride, padding, c_fp=params.c_fp,
+                                  hidden=params.r, patch=params.patch, groups=g, in_hw=hw,
+                                  generator=self.gen)
         else:
-            module = StrassenConv2d(in_c, out_c, kernel, stride, padding, **common)
+            module = StrassenConv2d(in_c, out_c, kernel, stride, padding, hidden=params.r,
+                                    patch=params.patch, groups=g, in_hw=hw, generator=self.gen)
         module.params = params
         return module
 
@@ -114,7 +111,7 @@ class MobileNetV1(nn.Module):
 
     def __init__(self, spec: ModelSpec, f: _Factory):
         super().__init__()
-        hw = (spec.resolution, spec.resolution)
+        hw = (need(spec.resolution), need(spec.resolution))
         c = scaled(32, spec.width)
         self.conv1 = f.conv("conv1", 3, c, 3, 2, 1, hw)
         hw = _out(hw, 3, 2, 1)
@@ -127,7 +124,7 @@ class MobileNetV1(nn.Module):
             setattr(self, f"pw{i}", f.conv(f"pw{i}", c, out_c, 1, 1, 0, hw))
             self.layer_inputs[f"dw{i}"], self.layer_inputs[f"pw{i}"] = (prev,), (f"dw{i}",)
             prev, c = f"pw{i}", out_c
-        self.fc = f.linear("fc", c, spec.classes)
+        self.fc = f.linear("fc", c, need(spec.classes))
         self.layer_inputs["fc"] = (prev,)
         self.blocks = len(MOBILENET_BLOCKS)
 
@@ -163,7 +160,7 @@ class ResNet(nn.Module):
 
     def __init__(self, spec: ModelSpec, f: _Factory, stages: tuple, imagenet: bool):
         super().__init__()
-        hw = (spec.resolution, spec.resolution)
+        hw = (need(spec.resolution), need(spec.resolution))
         c = scaled(stages[0][0], spec.width)
         k, s, pad = (7, 2, 3) if imagenet else (3, 1, 1)
         self.conv1 = f.conv("conv1", 3, c, k, s, pad, hw)
@@ -189,7 +186,7 @@ class ResNet(nn.Module):
                 prev, c, hw = f"{p}.add", out_c, block.out_hw
             setattr(self, f"layer{si}", nn.Sequential(*seq))
         self.stages = len(stages)
-        self.fc = f.linear("fc", c, spec.classes)
+        self.fc = f.linear("fc", c, need(spec.classes))
         self.layer_inputs["fc"] = (prev,)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -204,7 +201,11 @@ class ResNet(nn.Module):
 def build_model(spec: ModelSpec) -> nn.Module:
     """The network ``spec`` describes, in eval mode, parameters drawn from a
     ``torch.Generator`` seeded with ``spec.seed`` (the global RNG is not touched).
-    Raises :class:`InputError` if an override names no strassenified conv layer."""
+    Raises :class:`InputError` if an override names no strassenified conv layer.
+    AlexNet, SqueezeNet and the binary variants are built by
+    :func:`accelsim.reference.binary_models.build_binary_model`."""
+    if is_binary_spec(spec):
+        return build_binary_model(spec)
     gen = torch.Generator().manual_seed(spec.seed)
     f = _Factory(spec, gen)
     if spec.model == "mobilenet_v1":
@@ -214,13 +215,13 @@ def build_model(spec: ModelSpec) -> nn.Module:
     else:
         model = ResNet(spec, f, RESNET18_STAGES, imagenet=True)
     f.check_overrides()
-    model.spec = spec
+    setattr(model, "spec", spec)  # noqa: B010 - nn.Module attributes are untyped to mypy
     return model.eval()
 
 
 def input_shape(spec: ModelSpec) -> tuple[int, int, int, int]:
     """(batch 1, 3 channels, resolution, resolution)."""
-    return 1, 3, spec.resolution, spec.resolution
+    return 1, 3, need(spec.resolution), need(spec.resolution)
 
 
 def _out(hw: tuple[int, int], k: int, s: int, pad: int) -> tuple[int, int]:

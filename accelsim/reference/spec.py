@@ -1,11 +1,11 @@
 """What reference network to build: :class:`ModelSpec` (torch-free, validated).
 
-A spec names a network (``mobilenet_v1``, ``resnet20``, ``resnet18``), its size (width
-multiplier, input resolution, classes), how its weights are represented (``variant``) and, for
-strassenified / hybrid variants, the hidden-layer sizing. The same spec always builds the same
-model (``seed``) and the same trace; traces record every field in their provenance, and
-:meth:`ModelSpec.from_provenance` rebuilds the spec from it.
-"""
+A spec names a network (``mobilenet_v1``, ``resnet20``, ``resnet18``, ``alexnet``,
+``squeezenet1_0``), its size (width multiplier, input resolution, classes), how its weights are
+represented (``variant``) and, for strassenified / hybrid variants, the hidden-layer sizing; for
+binary variants (``wbin``, ``fbin``, ``hbn``), which layers are binarized and how. The same spec
+always builds the same model (``seed``) and the same trace; traces record every field in their
+provenance, and :meth:`ModelSpec.from_provenance` rebuilds the spec from it. """
 from __future__ import annotations
 
 import math
@@ -15,10 +15,22 @@ from typing import Any
 
 from accelsim.errors import AccelsimError, InputError, Problem
 
-MODELS = ("mobilenet_v1", "resnet20", "resnet18")
-VARIANTS = ("baseline", "twn", "strassen", "hybrid")
+MODELS = ("mobilenet_v1", "resnet20", "resnet18", "alexnet", "squeezenet1_0")
+VARIANTS = ("baseline", "twn", "strassen", "hybrid", "wbin", "fbin", "hbn")
+#: Hybrid binary network variants (docs/binary-networks.md): the default kind of every
+#: binarizable layer (``hbn``: FullBinConv, with per-layer ``binarize`` choices).
+BINARY_VARIANTS = {"wbin": "wbin", "fbin": "fbin", "hbn": "fbin"}
+#: Kinds a layer of a binary variant can be given by name (``binarize``).
+BINARY_KINDS = ("fp", "wbin", "fbin")
+#: Variants each model is built in (AlexNet and SqueezeNet: full precision and binary only).
+MODEL_VARIANTS = {"mobilenet_v1": VARIANTS[:4], "resnet20": VARIANTS, "resnet18": VARIANTS,
+                  "alexnet": ("baseline", "wbin", "fbin", "hbn"),
+                  "squeezenet1_0": ("baseline", "wbin", "fbin", "hbn")}
 #: (default resolution, default classes) per model.
-MODEL_DEFAULTS = {"mobilenet_v1": (224, 1000), "resnet20": (32, 10), "resnet18": (224, 1000)}
+MODEL_DEFAULTS = {"mobilenet_v1": (224, 1000), "resnet20": (32, 10), "resnet18": (224, 1000),
+                  "alexnet": (224, 1000), "squeezenet1_0": (224, 1000)}
+#: Largest word width of the binary word-operation counts (a power of two).
+MAX_WORD_BITS = 4096
 GENERATOR = "accelsim.reference"
 MAX_WIDTH = 8.0
 MAX_RESOLUTION = 2048
@@ -55,6 +67,13 @@ class ModelSpec:
     input width); ``fp_bytes``: bytes per stored full-precision value (2, or 4 to reproduce the
     paper's ST-MobileNet sizes); ``seed``: parameter and input RNG seed; ``overrides``:
     ``(layer_name, alpha, r_factor)`` per strassenified conv layer.
+
+    Binary variants (``wbin``: every binarizable layer a WeightBinConv, ``fbin``: a FullBinConv,
+    ``hbn``: FullBinConv by default; the first layer always stays fp, the last one unless
+    ``binary_last``): ``binarize`` gives ``(layer_name, kind)`` per layer, kind ``fp``, ``wbin``
+    or ``fbin``; ``word_bits`` is the word width (a power of two) of the word-operation counts
+    the trace records for FullBinConv layers. The three fields are written by :meth:`to_dict` only
+    when they differ from their defaults, so older traces keep their provenance.
     Raises :class:`~accelsim.errors.InputError` listing every invalid field.
     """
 
@@ -71,6 +90,9 @@ class ModelSpec:
     fp_bytes: int = 2
     seed: int = 0
     overrides: tuple[tuple[str, float, float], ...] = ()
+    binarize: tuple[tuple[str, str], ...] = ()
+    binary_last: bool = False
+    word_bits: int = 64
 
     def __post_init__(self) -> None:
         problems: list[Problem] = []
@@ -104,6 +126,7 @@ class ModelSpec:
         if self.variant in ("baseline", "twn") and overrides:
             problems.append(Problem("overrides", [o[0] for o in overrides],
                                     f"the {self.variant} variant has no strassenified layers"))
+        self._binary_fields(problems)
         if problems:
             raise InputError(problems)
 
@@ -168,11 +191,64 @@ class ModelSpec:
                 out.append((name, float(alpha), float(factor)))
         return tuple(out)
 
+    def _binary_fields(self, problems: list[Problem]) -> None:
+        """Check ``binarize``, ``binary_last``, ``word_bits`` and the model/variant pair."""
+        allowed = MODEL_VARIANTS.get(self.model)
+        if allowed is not None and self.variant in VARIANTS and self.variant not in allowed:
+            problems.append(Problem("variant", self.variant, f"{self.model} is built in the "
+                                    f"variants {', '.join(allowed)}"))
+        binary = self.variant in BINARY_VARIANTS
+        if self.variant in BINARY_VARIANTS and self.overrides:
+            problems.append(Problem("overrides", [o[0] for o in self.overrides],
+                                    "strassen overrides do not apply to binary variants; "
+                                    "use binarize"))
+        bits = self.word_bits
+        if isinstance(bits, bool) or not isinstance(bits, int) or bits < 1 or \
+                bits & (bits - 1) or bits > MAX_WORD_BITS:
+            problems.append(Problem("word_bits", bits, f"bits per packed word: must be a power "
+                                    f"of two from 1 to {MAX_WORD_BITS}"))
+        if not isinstance(self.binary_last, bool):
+            problems.append(Problem("binary_last", self.binary_last, "must be true or false"))
+        elif self.binary_last and not binary:
+            problems.append(Problem("binary_last", True, f"the {self.variant} variant has no "
+                                    "binary layers"))
+        raw = self.binarize
+        if not isinstance(raw, (tuple, list)):
+            problems.append(Problem("binarize", raw, "must be a list of (layer, kind)"))
+            object.__setattr__(self, "binarize", ())
+            return
+        out: list[tuple[str, str]] = []
+        seen: set[str] = set()
+        for i, item in enumerate(raw):
+            field = f"binarize[{i}]"
+            if not isinstance(item, (tuple, list)) or len(item) != 2 or \
+                    not isinstance(item[0], str) or not item[0]:
+                problems.append(Problem(field, item, "must be (layer_name, kind)"))
+                continue
+            name, kind = item
+            if kind not in BINARY_KINDS:
+                problems.append(Problem(f"{field}.kind", kind,
+                                        f"must be one of {', '.join(BINARY_KINDS)}"))
+            elif name in seen:
+                problems.append(Problem(f"{field}.name", name, "layer binarized twice"))
+            else:
+                out.append((name, kind))
+            seen.add(name)
+        if out and not binary:
+            problems.append(Problem("binarize", [o[0] for o in out], f"the {self.variant} "
+                                    "variant has no binary layers; use wbin, fbin or hbn"))
+        object.__setattr__(self, "binarize", tuple(out))
+
     # -- conversions -------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        """Every field, JSON-ready (overrides as lists)."""
+        """Every field, JSON-ready (overrides as lists); the binary fields only when they are
+        not at their defaults."""
         d = asdict(self)
         d["overrides"] = [list(o) for o in self.overrides]
+        d["binarize"] = [list(o) for o in self.binarize]
+        for key, default in (("binarize", []), ("binary_last", False), ("word_bits", 64)):
+            if d[key] == default:
+                del d[key]
         return d
 
     @classmethod
@@ -188,9 +264,9 @@ class ModelSpec:
         if "model" not in doc:
             raise InputError(Problem("params.model", "<missing>", "required field is missing"))
         kwargs = dict(doc)
-        if isinstance(kwargs.get("overrides"), list):
-            kwargs["overrides"] = tuple(tuple(o) if isinstance(o, list) else o
-                                        for o in kwargs["overrides"])
+        for key in ("overrides", "binarize"):
+            if isinstance(kwargs.get(key), list):
+                kwargs[key] = tuple(tuple(o) if isinstance(o, list) else o for o in kwargs[key])
         return cls(**kwargs)
 
     @classmethod
@@ -224,4 +300,60 @@ class ModelSpec:
                 parts.append(f"g{self.groups}")
             if self.overrides:
                 parts.append(f"{len(self.overrides)}overrides")
+        if self.variant in BINARY_VARIANTS:
+            if self.binary_last:
+                parts.append("binlast")
+            if self.word_bits != 64:
+                parts.append(f"w{self.word_bits}")
+            for kind in ("wbin", "fbin", "fp"):
+                count = sum(1 for _, k in self.binarize if k == kind)
+                if count:
+                    parts.append(f"{count}{kind}")
         return "_".join(parts)
+
+
+#: Schema of a model spec file (written by ``accelsim partition -o``, read by ``accelsim trace``).
+SPEC_SCHEMA = "accelsim.modelspec"
+
+
+def dumps_spec(spec: ModelSpec, note: Mapping[str, Any] | None = None) -> str:
+    """A model spec file: ``{"schema", "schema_version": 1, "params": spec.to_dict()}`` plus an
+    optional free-form ``note`` mapping (e.g. how a partition was chosen), JSON with one
+    trailing newline."""
+    import json
+    doc: dict[str, Any] = {"schema": SPEC_SCHEMA, "schema_version": 1, "params": spec.to_dict()}
+    if note is not None:
+        doc["note"] = dict(note)
+    return json.dumps(doc, indent=1) + "\n"
+
+
+def load_spec(path: Any) -> ModelSpec:
+    """Read a model spec file (:func:`dumps_spec`). Raises :class:`InputError` naming the file,
+    the field and the value (unreadable file, malformed JSON, wrong schema, bad parameters)."""
+    import json
+    from pathlib import Path
+    source = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+        raise InputError(Problem("<file>", source, f"cannot read: {why}"), source) from None
+    try:
+        doc = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        where = f"line {exc.lineno} column {exc.colno}: {exc.msg}" \
+            if isinstance(exc, json.JSONDecodeError) else "<nested too deeply>"
+        raise InputError(Problem("<document>", where, "malformed JSON"), source) from None
+    if not isinstance(doc, dict) or doc.get("schema") != SPEC_SCHEMA:
+        value = doc.get("schema", "<missing>") if isinstance(doc, dict) else doc
+        raise InputError(Problem("schema", value, f"must be '{SPEC_SCHEMA}' (a model spec "
+                                 "file written by accelsim partition -o)"), source)
+    if doc.get("schema_version") != 1:
+        raise InputError(Problem("schema_version", doc.get("schema_version", "<missing>"),
+                                 "this accelsim reads version 1"), source)
+    try:
+        return ModelSpec.from_dict(doc.get("params", "<missing>"))
+    except InputError as exc:
+        raise InputError([Problem(p.field if p.field.startswith("params") else
+                                  f"params.{p.field}", p.value, p.why)
+                          for p in exc.problems], source) from None

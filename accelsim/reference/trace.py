@@ -8,7 +8,6 @@ a layer's weights as numpy arrays for the kernels (the contract is in its docstr
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -16,6 +15,13 @@ import torch
 from torch import nn
 
 from accelsim import __version__
+from accelsim.reference.binary_trace import (
+    BINARY_COUNTED,
+    binary_layer_arrays,
+    describe_binary,
+    trace_binary_layer,
+)
+from accelsim.reference.counted import COUNTED, iter_layers
 from accelsim.reference.layers import (
     EltwiseAdd,
     HybridConv2d,
@@ -30,23 +36,9 @@ from accelsim.reference.spec import GENERATOR, ModelSpec
 from accelsim.workload.build import eltwise_layer, fp_layer, strassen_layer, twn_layer
 from accelsim.workload.schema import Layer, Shape, StrassenParams, Workload
 
-#: Module types that are one traced layer each (their children are not traced separately).
-COUNTED = (nn.Conv2d, nn.Linear, TernaryConv2d, TernaryLinear, StrassenConv2d, StrassenLinear,
-           HybridConv2d, EltwiseAdd)
+__all__ = ["COUNTED", "iter_layers", "layer_arrays", "trace", "trace_layer", "trace_model"]
+
 _LINEAR = (nn.Linear, TernaryLinear, StrassenLinear)
-
-
-def iter_layers(model: nn.Module) -> Iterator[tuple[str, nn.Module]]:
-    """``(layer_name, module)`` for every counted layer, in trace (= execution) order; names
-    are dotted module paths (``"pw3"``, ``"layer2.0.shortcut"``)."""
-    def walk(module: nn.Module, prefix: str) -> Iterator[tuple[str, nn.Module]]:
-        for name, child in module.named_children():
-            full = f"{prefix}.{name}" if prefix else name
-            if isinstance(child, COUNTED):
-                yield full, child
-            else:
-                yield from walk(child, full)
-    yield from walk(model, "")
 
 
 def trace(spec: ModelSpec) -> Workload:
@@ -108,9 +100,9 @@ def _trace(spec: ModelSpec, model: nn.Module | None = None,
         if hw is not None and tuple(hw) != seen[name][0][-2:]:
             raise RuntimeError(f"{name}: built for input {hw}, ran on {seen[name][0][-2:]}")
     fp_bits = 8 * spec.fp_bytes
-    inputs_of = model.layer_inputs
-    layers = tuple(trace_layer(name, mod, *seen[name], inputs_of[name], fp_bits)
-                   for name, mod in named)
+    inputs_of: dict[str, tuple[str, ...]] = getattr(model, "layer_inputs")  # noqa: B009
+    layers = tuple(trace_layer(name, mod, *seen[name], inputs_of[name], fp_bits,
+                               spec.word_bits) for name, mod in named)
     provenance = {"generator": GENERATOR, "model": spec.model, "params": spec.to_dict(),
                   "seed": spec.seed, "accelsim_version": __version__,
                   "torch_version": torch.__version__, **(extra or {})}
@@ -120,10 +112,12 @@ def _trace(spec: ModelSpec, model: nn.Module | None = None,
 
 def describe(spec: ModelSpec) -> str:
     """One sentence saying what network a trace is."""
-    net = {"mobilenet_v1": "MobileNet-V1", "resnet20": "ResNet-20",
-           "resnet18": "ResNet-18"}[spec.model]
+    net = {"mobilenet_v1": "MobileNet-V1", "resnet20": "ResNet-20", "resnet18": "ResNet-18",
+           "alexnet": "AlexNet", "squeezenet1_0": "SqueezeNet 1.0"}[spec.model]
     text = (f"{net} width {spec.width:g}, {spec.resolution}x{spec.resolution} input, "
             f"{spec.classes} classes, {spec.variant}")
+    if spec.variant in ("wbin", "fbin", "hbn") or spec.model in ("alexnet", "squeezenet1_0"):
+        text += f" ({describe_binary(spec)})"
     if spec.variant in ("strassen", "hybrid"):
         fc = spec.fc_hidden if spec.fc_hidden is not None else "= FC input width"
         text += (f" (alpha {spec.alpha:g}, r = {spec.r_factor:g} c_rem, patch {spec.patch}, "
@@ -136,13 +130,15 @@ def describe(spec: ModelSpec) -> str:
 
 def trace_layer(name: str, mod: nn.Module, in_shape: tuple[int, ...],
                 out_shape: tuple[int, ...], inputs: tuple[str, ...] = (),
-                fp_bits: int = 16) -> Layer:
+                fp_bits: int = 16, word_bits: int = 64) -> Layer:
     """The :class:`Layer` of one counted module given its input and output tensor shapes
-    (NCHW, or NC for linear layers), its producers and the bits of stored fp values.
-    Zero-skip counts come from the module's quantized weights. Raises ``TypeError`` for a
-    module type that is not in :data:`COUNTED`."""
+    (NCHW, or NC for linear layers), its producers, the bits of stored fp values and the word
+    width of binary word-operation counts. Zero-skip counts come from the module's quantized
+    weights. Raises ``TypeError`` for a module type that is not in :data:`COUNTED`."""
     if not isinstance(mod, COUNTED):
         raise TypeError(f"not a traced layer type: {type(mod).__name__}")
+    if isinstance(mod, BINARY_COUNTED):
+        return trace_binary_layer(name, mod, in_shape, out_shape, inputs, fp_bits, word_bits)
     if isinstance(mod, EltwiseAdd):
         _, c, h, w = out_shape
         return eltwise_layer(name, h, w, c, inputs)
@@ -169,7 +165,7 @@ def trace_layer(name: str, mod: nn.Module, in_shape: tuple[int, ...],
     if isinstance(mod, StrassenLinear):
         wc_nnz = [[_nnz(wc)]]
     else:
-        p = st.patch
+        p: int = getattr(st, "patch")  # noqa: B009
         wc_nnz = [[_nnz(wc[:, :, i, j]) for j in range(p)] for i in range(p)]
     return strassen_layer(name, kind, shape, params, wb_nnz=_nnz(ternarize(st.wb.weight)[0]),
                           wc_nnz=wc_nnz, fp_bits=fp_bits, inputs=inputs)
@@ -177,13 +173,15 @@ def trace_layer(name: str, mod: nn.Module, in_shape: tuple[int, ...],
 
 def _params_of(mod: nn.Module) -> StrassenParams:
     """StrassenParams of a layer built outside :func:`build_model` (``r_nominal = r``)."""
-    st = mod.st if isinstance(mod, HybridConv2d) else mod
-    c_fp = mod.c_fp if isinstance(mod, HybridConv2d) else 0
-    out_c = c_fp + (st.out_features if isinstance(st, StrassenLinear) else st.out_channels)
-    patch = getattr(st, "patch", 1)
-    groups = getattr(st, "groups", 1)
-    return StrassenParams(alpha=c_fp / out_c, c_fp=c_fp, c_rem=out_c - c_fp, r=st.hidden,
-                          r_nominal=float(st.hidden), r_factor=None, patch=patch, groups=groups)
+    st: nn.Module = getattr(mod, "st") if isinstance(mod, HybridConv2d) else mod  # noqa: B009
+    c_fp = int(getattr(mod, "c_fp", 0)) if isinstance(mod, HybridConv2d) else 0
+    width = getattr(st, "out_features" if isinstance(st, StrassenLinear) else "out_channels")
+    out_c = c_fp + int(width)
+    hidden = int(getattr(st, "hidden"))  # noqa: B009
+    patch = int(getattr(st, "patch", 1))
+    groups = int(getattr(st, "groups", 1))
+    return StrassenParams(alpha=c_fp / out_c, c_fp=c_fp, c_rem=out_c - c_fp, r=hidden,
+                          r_nominal=float(hidden), r_factor=None, patch=patch, groups=groups)
 
 
 def layer_arrays(module: nn.Module, in_hw: tuple[int, int] | None = None) -> dict[str, Any]:
@@ -200,8 +198,11 @@ def layer_arrays(module: nn.Module, in_hw: tuple[int, int] | None = None) -> dic
     Strassen semantics: ``bias + wc_scale * convT(a * (wb_scale * conv(pad(x), wb)), wc)``
     cropped to (out_h, out_w). ``in_hw`` (input height, width) defaults to the size the network
     feeds the layer. Raises ``TypeError`` for an untraced module type and ``ValueError`` when a
-    strassen conv's input size is unknown.
+    strassen conv's input size is unknown. BatchNorm and binary layers: see
+    :func:`accelsim.reference.binary_trace.binary_layer_arrays`.
     """
+    if isinstance(module, BINARY_COUNTED):
+        return binary_layer_arrays(module)
     if isinstance(module, HybridConv2d):
         hw = in_hw if in_hw is not None else module.in_hw
         return {"kind": "hybrid_conv", "fp": layer_arrays(module.fp),

@@ -1,9 +1,11 @@
 """Run one reference layer on the kernels, from its :func:`layer_arrays` dict (no torch here).
 
 The dict contract is :func:`accelsim.reference.trace.layer_arrays`'s. Counts come back per
-workload stage (``conv``/``bias`` for fp layers, ``conv`` for TWN layers, ``wb``/``a_mul``/
-``wc``/``st_bias`` for strassenified layers, plus ``fp``/``fp_bias`` for hybrid ones), so that
-they can be compared with the trace stage by stage.
+workload stage (``conv``/``bias`` for fp layers and BatchNorms, ``conv`` for TWN layers, ``wb``/
+``a_mul``/``wc``/``st_bias`` for strassenified layers, plus ``fp``/``fp_bias`` for hybrid ones,
+``conv``/``scale`` for WeightBinConv and ``k_sum``/``k_box``/``xnor``/``scale`` for FullBinConv
+layers), so that they can be compared with the trace stage by stage. Binary layers have no zero
+weights: ``zero_skip`` does not change them.
 
 TWN layers: the kernel performs (and counts) the ternary sum only. The TWN scale and the bias
 are applied afterwards, uncounted, matching the accounting of Gope et al. (a TWN layer's scale
@@ -30,9 +32,17 @@ from accelsim.kernels import (
     ternary_conv2d,
     ternary_linear,
 )
+from accelsim.kernels.binary import (
+    fbin_conv2d,
+    fbin_linear,
+    prepare_xnor_conv,
+    wbin_conv2d,
+    wbin_linear,
+)
 
 KINDS = ("conv", "linear", "ternary_conv", "ternary_linear", "strassen_conv", "strassen_linear",
-         "hybrid_conv", "eltwise")
+         "hybrid_conv", "eltwise", "affine", "wbin_conv", "wbin_linear", "fbin_conv",
+         "fbin_linear")
 
 
 def run_layer(arrays: Mapping[str, Any], x: np.ndarray | Sequence[np.ndarray], *,
@@ -62,12 +72,47 @@ def run_layer(arrays: Mapping[str, Any], x: np.ndarray | Sequence[np.ndarray], *
         return strassen_linear(x, arrays["wb"], arrays["a"], arrays["wc"], arrays["bias"],
                                wb_scale=arrays["wb_scale"], wc_scale=arrays["wc_scale"],
                                zero_skip=zero_skip, dtype=dtype)
+    if kind in ("affine", "wbin_conv", "wbin_linear", "fbin_conv", "fbin_linear"):
+        return _binary_layer(arrays, x, dtype)
     if kind == "hybrid_conv":
         fp = arrays["fp"]
         return hybrid_conv2d(x, FpConv(fp["w"], fp["bias"], fp["stride"], fp["padding"],
                                        fp["groups"]),
                              strassen_conv(arrays["st"]), zero_skip=zero_skip, dtype=dtype)
     raise InputError(Problem("kind", kind, f"must be one of {', '.join(KINDS)}"))
+
+
+def _binary_layer(arrays: Mapping[str, Any], x: np.ndarray, dtype: str
+                  ) -> tuple[np.ndarray, OpCounts]:
+    kind = arrays["kind"]
+    if kind == "affine":   # an inference-mode BatchNorm: a depthwise 1x1 conv with a bias
+        scale = arrays["scale"]
+        x4 = np.ascontiguousarray(x.reshape(x.shape[0], x.shape[1], -1, 1))
+        out, counts = fp_conv2d(x4, np.ascontiguousarray(scale.reshape(-1, 1, 1, 1)),
+                                arrays["shift"], groups=scale.shape[0], dtype=dtype)
+        return out.reshape(x.shape), counts
+    if kind == "wbin_conv":
+        return wbin_conv2d(x, arrays["w"], arrays["alpha"], stride=arrays["stride"],
+                           padding=arrays["padding"], dtype=dtype)
+    if kind == "wbin_linear":
+        return wbin_linear(x, arrays["w"], arrays["alpha"], dtype=dtype)
+    if kind == "fbin_conv":
+        return fbin_conv2d(x, arrays["w"], arrays["alpha"], stride=arrays["stride"],
+                           padding=arrays["padding"], dtype=dtype)
+    return fbin_linear(x, arrays["w"], arrays["alpha"], dtype=dtype)
+
+
+def binary_dots(arrays: Mapping[str, Any], x: np.ndarray) -> np.ndarray:
+    """The integer ±1 dot products of a ``fbin_conv`` / ``fbin_linear`` layer (before the
+    scaling), from the bit-packed xnor-popcount kernel: int32, shaped like the output."""
+    if arrays["kind"] == "fbin_linear":
+        w = np.ascontiguousarray(arrays["w"][:, :, None, None])
+        x4 = np.ascontiguousarray(x.reshape(x.shape[0], x.shape[1], 1, 1))
+        dots, _ = prepare_xnor_conv(w, x4.shape[1:]).dots(x4)
+        return dots.reshape(dots.shape[:2])
+    plan = prepare_xnor_conv(arrays["w"], x.shape[1:], stride=arrays["stride"],
+                             padding=arrays["padding"])
+    return plan.dots(x)[0]
 
 
 def strassen_conv(d: Mapping[str, Any]) -> StrassenConv:

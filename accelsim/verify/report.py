@@ -9,7 +9,8 @@ from typing import Any
 @dataclass(frozen=True)
 class StageCheck:
     """Operations the kernels counted for one workload stage, dense and zero-skipping, next to
-    what the workload says (``ops_dense`` / ``ops_nonzero`` of class ``unit``)."""
+    what the workload says (``ops_dense`` / ``ops_nonzero`` of class ``unit``); for a binary
+    ``xnor`` stage also the 64-bit word operations against the workload's ``ops_words``."""
 
     stage: str
     unit: str
@@ -17,11 +18,14 @@ class StageCheck:
     dense_counted: int
     nonzero_expected: int
     nonzero_counted: int
+    words_expected: int | None = None
+    words_counted: int | None = None
 
     @property
     def ok(self) -> bool:
         return (self.dense_expected == self.dense_counted
-                and self.nonzero_expected == self.nonzero_counted)
+                and self.nonzero_expected == self.nonzero_counted
+                and self.words_expected == self.words_counted)
 
 
 @dataclass(frozen=True)
@@ -34,7 +38,9 @@ class LayerCheck:
     fraction of the float32 rounding bound (<= 1 passes; docs/kernels.md);
     ``bound_ratio_fp64``: the same for the kernels run in float64 against a float64 evaluation
     of the layer's arrays (a bound ~1e-9 as tight, which a single wrong term exceeds);
-    ``problems``: why the layer fails (empty when it passes); ``seconds``: wall time.
+    ``problems``: why the layer fails (empty when it passes); ``seconds``: wall time;
+    ``dots_exact``: for a FullBinConv layer, whether the kernel's integer dot products equal
+    torch's exactly (``None`` for other layers).
     """
 
     name: str
@@ -47,6 +53,7 @@ class LayerCheck:
     stages: tuple[StageCheck, ...]
     problems: tuple[str, ...] = ()
     seconds: float = 0.0
+    dots_exact: bool | None = None
 
     @property
     def ok(self) -> bool:

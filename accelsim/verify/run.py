@@ -129,10 +129,28 @@ def check_layer(name: str, arrays: dict[str, Any], inputs: tuple[np.ndarray, ...
         abs_err, ratio = max(abs_err, err), max(ratio, r)
     scale = float(np.abs(out_t).max())
     stages = _stage_checks(expected, runs32["dense"][1], runs32["zero-skip"][1], problems)
+    exact = None
+    if kind in ("fbin_conv", "fbin_linear"):
+        exact = _dots_exact(arrays, inputs[0], torch_side, problems)
     return LayerCheck(name=name, kind=kind, out_shape=tuple(out_t.shape), max_abs_err=abs_err,
                       max_rel_err=abs_err / scale if scale > 0 else abs_err, bound_ratio=ratio,
                       bound_ratio_fp64=ratio64, stages=stages, problems=tuple(problems),
-                      seconds=time.perf_counter() - start)
+                      seconds=time.perf_counter() - start, dots_exact=exact)
+
+
+def _dots_exact(arrays: dict[str, Any], x: np.ndarray, torch_side: Any,
+                problems: list[str]) -> bool:
+    """Whether the xnor-popcount kernel's dot products equal torch's ±1 convolution exactly."""
+    from accelsim.verify.layers import binary_dots
+
+    got = binary_dots(arrays, x)
+    want = torch_side.binary_dots(arrays, x)
+    if got.shape == want.shape and np.array_equal(got, want):
+        return True
+    diff = float(np.max(np.abs(got - want))) if got.shape == want.shape else float("inf")
+    problems.append(f"binary dot products differ from torch's by up to {diff:g} (must be "
+                    "equal)")
+    return False
 
 
 def _ratio(got: np.ndarray, ref: np.ndarray, tol: np.ndarray, label: str, against: str,
@@ -158,16 +176,23 @@ def _stage_checks(expected: Layer, dense: Any, skip: Any, problems: list[str]
             problems.append(f"stage {st.name}: in the workload, but the kernels perform no "
                             f"such stage")
             continue
+        # binary stages: the kernels use 64-bit words, m*n*ceil(k/64) whatever the trace's width
+        words = dense.stage(st.name).words if st.word_bits is not None else None
         check = StageCheck(stage=st.name, unit=st.op, dense_expected=st.ops_dense,
                            dense_counted=dense.stage(st.name).of_unit(st.op),
                            nonzero_expected=st.ops_nonzero,
-                           nonzero_counted=skip.stage(st.name).of_unit(st.op))
+                           nonzero_counted=skip.stage(st.name).of_unit(st.op),
+                           words_expected=None if words is None else st.word_ops(64),
+                           words_counted=words)
         checks.append(check)
         for label, exp, got in (("dense", check.dense_expected, check.dense_counted),
                                 ("zero-skip", check.nonzero_expected, check.nonzero_counted)):
             if exp != got:
                 problems.append(f"stage {st.name}: the kernels counted {got:,} {st.op} ops "
                                 f"({label}), the workload says {exp:,}")
+        if check.words_expected != check.words_counted:
+            problems.append(f"stage {st.name}: the kernels counted {check.words_counted:,} "
+                            f"64-bit word ops, the workload implies {check.words_expected:,}")
     extra = counted - {st.name for st in expected.stages}
     for name in sorted(extra):
         problems.append(f"stage {name}: performed by the kernels but not in the workload")

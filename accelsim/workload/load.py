@@ -40,6 +40,10 @@ _STRASSEN_KEYS = tuple(f.name for f in fields(StrassenParams))
 #: Keys of a stage in the file (schema v1 names the operation class `unit`).
 _STAGE_KEYS = tuple("unit" if f.name == "op" else f.name for f in fields(Stage))
 _WEIGHT_KEYS = ("name", "count", "bits")
+#: Optional stage fields of binary layers, written only when set (docs/workload-format.md).
+_BINARY_KEYS = ("word_bits", "ops_words", "kernel_taps", "unique_kernels")
+#: Largest word width a binary stage may declare.
+MAX_WORD_BITS = 4096
 
 
 def load_workload(path: str | Path) -> Workload:
@@ -120,6 +124,9 @@ def _stage_to_dict(s: Stage) -> dict:
         del d["fuse_into"]
     if s.paper_scale == 1.0:
         del d["paper_scale"]
+    for key in _BINARY_KEYS:
+        if d[key] is None:
+            del d[key]
     return d
 
 
@@ -319,13 +326,46 @@ def _read_stage(rd: Reader, raw: Any, path: str, earlier: set[str]) -> Stage | N
             dense = None
     if dense is not None and nonzero is not None and nonzero > dense:
         rd.problem(f"{path}.ops_nonzero", nonzero, f"must be <= ops_dense = {dense}")
+    binary = _read_binary(rd, raw, path, m, n, k)
     if len(rd.problems) > n0:
         return None
     return Stage(name=need(name), role=need(role), op=need(unit), m=need(m), n=need(n),
                  k=need(k), groups=need(groups), ops_dense=need(dense),
                  ops_nonzero=need(nonzero), weights=tuple(weights), reads=need(reads),
                  writes=need(writes), in_bytes=need(in_bytes), out_bytes=need(out_bytes),
-                 after=tuple(after), fuse_into=fuse_into, paper_scale=need(scale))
+                 after=tuple(after), fuse_into=fuse_into, paper_scale=need(scale), **binary)
+
+
+def _read_binary(rd: Reader, raw: dict, path: str, m: int | None, n: int | None,
+                 k: int | None) -> dict[str, int | None]:
+    """The optional binary-stage fields, checked: ``word_bits`` a power of two with
+    ``ops_words == m*n*ceil(k/word_bits)``; ``kernel_taps`` dividing ``k`` with
+    ``0 <= unique_kernels <= n*k/kernel_taps``. Each pair is given together or not at all."""
+    vals = {key: rd.integer(raw, key, path, minimum=1 if key in ("word_bits", "kernel_taps")
+                            else 0, default=None) for key in _BINARY_KEYS}
+    bits, words = vals["word_bits"], vals["ops_words"]
+    if bits is not None and (bits & (bits - 1) or bits > MAX_WORD_BITS):
+        rd.problem(f"{path}.word_bits", bits, f"bits per packed word: must be a power of two "
+                   f"<= {MAX_WORD_BITS}")
+        bits = None
+    taps, unique = vals["kernel_taps"], vals["unique_kernels"]
+    for a, b in (("word_bits", "ops_words"), ("kernel_taps", "unique_kernels")):
+        va, vb = raw.get(a), raw.get(b)
+        if (va is None) != (vb is None):
+            missing, given = (a, b) if va is None else (b, a)
+            rd.problem(f"{path}.{missing}", "<missing>", f"required when {given} is given")
+    if None in (m, n, k):
+        return vals
+    assert m is not None and n is not None and k is not None
+    if bits is not None and words is not None and words != m * n * -(-k // bits):
+        rd.problem(f"{path}.ops_words", words,
+                   f"must equal m*n*ceil(k/word_bits) = {m * n * -(-k // bits)}")
+    if taps is not None and k % taps:
+        rd.problem(f"{path}.kernel_taps", taps, f"must divide k = {k}")
+    elif taps is not None and unique is not None and unique > n * (k // taps):
+        rd.problem(f"{path}.unique_kernels", unique,
+                   f"must be <= n*k/kernel_taps = {n * (k // taps)} (the number of kernels)")
+    return vals
 
 
 def _problem(field: str, value: object, why: str) -> Problem:

@@ -5,9 +5,12 @@ A :class:`Workload` is an ordered tuple of :class:`Layer` s. Each layer is split
 convolution, a ternary W_b convolution, the ã multiplication, a W_c convolution, a bias add...
 Every stage is described as a (grouped) matrix product of ``m`` output positions by ``n`` output
 channels with ``k`` terms per output, so that ``ops_dense == m * n * k`` operations of class
-``op`` (``"mac"``, ``"add"``, ``"mul"``; an open set; the field ``unit`` of the file).
-``ops_nonzero`` is the count when
-zero ternary weights are skipped (equal to ``ops_dense`` for full-precision stages).
+``op`` (``"mac"``, ``"add"``, ``"mul"``, ``"xnor"``; an open set; the field ``unit`` of the
+file). ``ops_nonzero`` is the count when zero ternary weights are skipped (equal to
+``ops_dense`` for full-precision and binary stages). An ``"xnor"`` stage is a binary dot product
+on bit-packed words: ``k`` is the bits per dot product, ``ops_dense`` counts bit operations and
+``ops_words`` the ``word_bits``-bit word operations, ``m * n * ceil(k / word_bits)``
+(docs/workload-format.md).
 
 The JSON form is documented in ``docs/workload-format.md``; :mod:`accelsim.workload.load` reads
 and writes it.
@@ -23,7 +26,7 @@ SCHEMA_VERSION = 1
 #: Layer kinds the reference model emits. Other tools may emit others; the engine only needs stages.
 LAYER_KINDS = ("conv", "depthwise", "linear", "eltwise")
 #: How a layer's weights are represented.
-VARIANTS = ("fp", "twn", "strassen", "hybrid")
+VARIANTS = ("fp", "twn", "strassen", "hybrid", "wbin", "fbin")
 #: Where a stage reads from / writes to (besides another stage's output, named by stage name).
 LAYER_INPUT = "input"
 LAYER_OUTPUT = "output"
@@ -60,6 +63,12 @@ class Stage:
     ``paper_scale`` rescales op and weight counts to the paper's nominal, possibly fractional,
     hidden width (see docs/accounting.md); it is 1.0 except for strassen stages of a layer whose
     ``r_factor * c_rem`` is not an integer.
+
+    Binary stages (docs/workload-format.md, "Binary layers"): ``word_bits`` and ``ops_words``
+    (``xnor`` stages only) give the word operations ``m * n * ceil(k / word_bits)`` for the word
+    width the trace was recorded with; ``kernel_taps`` (``kh * kw``) and ``unique_kernels`` (the
+    number of distinct ``kh x kw`` sign patterns per input channel, summed over input channels)
+    describe the repeated binary kernels of a binary-weight stage. All four are ``None`` elsewhere.
     """
 
     name: str
@@ -79,6 +88,10 @@ class Stage:
     after: tuple[str, ...] = ()
     fuse_into: str | None = None
     paper_scale: float = 1.0
+    word_bits: int | None = None
+    ops_words: int | None = None
+    kernel_taps: int | None = None
+    unique_kernels: int | None = None
 
     @property
     def weight_bytes(self) -> int:
@@ -92,6 +105,14 @@ class Stage:
 
     def ops(self, zero_skip: bool = False) -> int:
         return self.ops_nonzero if zero_skip else self.ops_dense
+
+    def word_ops(self, word_bits: int) -> int:
+        """Word operations of a binary (``xnor``) stage on ``word_bits``-bit words:
+        ``m * n * ceil(k / word_bits)`` (each dot product's ``k`` bits packed contiguously, the
+        last word partly filled). ``word_bits`` must be a power of two (ValueError otherwise)."""
+        if word_bits < 1 or word_bits & (word_bits - 1):
+            raise ValueError(f"word_bits must be a power of two, not {word_bits}")
+        return self.m * self.n * -(-self.k // word_bits)
 
 
 @dataclass(frozen=True)
