@@ -58,7 +58,8 @@ class InputError(AccelsimError):
         return "\n".join(p.render(self.source) for p in self.problems)
 
     def with_source(self, source: str) -> InputError:
-        return InputError(list(self.problems), source)
+        """The same problems (and error class) attributed to ``source``."""
+        return type(self)(list(self.problems), source)
 
 
 class ConfigError(InputError):

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from accelsim.errors import CompatibilityError, Problem
 from accelsim.hw.config import HardwareConfig
-from accelsim.hw.load import ARRAY_UNITS
+from accelsim.hw.schema import ARRAY_UNITS
 from accelsim.workload.schema import Layer, Stage, Workload
 
 _ARRAY_OF = {unit: array for array, unit in ARRAY_UNITS.items()}

@@ -11,7 +11,7 @@ MAC units and adders by :func:`accelsim.hw.rules.split_area`.
 """
 from __future__ import annotations
 
-import copy
+import dataclasses
 import difflib
 import hashlib
 import itertools
@@ -24,8 +24,9 @@ from accelsim.choices import NO_SCHEDULE, Model
 from accelsim.dse.spec import MAC_FRACTION, SweepSpec
 from accelsim.errors import ConfigError, Problem
 from accelsim.hw.config import HardwareConfig
-from accelsim.hw.load import hwconfig_from_dict, hwconfig_hash, hwconfig_to_dict, load_hwconfig
+from accelsim.hw.load import hwconfig_hash, hwconfig_to_dict, load_hwconfig
 from accelsim.hw.rules import DEFAULT_COLS, split_area
+from accelsim.hw.schema import checked, replace_field
 from accelsim.workload.load import load_workload, workload_hash
 from accelsim.workload.schema import Workload
 
@@ -105,63 +106,54 @@ def canonical_value(base_doc: Mapping, field: str, value: Any, source: str = "<s
     return value
 
 
-def set_field(doc: dict, field: str, value: Any) -> None:
-    """Set a dotted field of a config document in place (the path must exist or be optional)."""
-    parts = field.split(".")
-    node = doc
-    for part in parts[:-1]:
-        node = node[part]
-    node[parts[-1]] = value
-
-
-def split_inputs(doc: Mapping, source: str = "<sweep>") -> dict[str, float]:
-    """The quantities :func:`~accelsim.hw.rules.split_area` needs, read from a config document.
+def split_inputs(hw: HardwareConfig, source: str = "<sweep>") -> dict[str, float]:
+    """The quantities :func:`~accelsim.hw.rules.split_area` needs, read from a config.
 
     Raises :class:`ConfigError` if the config cannot be split (no MAC or adder area)."""
-    units = doc["units"]
+    units = hw.units
     problems = []
     for u in ("mac", "add"):
-        if u not in units or units[u]["area_um2"] <= 0:
-            problems.append(Problem(f"units.{u}.area_um2", units.get(u, {}).get("area_um2"),
+        if u not in units or units[u].area_um2 <= 0:
+            problems.append(Problem(f"units.{u}.area_um2",
+                                    units[u].area_um2 if u in units else None,
                                     f"{MAC_FRACTION} needs '{u}' units with an area > 0"))
     if problems:
         raise ConfigError(problems, source)
-    area = doc.get("area_budget_um2")
-    if area is None:
-        area = sum(units[u]["area_um2"] * n for u, n in _doc_counts(doc).items() if u in units)
-    a_mul = units["mul"]["area_um2"] if "mul" in units else 0.0
-    return {"area": float(area), "a_mac": float(units["mac"]["area_um2"]),
-            "a_add": float(units["add"]["area_um2"]), "a_mul": float(a_mul),
-            "n_mul": float(doc["multiplier_array"]["count"]),
-            "cols": float(doc["mac_array"]["cols"] or DEFAULT_COLS)}
-
-
-def resolve_doc(base: HardwareConfig, params: Sequence[tuple[str, Any]],
-                source: str = "<sweep>") -> dict:
-    """The config document of a point: ``base`` with the axis values set (not yet validated)."""
-    doc = copy.deepcopy(hwconfig_to_dict(base))
-    frac = None
-    for field, value in params:
-        if field == MAC_FRACTION:
-            frac = value
-        else:
-            set_field(doc, field, canonical_value(doc, field, value, source))
-    if frac is not None:
-        s = split_inputs(doc, source)
-        rows, cols, _, adders = split_area(frac, s["area"], s["a_mac"], s["a_add"],
-                                           s["a_mul"], s["n_mul"], s["cols"])
-        doc["mac_array"]["rows"] = int(rows)
-        doc["mac_array"]["cols"] = int(cols)
-        doc["adder_array"]["count"] = int(adders)
-        if doc.get("area_budget_um2") is None:
-            doc["area_budget_um2"] = s["area"]
-    return doc
+    area = hw.area_budget_um2 if hw.area_budget_um2 is not None else hw.compute_area_um2
+    a_mul = units["mul"].area_um2 if "mul" in units else 0.0
+    return {"area": float(area), "a_mac": float(units["mac"].area_um2),
+            "a_add": float(units["add"].area_um2), "a_mul": float(a_mul),
+            "n_mul": float(hw.multiplier_array.count),
+            "cols": float(hw.mac_array.cols or DEFAULT_COLS)}
 
 
 def resolve_config(base: HardwareConfig, params: Sequence[tuple[str, Any]],
                    source: str = "<sweep>") -> HardwareConfig:
-    """The validated config of a point. Raises :class:`ConfigError` for an invalid combination."""
-    return hwconfig_from_dict(resolve_doc(base, params, source), source)
+    """The validated config of a point: ``base`` with each axis value set by a typed, checked
+    replace (:func:`accelsim.hw.schema.replace_field`), the ``mac_fraction`` split applied
+    (:func:`accelsim.hw.rules.split_area`), then the cross-field rules. Raises
+    :class:`ConfigError` for an invalid value or combination."""
+    doc = hwconfig_to_dict(base)
+    cfg = base
+    frac = None
+    try:
+        for field, value in params:
+            if field == MAC_FRACTION:
+                frac = value
+            else:
+                cfg = replace_field(cfg, field, canonical_value(doc, field, value, source))
+        if frac is not None:
+            s = split_inputs(cfg, source)
+            rows, cols, _, adders = split_area(frac, s["area"], s["a_mac"], s["a_add"],
+                                               s["a_mul"], s["n_mul"], s["cols"])
+            cfg = dataclasses.replace(
+                cfg, mac_array=dataclasses.replace(cfg.mac_array, rows=int(rows),
+                                                   cols=int(cols)),
+                adder_array=dataclasses.replace(cfg.adder_array, count=int(adders)),
+                area_budget_um2=s["area"])
+        return checked(cfg, source)
+    except ConfigError as exc:
+        raise ConfigError(list(exc.problems), source) from None
 
 
 @dataclass(frozen=True)
@@ -209,12 +201,6 @@ def iter_points(spec: SweepSpec, inputs: Inputs) -> Iterator[Point]:
                             key = point_key(inputs.hw_hashes[hi], inputs.workload_hashes[wi],
                                             engine, schedule, zs, ptext)
                             yield Point(key, hi, wi, engine, schedule, zs, params, ptext)
-
-
-def _doc_counts(doc: Mapping) -> dict[str, int]:
-    mac = doc["mac_array"]
-    return {"mac": mac["rows"] * mac["cols"], "add": doc["adder_array"]["count"],
-            "mul": doc["multiplier_array"]["count"]}
 
 
 def _is_num(value: Any) -> bool:

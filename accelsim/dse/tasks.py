@@ -19,7 +19,7 @@ import numpy as np
 
 from accelsim import __version__
 from accelsim.choices import NO_SCHEDULE, SchedulePolicy
-from accelsim.dse.points import Point, resolve_config, resolve_doc
+from accelsim.dse.points import Point, resolve_config
 from accelsim.dse.spec import MAC_FRACTION
 from accelsim.dse.store import COLUMN_NAMES
 from accelsim.errors import AccelsimError, InputError
@@ -54,10 +54,7 @@ def evaluate_point(task: Task, point: Point) -> dict:
     try:
         cfg = resolve_config(task.hw, point.params, f"point {point.key}")
     except InputError as exc:
-        try:
-            text = canonical_json(resolve_doc(task.hw, point.params))
-        except InputError:
-            text = ""
+        text = ""  # an invalid point has no config
         return make_row(task, point, config_text=text, counts=None, clock_mhz=math.nan,
                         area_budget_um2=math.nan, compute_area_um2=math.nan, cycles=math.nan,
                         energy=None, error=_one_line(exc))

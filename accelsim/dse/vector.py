@@ -25,7 +25,7 @@ import numpy as np
 from accelsim import __version__
 from accelsim.analytic.opcount import OpcountTables, evaluate_counts, feasible, opcount_tables
 from accelsim.choices import Model
-from accelsim.dse.points import canonical_value, set_field, split_inputs
+from accelsim.dse.points import canonical_value, split_inputs
 from accelsim.dse.spec import MAC_FRACTION
 from accelsim.dse.store import COLUMN_NAMES
 from accelsim.dse.tasks import (
@@ -36,10 +36,11 @@ from accelsim.dse.tasks import (
     rows_to_columns,
     total_energy,
 )
-from accelsim.errors import InputError
-from accelsim.hw.config import unit_sum
-from accelsim.hw.load import hwconfig_from_dict, hwconfig_to_dict, text_hash
+from accelsim.errors import ConfigError, InputError
+from accelsim.hw.config import HardwareConfig, unit_sum
+from accelsim.hw.load import hwconfig_to_dict, text_hash
 from accelsim.hw.rules import DEFAULT_COLS, leakage_power, split_area, within_budget
+from accelsim.hw.schema import replace_field
 
 _SLOT = "@@accelsim-slot-{}@@"
 _SLOT_RE = re.compile(r'"@@accelsim-slot-(\d+)@@"')
@@ -59,10 +60,10 @@ def evaluate_vectorised(task: Task) -> dict[str, list]:
     n = len(points)
     ok = np.ones(n, dtype=bool)
     for field, values in vals.items():
-        ok &= _values_ok(doc, field, values)
+        ok &= _values_ok(task.hw, field, values)
     try:
         t = opcount_tables(task.workload, task.hw, zero_skip=zero_skip)
-        arr = _arrays(doc, vals, n, t.units)
+        arr = _arrays(task.hw, doc, vals, n, t.units)
     except InputError:
         return rows_to_columns([evaluate_point(task, p) for p in points])
     ok &= arr.pop("valid")
@@ -119,34 +120,31 @@ def _columns(task: Task, t: OpcountTables, engine: Model, arr: dict, idx: np.nda
     }
 
 
-def _values_ok(doc: dict, field: str, values: Sequence[Any]) -> np.ndarray:
-    """[N] bool: the value passes the config loader when set alone (cross-field checks such as
+def _values_ok(hw: HardwareConfig, field: str, values: Sequence[Any]) -> np.ndarray:
+    """[N] bool: the value passes its field's rule when set alone (cross-field checks such as
     the area budget are left to the array masks)."""
     verdict: dict[tuple, bool] = {}
     out = np.empty(len(values), dtype=bool)
     for i, v in enumerate(values):
         key = (type(v), v)
         if key not in verdict:
-            verdict[key] = _value_ok(doc, field, v)
+            verdict[key] = _value_ok(hw, field, v)
         out[i] = verdict[key]
     return out
 
 
-def _value_ok(doc: dict, field: str, value: Any) -> bool:
+def _value_ok(hw: HardwareConfig, field: str, value: Any) -> bool:
     if field == MAC_FRACTION:
         return isinstance(value, float) and 0.0 <= value <= 1.0
-    trial = copy.deepcopy(doc)
-    set_field(trial, field, value)
     try:
-        hwconfig_from_dict(trial)
-    except InputError as exc:
-        own = [p for p in exc.problems if p.field == field and
-               not (field == "area_budget_um2" and "over the budget" in p.why)]
-        return not own
+        replace_field(hw, field, value)
+    except ConfigError:
+        return False
     return True
 
 
-def _arrays(doc: dict, vals: dict[str, list], n: int, units: tuple[str, ...]) -> dict:
+def _arrays(hw: HardwareConfig, doc: dict, vals: dict[str, list], n: int,
+            units: tuple[str, ...]) -> dict:
     """Per-point counts, energies, leakage, clock, budget and area; ``valid`` masks the checks
     that involve several fields. Raises :class:`InputError` if mac_fraction cannot split."""
     def col(field: str, base: Any) -> np.ndarray:
@@ -163,7 +161,7 @@ def _arrays(doc: dict, vals: dict[str, list], n: int, units: tuple[str, ...]) ->
     budget = col("area_budget_um2", doc.get("area_budget_um2"))
     valid = np.ones(n, dtype=bool)
     if MAC_FRACTION in vals:
-        split_inputs(doc)  # raises InputError if the config cannot be split
+        split_inputs(hw)  # raises InputError if the config cannot be split
         pre = rows * cols * area_u.get("mac", 0.0) + count["add"] * area_u.get("add", 0.0) + \
             count["mul"] * area_u.get("mul", 0.0)
         free_area = np.where(np.isnan(budget), pre, budget)
@@ -191,6 +189,16 @@ def _arrays(doc: dict, vals: dict[str, list], n: int, units: tuple[str, ...]) ->
             "rows": rows, "cols": cols, "raw": count, "valid": valid}
 
 
+def _set_text(doc: dict, field: str, text: str) -> None:
+    """Put a slot marker at a dotted field of a template document (rendering only: configs are
+    built by :func:`accelsim.hw.schema.replace_field`)."""
+    parts = field.split(".")
+    node = doc
+    for part in parts[:-1]:
+        node = node[part]
+    node[parts[-1]] = text
+
+
 def _render(doc: dict, vals: dict[str, list], arr: dict, idx: np.ndarray) -> list[str]:
     """Canonical config JSON of the points ``idx`` (equal to the scalar path's text)."""
     slots: dict[str, list[str]] = {}
@@ -215,7 +223,7 @@ def _render(doc: dict, vals: dict[str, list], arr: dict, idx: np.ndarray) -> lis
     template = copy.deepcopy(doc)
     names = list(slots)
     for i, field in enumerate(names):
-        set_field(template, field, _SLOT.format(i))
+        _set_text(template, field, _SLOT.format(i))
     pieces = _SLOT_RE.split(json.dumps(template, sort_keys=True))
     texts, order = pieces[0::2], [names[int(s)] for s in pieces[1::2]]
     columns: list[Any] = []

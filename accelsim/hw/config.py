@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TypeVar
+from typing import Any, TypeVar
 
 _N = TypeVar("_N")
 
@@ -23,6 +23,17 @@ class Dataflow(StrEnum):
 
     WS = "ws"  #: weight-stationary
     OS = "os"  #: output-stationary
+
+
+def rule(*, minimum: float = 0, strict: bool = False, maximum: float | None = None
+         ) -> dict[str, Any]:
+    """A field's validation rule, as dataclass field metadata (:mod:`accelsim.hw.schema` reads
+    it): numbers ``>= minimum`` (``> minimum`` when ``strict``) and ``<= maximum`` (default: the
+    models' 64-bit limit). Fields without a rule are checked as ``>= 0``."""
+    md: dict[str, Any] = {"minimum": minimum, "strict": strict}
+    if maximum is not None:
+        md["maximum"] = maximum
+    return md
 
 
 def unit_sum(counts: Mapping[str, _N], per_unit: Mapping[str, _N]) -> _N:
@@ -75,7 +86,7 @@ class AdderArray:
     per tile (log2(tree_width) levels)."""
 
     count: int
-    tree_width: int = 16
+    tree_width: int = field(default=16, metadata=rule(minimum=1))
     latency_cycles: int = 1
 
 
@@ -92,8 +103,8 @@ class Sram:
     """An on-chip buffer. ``bandwidth_bytes_per_cycle`` is its port width; ``double_buffered``
     halves the capacity available to one tile so the next can load while this one computes."""
 
-    size_kib: float
-    bandwidth_bytes_per_cycle: float
+    size_kib: float = field(metadata=rule(strict=True))
+    bandwidth_bytes_per_cycle: float = field(metadata=rule(strict=True))
     read_energy_pj_per_byte: float = 0.0
     write_energy_pj_per_byte: float = 0.0
     double_buffered: bool = True
@@ -114,7 +125,7 @@ class Dram:
     """Off-chip memory shared by every transfer: ``bandwidth_bytes_per_cycle`` at the accelerator
     clock, ``latency_cycles`` per request, ``energy_pj_per_byte`` per byte moved."""
 
-    bandwidth_bytes_per_cycle: float
+    bandwidth_bytes_per_cycle: float = field(metadata=rule(strict=True))
     latency_cycles: int = 100
     energy_pj_per_byte: float = 0.0
 
@@ -137,7 +148,7 @@ class HardwareConfig:
     (SRAM area is not part of the budget)."""
 
     name: str
-    clock_mhz: float
+    clock_mhz: float = field(metadata=rule(strict=True))
     units: Mapping[str, UnitClass]
     mac_array: MacArray
     adder_array: AdderArray
@@ -145,7 +156,7 @@ class HardwareConfig:
     buffers: Buffers
     dram: Dram
     route: Mapping[str, str] = field(default_factory=dict)
-    area_budget_um2: float | None = None
+    area_budget_um2: float | None = field(default=None, metadata=rule(strict=True))
     description: str = ""
     sources: Mapping[str, str] = field(default_factory=dict)
 

@@ -5,7 +5,6 @@ lines read ``hwconfigs/x.yaml: adder_array.count: -4 (must be >= 0)``.
 """
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 from collections.abc import Mapping
@@ -16,14 +15,13 @@ from typing import Any
 import yaml
 
 from accelsim.errors import ConfigError, Problem
-from accelsim.fields import LIMIT, Reader
+from accelsim.fields import Reader
 from accelsim.hw.config import (
     BUFFER_NAMES,
     SCHEMA,
     SCHEMA_VERSION,
     AdderArray,
     Buffers,
-    Dataflow,
     Dram,
     HardwareConfig,
     MacArray,
@@ -31,12 +29,11 @@ from accelsim.hw.config import (
     Sram,
     UnitClass,
 )
-from accelsim.hw.rules import over_budget
+from accelsim.hw.schema import checked, consistency, read_fields, replace_field
 
 _TOP = ("schema", "schema_version", "name", "description", "clock_mhz", "area_budget_um2",
         "units", "mac_array", "adder_array", "multiplier_array", "buffers", "dram", "route",
         "sources")
-ARRAY_UNITS = {"mac_array": "mac", "adder_array": "add", "multiplier_array": "mul"}
 
 
 def load_hwconfig(path: str | Path) -> HardwareConfig:
@@ -115,26 +112,18 @@ def hwconfig_hash(cfg: HardwareConfig) -> str:
 
 def override(cfg: HardwareConfig, changes: Mapping[str, Any], source: str = "<override>"
              ) -> HardwareConfig:
-    """A copy of ``cfg`` with dotted fields replaced, e.g. ``{"mac_array.rows": 16}``; validated.
+    """A copy of ``cfg`` with dotted fields replaced, e.g. ``{"mac_array.rows": 16}``: each value
+    checked by its field's rule and converted to its type
+    (:func:`accelsim.hw.schema.replace_field`), then the cross-field rules.
 
-    Raises :class:`ConfigError` for a path that names no field."""
-    doc = copy.deepcopy(hwconfig_to_dict(cfg))
-    for path, value in changes.items():
-        node = doc
-        parts = path.split(".")
-        for part in parts[:-1]:
-            if not isinstance(node, dict) or part not in node:
-                raise ConfigError(Problem(path, value, "names no field of the config"), source)
-            node = node[part]
-        if not isinstance(node, dict) or (parts[-1] not in node and parts[0] not in ("route",)):
-            if not (isinstance(node, dict) and parts[-1] in _optional_keys(parts)):
-                raise ConfigError(Problem(path, value, "names no field of the config"), source)
-        node[parts[-1]] = value
-    return hwconfig_from_dict(doc, source)
-
-
-def _optional_keys(parts: list[str]) -> tuple[str, ...]:
-    return ("area_budget_um2",) if len(parts) == 1 else ("leakage_uw", "source")
+    Raises :class:`ConfigError` for a path that names no field or a value a rule refuses."""
+    out = cfg
+    try:
+        for path, value in changes.items():
+            out = replace_field(out, path, value)
+        return checked(out, source)
+    except ConfigError as exc:
+        raise exc.with_source(source) if exc.source is None else exc from None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -156,12 +145,12 @@ def _read(rd: Reader, doc: Any) -> HardwareConfig | None:
     if doc.get("area_budget_um2") is not None:
         budget = rd.number(doc, "area_budget_um2", "", strict=True)
     units = _read_units(rd, _section(rd, doc, "units"))
-    mac = _read_mac(rd, _section(rd, doc, "mac_array"), "mac_array")
-    add = _read_simple(rd, _section(rd, doc, "adder_array"), "adder_array", AdderArray)
-    mul = _read_simple(rd, _section(rd, doc, "multiplier_array"), "multiplier_array",
-                       MultiplierArray)
+    mac = _read_section(rd, _section(rd, doc, "mac_array"), "mac_array", MacArray)
+    add = _read_section(rd, _section(rd, doc, "adder_array"), "adder_array", AdderArray)
+    mul = _read_section(rd, _section(rd, doc, "multiplier_array"), "multiplier_array",
+                        MultiplierArray)
     buffers = _read_buffers(rd, _section(rd, doc, "buffers"))
-    dram = _read_dram(rd, _section(rd, doc, "dram"))
+    dram = _read_section(rd, _section(rd, doc, "dram"), "dram", Dram)
     route = rd.get(doc, "route", "", default={}) or {}
     if not isinstance(route, dict) or not all(isinstance(k, str) and isinstance(v, str)
                                               for k, v in route.items()):
@@ -180,7 +169,7 @@ def _read(rd: Reader, doc: Any) -> HardwareConfig | None:
                          multiplier_array=mul, buffers=buffers, dram=dram, route=route,
                          area_budget_um2=budget, description=str(description),
                          sources={str(k): str(v) for k, v in sources.items()})
-    _check_consistency(rd, cfg)
+    rd.problems.extend(consistency(cfg))
     return None if rd.problems else cfg
 
 
@@ -199,65 +188,36 @@ def _read_units(rd: Reader, raw: Any) -> dict[str, UnitClass] | None:
     if raw is None:
         return None
     out = {}
+    keys = [f.name for f in fields(UnitClass) if f.name != "name"]
     for name, u in raw.items():
         path = f"units.{name}"
         u = rd.mapping(u, path)
         if u is None:
             continue
-        rd.keys(u, ("area_um2", "energy_pj_per_op", "executes", "leakage_uw", "source"), path)
-        area = rd.number(u, "area_um2", path)
-        energy = rd.number(u, "energy_pj_per_op", path)
-        leak = rd.number(u, "leakage_uw", path, default=0.0)
+        rd.keys(u, keys, path)
+        vals = read_fields(rd, u, path, UnitClass, skip=("name", "executes", "source"))
         executes = u.get("executes", [name])
         if not isinstance(executes, list) or not executes or \
                 not all(isinstance(e, str) for e in executes):
             rd.problem(f"{path}.executes", executes,
                        "must be a non-empty list of operation classes")
             continue
-        source = u.get("source", "")
-        if (area is not None and energy is not None and leak is not None):
-            out[str(name)] = UnitClass(str(name), area, energy, tuple(executes), leak, str(source))
+        if vals is not None:
+            out[str(name)] = UnitClass(name=str(name), executes=tuple(executes),
+                                       source=str(u.get("source", "")), **vals)
     return out
 
 
-def _read_mac(rd: Reader, raw: Any, path: str) -> MacArray | None:
+def _read_section(rd: Reader, raw: Any, path: str, cls: type) -> Any:
+    """One dataclass section, every field by its rule (:func:`accelsim.hw.schema.read_fields`)."""
     if raw is None:
         return None
     raw = rd.mapping(raw, path)
     if raw is None:
         return None
-    rd.keys(raw, [f.name for f in fields(MacArray)], path)
-    rows = rd.integer(raw, "rows", path)
-    cols = rd.integer(raw, "cols", path)
-    df = rd.string(raw, "dataflow", path, choices=[d.value for d in Dataflow], default="ws")
-    lat = rd.integer(raw, "pipeline_latency_cycles", path, default=2)
-    if (rows is None or cols is None or df is None or lat is None):
-        return None
-    if (rows == 0) != (cols == 0):
-        rd.problem(f"{path}.rows", rows,
-                   f"rows and cols must both be 0 or both > 0 (cols = {cols})")
-        return None
-    return MacArray(rows, cols, Dataflow(df), lat)
-
-
-def _read_simple(rd: Reader, raw: Any, path: str, cls: type) -> Any:
-    if raw is None:
-        return None
-    raw = rd.mapping(raw, path)
-    if raw is None:
-        return None
-    names = [f.name for f in fields(cls)]
-    rd.keys(raw, names, path)
-    vals = {}
-    for f in fields(cls):
-        minimum = 1 if f.name == "tree_width" else 0
-        if f.default is f.default_factory:  # no default: required
-            vals[f.name] = rd.integer(raw, f.name, path, minimum=minimum)
-        else:
-            vals[f.name] = rd.integer(raw, f.name, path, minimum=minimum, default=f.default)
-    if any(v is None for v in vals.values()):
-        return None
-    return cls(**vals)
+    rd.keys(raw, [f.name for f in fields(cls)], path)
+    vals = read_fields(rd, raw, path, cls)
+    return None if vals is None else cls(**vals)
 
 
 def _read_buffers(rd: Reader, raw: Any) -> Buffers | None:
@@ -269,55 +229,10 @@ def _read_buffers(rd: Reader, raw: Any) -> Buffers | None:
     rd.keys(raw, BUFFER_NAMES, "buffers")
     out = {}
     for name in BUFFER_NAMES:
-        path = f"buffers.{name}"
         b = rd.get(raw, name, "buffers")
-        b = rd.mapping(b, path) if b is not None else None
-        if b is None:
-            continue
-        rd.keys(b, [f.name for f in fields(Sram)], path)
-        size = rd.number(b, "size_kib", path, strict=True)
-        bw = rd.number(b, "bandwidth_bytes_per_cycle", path, strict=True)
-        re = rd.number(b, "read_energy_pj_per_byte", path, default=0.0)
-        we = rd.number(b, "write_energy_pj_per_byte", path, default=0.0)
-        db = rd.boolean(b, "double_buffered", path, default=True)
-        leak = rd.number(b, "leakage_uw", path, default=0.0)
-        if (size is not None and bw is not None and re is not None and we is not None
-                and db is not None and leak is not None):
-            out[name] = Sram(size, bw, re, we, db, leak)
+        sram = _read_section(rd, b, f"buffers.{name}", Sram) if b is not None else None
+        if sram is not None:
+            out[name] = sram
     if len(out) != len(BUFFER_NAMES):
         return None
     return Buffers(**out)
-
-
-def _read_dram(rd: Reader, raw: Any) -> Dram | None:
-    if raw is None:
-        return None
-    raw = rd.mapping(raw, "dram")
-    if raw is None:
-        return None
-    rd.keys(raw, [f.name for f in fields(Dram)], "dram")
-    bw = rd.number(raw, "bandwidth_bytes_per_cycle", "dram", strict=True)
-    lat = rd.integer(raw, "latency_cycles", "dram", default=100)
-    e = rd.number(raw, "energy_pj_per_byte", "dram", default=0.0)
-    if (bw is None or lat is None or e is None):
-        return None
-    return Dram(bw, lat, e)
-
-
-def _check_consistency(rd: Reader, cfg: HardwareConfig) -> None:
-    if cfg.counts["mac"] > LIMIT:
-        rd.problem("mac_array.rows", cfg.mac_array.rows,
-                   f"rows x cols = {cfg.counts['mac']:.3g} MAC units, over the limit of {LIMIT:g}")
-    for array, unit in ARRAY_UNITS.items():
-        if cfg.counts[unit] > 0 and unit not in cfg.units:
-            rd.problem(f"units.{unit}", "<missing>",
-                       f"{array} has {cfg.counts[unit]} units but the cost table has no '{unit}'")
-    for op, unit in cfg.route.items():
-        path = f"route.{op}"
-        if unit not in ARRAY_UNITS.values():
-            rd.problem(path, unit, f"must be one of {', '.join(ARRAY_UNITS.values())}")
-        elif unit in cfg.units and op not in cfg.units[unit].executes:
-            rd.problem(path, unit, f"units.{unit}.executes does not include '{op}'")
-    if cfg.area_budget_um2 is not None and over_budget(cfg):
-        rd.problem("area_budget_um2", cfg.area_budget_um2,
-                   f"compute units need {cfg.compute_area_um2:.0f} um2, over the budget")
