@@ -31,6 +31,7 @@ from accelsim.engine.run import simulate_plan
 from accelsim.errors import InputError, Problem
 from accelsim.hw.config import HardwareConfig
 from accelsim.hw.rules import mac_only
+from accelsim.mapping.budget import check_budget
 from accelsim.mapping.mapper import map_workload
 from accelsim.results.records import Result
 from accelsim.workload.schema import Workload
@@ -45,7 +46,9 @@ def evaluate(model: Model | str, wl: Workload, hw: HardwareConfig, *,
     and times ternary stages by their non-zero weights; ``timeline`` (``des`` only) also writes a
     Chrome trace-event JSON there. Raises :class:`~accelsim.errors.InputError` for an unknown
     model or schedule, :class:`~accelsim.errors.CompatibilityError` when the workload cannot run
-    on ``hw`` and :class:`~accelsim.errors.LivenessError` if the engine stops progressing."""
+    on ``hw`` or the mapping would exceed its budget (:mod:`accelsim.mapping.budget`: too many
+    tiles, or cycles beyond exact arithmetic) and :class:`~accelsim.errors.LivenessError` if
+    the engine stops progressing."""
     model = Model.parse(model, "engine")
     policy = SchedulePolicy.parse(schedule, "schedule")
     if timeline is not None and model is not Model.DES:
@@ -55,6 +58,7 @@ def evaluate(model: Model | str, wl: Workload, hw: HardwareConfig, *,
         return balance(wl, hw, zero_skip=zero_skip)
     if model is Model.SEQUENTIAL:
         return sequential(wl, hw, zero_skip=zero_skip)
+    check_budget(wl, hw)  # tiles, folds and cycles bounded before anything is built
     plan = map_workload(wl, hw, schedule=policy, zero_skip=zero_skip)
     if model is Model.ANALYTIC:
         return estimate(plan, hw)

@@ -27,7 +27,7 @@ from accelsim.analytic.opcount import opcount_tables
 from accelsim.analytic.paper import balance_bound
 from accelsim.choices import Model, Objective, SchedulePolicy
 from accelsim.counts import Convention
-from accelsim.errors import InputError, Problem
+from accelsim.errors import CompatibilityError, InputError, Problem
 from accelsim.evaluate import Reference, evaluate, reference
 from accelsim.hw.config import HardwareConfig
 from accelsim.hw.rules import area_of, mac_only, with_counts
@@ -158,36 +158,52 @@ def des_search(wl: Workload, start: HardwareConfig, area_um2: float, *,
         start.units["mul"].area_um2 if "mul" in start.units else 0.0)
     max_rows = int(free // (a_mac * cols) + 1e-9)
     seen: dict[int, tuple[float, float, float, HardwareConfig]] = {}
+    failures: dict[int, InputError] = {}
 
     def config(rows: int) -> HardwareConfig:
         macs = rows * cols
         adders = int((free - macs * a_mac) // a_add + 1e-9) if a_add > 0 else 0
         return with_counts(start, {"mac": macs, "add": adders}, area_um2=area_um2)
 
+    # only splits with a unit of every class the workload runs on (zero-skipping included)
+    t = opcount_tables(wl, start)
+    needs = {u for u, n in zip(t.units, t.needed) if n}
+    low = 1 if "mac" in needs and max_rows else 0
+    high = max_rows
+    while "add" in needs and a_add > 0 and high >= low and config(high).counts["add"] < 1:
+        high -= 1
+    if high < low:
+        raise CompatibilityError(Problem(
+            "area_um2", area_um2, "too small: no whole-row split of it has a row of MAC units "
+            "and an adder, which the workload needs"), start.name)
+
     def score(rows: int) -> float:
         if rows not in seen:
             cfg = config(rows)
             try:
                 res = evaluator(Model.DES, wl, cfg, schedule=schedule, zero_skip=zero_skip)
-            except InputError:
+            except InputError as exc:
                 seen[rows] = (math.inf, math.inf, math.inf, cfg)
+                failures[rows] = exc
             else:
                 c, e = float(res.cycles), float(res.total_energy_pj)
                 s = objective.score(c, e)
                 seen[rows] = (s + 1e-12 * c, c, e, cfg)
         return seen[rows][0]
 
-    best = min(max(start.mac_array.count // cols, 1 if max_rows else 0), max_rows)
+    best = min(max(start.mac_array.count // cols, low, 1 if max_rows else 0), high)
     score(best)
     step = max(1, best // 8)
     while step >= 1 and len(seen) < max_runs:
         moved = False
         for cand in (best - step, best + step):
-            if 0 <= cand <= max_rows and len(seen) < max_runs and score(cand) < score(best):
+            if low <= cand <= high and len(seen) < max_runs and score(cand) < score(best):
                 best, moved = cand, True
                 break
         if not moved:
             step //= 2
+    if best in failures:  # no split tried runs (the error of the best one says why)
+        raise failures[best]
     _, cycles, energy, cfg = seen[best]
     return cfg, cycles, energy, len(seen)
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from accelsim.documents import parse_yaml, read_text
 from accelsim.errors import ConfigError, Problem
 from accelsim.fields import Reader
 from accelsim.hw.config import (
@@ -38,18 +39,12 @@ _TOP = ("schema", "schema_version", "name", "description", "clock_mhz", "area_bu
 
 def load_hwconfig(path: str | Path) -> HardwareConfig:
     """Load and validate a YAML hardware config; raises :class:`ConfigError` naming file+field."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
-        raise ConfigError(Problem("<file>", str(path), f"cannot read: {why}"), str(path))
-    return loads_hwconfig(text, str(path))
+    return loads_hwconfig(read_text(path, ConfigError), str(path))
 
 
 def loads_hwconfig(text: str, source: str = "<memory>") -> HardwareConfig:
     try:
-        doc = yaml.safe_load(text)
+        doc = parse_yaml(text, source, ConfigError)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1} column {mark.column + 1}" if mark else "?"
