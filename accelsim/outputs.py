@@ -24,7 +24,7 @@ import math
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -159,9 +159,11 @@ def atomic_write(target: str | Path, data: str | bytes, encoding: str = "utf-8")
 
 
 @contextlib.contextmanager
-def output_dir(path: str | Path) -> Iterator[Path]:
+def output_dir(path: str | Path, keep: Callable[[], bool] | None = None) -> Iterator[Path]:
     """Create the folder ``path`` (and missing parents) for the duration of a command; if the
-    command fails (any exception, Ctrl-C included), remove the folders this call created."""
+    command fails (any exception, Ctrl-C included), remove the folders this call created,
+    unless ``keep()`` says what the command wrote is worth keeping (e.g. finished points of a
+    resumable run)."""
     path = Path(path)
     created = missing_folders(path)
     try:
@@ -172,7 +174,8 @@ def output_dir(path: str | Path) -> Iterator[Path]:
     try:
         yield path
     except BaseException:
-        remove_created(created)
+        if keep is None or not keep():
+            remove_created(created)
         raise
 
 

@@ -102,8 +102,8 @@ def handle_errors(fn: Callable) -> Callable:
             return fn(*args, **kwargs)
         except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
             raise
-        except KeyboardInterrupt:
-            raise Interrupted("interrupted (Ctrl-C)") from None
+        except KeyboardInterrupt as exc:
+            raise Interrupted(str(exc) or "interrupted (Ctrl-C)") from None
         except InputError as exc:
             raise BadInput(str(exc)) from None
         except LivenessError as exc:

@@ -83,9 +83,10 @@ def sweep(spec: SweepSpec | str | Path, store: str | Path | None = None, *, jobs
                      spec_doc=spec_to_dict(spec), started=t0)
 
 
-class SweepInterrupted(Exception):
-    """Ctrl-C during :func:`run_store`: ``saved`` points were written this run (``before``
-    were already in ``store``) of ``total``; the store is consistent, a rerun resumes."""
+class SweepInterrupted(KeyboardInterrupt):
+    """Ctrl-C during :func:`run_store` (a :class:`KeyboardInterrupt`): ``saved`` points were
+    written this run (``before`` were already in ``store``) of ``total``; the store is
+    consistent, a rerun resumes."""
 
     def __init__(self, store: str, saved: int, before: int, total: int):
         super().__init__(f"interrupted: {saved:,} points saved in {store} this run "
