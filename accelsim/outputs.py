@@ -103,9 +103,12 @@ def check_outputs(outputs: Mapping[str, str | Path | None], inputs: Iterable[str
 
 def cannot_write(path: str | Path, exc: OSError | str) -> OutputError:
     """The one-line error for an output that cannot be written (names the file)."""
-    why = exc if isinstance(exc, str) else (
-        "a file is in the way of a folder" if isinstance(exc, FileExistsError)
-        else exc.strerror or type(exc).__name__)
+    if isinstance(exc, str):
+        why = exc
+    elif isinstance(exc, FileExistsError):
+        why = "a file is in the way of a folder"
+    else:  # an errno's own words (pyarrow's messages wrap them in their own)
+        why = os.strerror(exc.errno) if exc.errno else exc.strerror or type(exc).__name__
     return OutputError(Problem("<file>", str(path), f"cannot write: {why}"), str(path))
 
 

@@ -21,16 +21,20 @@ from __future__ import annotations
 import contextlib
 import json
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from accelsim.outputs import atomic_path
 
-if TYPE_CHECKING:
-    from accelsim.dse.store import ResultStore
+
+class ResultStore(Protocol):
+    """What the export needs of a store (:class:`accelsim.dse.store.ResultStore`)."""
+
+    def batches(self, columns: Iterable[str] | None = None, batch_rows: int = ...
+                ) -> Iterator[Any]: ...
 
 #: Rows of one sorted run (pass 2) and of one window of the merge (pass 3).
 RUN_ROWS = 65_536
@@ -39,12 +43,12 @@ READ_ROWS = 1_024
 _SORT = ("hw", "workload", "engine", "schedule")
 
 
-def export_csv(store: ResultStore, target: str | Path) -> int:
-    """Write ``store`` as CSV to ``target`` (see module docstring); returns the rows written."""
-    from accelsim.dse.store import COLUMN_NAMES
-
+def export_csv(store: ResultStore, target: str | Path, columns: tuple[str, ...],
+               empty: Any) -> int:
+    """Write ``store`` as CSV to ``target`` (see module docstring); ``columns`` are the store's
+    column names, ``empty`` an empty table of its schema. Returns the rows written."""
     rank, fields = _ranks(store)
-    names = _field_columns(fields, COLUMN_NAMES)
+    names = _field_columns(fields, columns)
     n = len(rank)
     with atomic_path(target) as out:
         with tempfile.TemporaryDirectory(prefix=".export-", dir=Path(target).parent) as tmp:
@@ -52,11 +56,11 @@ def export_csv(store: ResultStore, target: str | Path) -> int:
             with open(out, "w", encoding="utf-8", newline="") as fh:
                 header = True
                 for window in _merge(runs, n):
-                    frame = _frame(window, fields, names, COLUMN_NAMES)
+                    frame = _frame(window, fields, names, columns, empty)
                     frame.to_csv(fh, index=False, header=header, lineterminator="\n")
                     header = False
                 if header:  # an empty store: the header alone
-                    _frame(None, fields, names, COLUMN_NAMES).to_csv(
+                    _frame(None, fields, names, columns, empty).to_csv(
                         fh, index=False, lineterminator="\n")
     return n
 
@@ -209,15 +213,14 @@ def _merge(runs: list[Path], n: int) -> Iterator[Any]:
             r._batches.close()
 
 
-def _frame(table: Any, fields: list[str], names: list[str], columns: tuple[str, ...]) -> Any:
+def _frame(table: Any, fields: list[str], names: list[str], columns: tuple[str, ...],
+           empty: Any) -> Any:
     """One window as the CSV's DataFrame (columns and types of the module docstring)."""
     import pandas as pd
     import pyarrow as pa
 
     if table is None:
-        from accelsim.dse.store import schema
-
-        table = schema().empty_table()
+        table = empty
     mapper = {pa.int64(): pd.Int64Dtype()}.get
     df = table.select([c for c in columns if c != "params_json"]).to_pandas(types_mapper=mapper)
     params = [json.loads(p) if p else {} for p in table.column("params_json").to_pylist()]

@@ -23,6 +23,7 @@ in a one-line :class:`StoreError`.
 """
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -31,7 +32,9 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from accelsim.dse.export import export_csv
 from accelsim.errors import InputError, Problem
+from accelsim.outputs import cannot_write
 
 if TYPE_CHECKING:  # pyarrow and pandas are imported where a store is read or written
     import pandas as pd
@@ -92,10 +95,14 @@ class ResultStore:
     # -- writing -------------------------------------------------------------------------------
     def __enter__(self) -> ResultStore:
         """Take the write lock (creating the directory); remove a crashed writer's leftovers."""
-        self.path.mkdir(parents=True, exist_ok=True)
-        # close-on-exec: a worker process started later never holds (or keeps) the lock
-        fd = os.open(self.path / ".lock", os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0),
-                     0o644)
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            # close-on-exec: a worker process started later never holds (or keeps) the lock
+            fd = os.open(self.path / ".lock",
+                         os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
+        except OSError as exc:
+            raise cannot_write(exc.filename if exc.filename is not None else self.path,
+                               exc) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -137,13 +144,8 @@ class ResultStore:
         text = json.dumps(spec, sort_keys=True, indent=1) + "\n"
         target = self.path / f"spec-{hashlib.sha256(text.encode()).hexdigest()[:16]}.json"
         if not target.exists():
-            tmp = self.path / f".tmp-{os.getpid()}-spec"
-            with open(tmp, "w", encoding="utf-8") as fh:
-                fh.write(text)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, target)
-            _fsync_dir(self.path)
+            with self._written(target.name) as tmp:
+                tmp.write_text(text, encoding="utf-8")
 
     def compact(self, max_rows: int = MERGED_ROWS) -> int:
         """Merge parts into merged parts of at most ``max_rows`` rows each (whole parts, in name
@@ -242,9 +244,7 @@ class ResultStore:
         the swept fields' values, numbers numerically), one column per swept field instead of
         ``params_json``, error rows with their reason and empty unit counts
         (:func:`accelsim.dse.export.export_csv`). Returns the number of rows."""
-        from accelsim.dse.export import export_csv
-
-        return export_csv(self, target)
+        return export_csv(self, target, COLUMN_NAMES, schema().empty_table())
 
     # -- internals -----------------------------------------------------------------------------
     def _need_lock(self) -> None:
@@ -255,36 +255,47 @@ class ResultStore:
         _, pq = _arrow()
         if meta:
             table = table.replace_schema_metadata({**(table.schema.metadata or {}), **meta})
+        with self._written(name) as tmp:
+            pq.write_table(table, tmp, compression="zstd")
+        return self.path / name
+
+    @contextlib.contextmanager
+    def _written(self, name: str) -> Iterator[Path]:
+        """A temporary path in the store to write ``name`` to: fsync'ed and renamed into place
+        on success, removed on failure (a full disk, a file-size limit: :class:`OutputError`
+        naming the store)."""
         tmp = self.path / f".tmp-{name}"
-        with open(tmp, "wb") as fh:
-            pq.write_table(table, fh, compression="zstd")
-            fh.flush()
-            os.fsync(fh.fileno())
-        target = self.path / name
-        os.replace(tmp, target)
-        _fsync_dir(self.path)
-        return target
+        try:
+            yield tmp
+            with open(tmp, "rb+") as fh:
+                os.fsync(fh.fileno())
+            os.replace(tmp, self.path / name)
+            _fsync_dir(self.path)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise cannot_write(self.path, exc) from None
+        except BaseException:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise
 
     def _write_stream(self, sources: Sequence[Path], name: str, meta: dict) -> Path:
         """Write the rows of ``sources`` (parts) into one part, batch by batch, atomically."""
         _, pq = _arrow()
-        tmp = self.path / f".tmp-{name}"
         target_schema = schema().with_metadata(meta)
-        with open(tmp, "wb") as fh:
-            with pq.ParquetWriter(fh, target_schema, compression="zstd") as writer:
+        with self._written(name) as tmp:
+            with pq.ParquetWriter(tmp, target_schema, compression="zstd") as writer:
                 for src in sources:
                     f = _open(pq, src)
                     try:
                         for batch in f.iter_batches(batch_size=65_536):
                             writer.write_batch(batch.select(list(COLUMN_NAMES)))
+                    except OSError:
+                        raise
                     except Exception as exc:
                         raise _unreadable(src, exc) from None
-            fh.flush()
-            os.fsync(fh.fileno())
-        target = self.path / name
-        os.replace(tmp, target)
-        _fsync_dir(self.path)
-        return target
+        return self.path / name
 
     def _replaced_parts(self) -> list[Path]:
         if not self.path.is_dir():

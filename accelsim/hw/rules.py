@@ -113,21 +113,23 @@ def area_of(hw: HardwareConfig, area_um2: float | None = None) -> float:
 
     Raises :class:`CompatibilityError` naming where the area came from if it is not a number in
     ``(0, NUMBER]`` (:data:`accelsim.limits.NUMBER`)."""
+    derived = ""
     if area_um2 is not None:
         field, area = "--area", area_um2
     elif hw.area_budget_um2 is not None:
         field, area = "area_budget_um2", hw.area_budget_um2
-    else:
+    else:  # no budget: the area of the config's own units
         field, area = "area_budget_um2", hw.compute_area_um2
+        derived = " (none is given: this is the area of the config's units)"
     if not math.isfinite(area):
         raise CompatibilityError(Problem(field, area, "must be a finite number of um2"),
                                  hw.name)
     if area <= 0:
         raise CompatibilityError(Problem(field, area, "must be > 0"), hw.name)
     if area > NUMBER:
-        raise CompatibilityError(Problem(field, area, f"must be <= {NUMBER:g} um2: larger "
-                                         "values overflow the models' 64-bit arithmetic"),
-                                 hw.name)
+        raise CompatibilityError(Problem(field, area, f"must be <= {NUMBER:g} um2{derived}: "
+                                         "larger values overflow the models' 64-bit "
+                                         "arithmetic"), hw.name)
     return float(area)
 
 
