@@ -91,6 +91,7 @@ def output_safety(tmp: Path) -> dict:
     try:
         for i, (args, target) in enumerate(CASES):
             for how in SPELLINGS:
+                (tmp / f"{i}-{how}").mkdir()
                 where = _scratch(tmp / f"{i}-{how}")
                 os.chdir(where)
                 out = _spell(where, target, how)

@@ -220,6 +220,7 @@ def test_export_has_a_column_per_field_human_order_and_empty_counts_for_errors(t
     store = tmp_path / "s"
     sweep(spec, store, progress=False, export=tmp_path / "a.csv", chunk={"vector": 5})
     monkeypatch.setattr(export, "RUN_ROWS", 7)     # many runs and windows
+    monkeypatch.setattr(export, "WINDOW_ROWS", 5)
     monkeypatch.setattr(export, "READ_ROWS", 3)
     ResultStore(store).export_csv(tmp_path / "b.csv")
     assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()

@@ -12,8 +12,9 @@
 
 Memory is bounded: pass 1 reads only the sort columns (about 100 bytes a row) and computes each
 row's rank; pass 2 cuts the rows into runs of :data:`RUN_ROWS`, each sorted by rank, in
-temporary files beside the target; pass 3 merges the runs window by window (each run is read a
-small row group at a time) and appends each window to the CSV. The CSV is written to a
+temporary files beside the target; pass 3 merges the runs window by window
+(:data:`WINDOW_ROWS`; each run is read a small row group at a time, :data:`BUFFER_ROWS` rows
+buffered over all runs) and appends each window to the CSV. The CSV is written to a
 temporary file and renamed over the target only when complete.
 """
 from __future__ import annotations
@@ -36,10 +37,14 @@ class ResultStore(Protocol):
     def batches(self, columns: Iterable[str] | None = None, batch_rows: int = ...
                 ) -> Iterator[Any]: ...
 
-#: Rows of one sorted run (pass 2) and of one window of the merge (pass 3).
-RUN_ROWS = 65_536
-#: Rows read from a run at a time during the merge.
+#: Rows of one sorted run (pass 2).
+RUN_ROWS = 16_384
+#: Rows of one window of the merge (pass 3), written to the CSV at a time.
+WINDOW_ROWS = 16_384
+#: Rows read from a run at a time during the merge (fewer with many runs: about
+#: ``BUFFER_ROWS / runs``, at least 64), so the runs' buffers hold about BUFFER_ROWS rows.
 READ_ROWS = 1_024
+BUFFER_ROWS = 65_536
 _SORT = ("hw", "workload", "engine", "schedule")
 
 
@@ -72,10 +77,17 @@ def _ranks(store: ResultStore) -> tuple[np.ndarray, list[str]]:
     import pyarrow.compute as pc
 
     cols: dict[str, list[Any]] = {c: [] for c in (*_SORT, "zero_skip", "key")}
+    names: dict[str, dict[str, int]] = {c: {} for c in _SORT}  # value -> code, in first order
     values: dict[str, list[tuple[np.ndarray, np.ndarray, list[str]]]] = {}
     lengths: list[int] = []
-    for batch in store.batches([*_SORT, "zero_skip", "key", "params_json"]):
-        for c in cols:
+    for batch in store.batches([*_SORT, "zero_skip", "key", "params_json"], batch_rows=16_384):
+        for c in _SORT:  # a few distinct values: codes, not strings, are kept
+            enc = pc.dictionary_encode(batch.column(c).fill_null(""))
+            known = names[c]
+            remap = np.array([known.setdefault(v, len(known))
+                              for v in enc.dictionary.to_pylist()], dtype=np.int32)
+            cols[c].append(remap[enc.indices.to_numpy(zero_copy_only=False)])
+        for c in ("zero_skip", "key"):
             cols[c].append(batch.column(c))
         m = batch.num_rows
         parsed = [json.loads(p) if p else {} for p in batch.column("params_json").to_pylist()]
@@ -88,9 +100,13 @@ def _ranks(store: ResultStore) -> tuple[np.ndarray, list[str]]:
     if not lengths:
         return np.zeros(0, dtype=np.int64), []
     keys: list[np.ndarray] = []
-    for c in (*_SORT, "key"):
-        arr = pa.chunked_array(cols[c]).combine_chunks()
-        keys.append(pc.rank(arr, sort_keys="ascending", tiebreaker="dense").to_numpy())
+    for c in _SORT:  # codes in the order of the values' text
+        by_text = np.empty(len(names[c]), dtype=np.int32)
+        by_text[[names[c][v] for v in sorted(names[c])]] = np.arange(len(names[c]),
+                                                                     dtype=np.int32)
+        keys.append(by_text[np.concatenate(cols[c])])
+    arr = pa.chunked_array(cols["key"]).combine_chunks()
+    keys.append(pc.rank(arr, sort_keys="ascending", tiebreaker="dense").to_numpy())
     zs = pa.chunked_array(cols["zero_skip"]).combine_chunks().fill_null(False)
     order_keys = keys[:4] + [zs.to_numpy(zero_copy_only=False).astype(np.int8)]
     fields = sorted(values)
@@ -140,6 +156,7 @@ def _write_runs(store: ResultStore, rank: np.ndarray, tmp: Path) -> list[Path]:
     import pyarrow.parquet as pq
 
     runs: list[Path] = []
+    group = max(64, min(READ_ROWS, BUFFER_ROWS // max(1, -(-len(rank) // RUN_ROWS))))
     start = 0
     pending: list[Any] = []
     size = 0
@@ -151,11 +168,11 @@ def _write_runs(store: ResultStore, rank: np.ndarray, tmp: Path) -> list[Path]:
         table = pa.Table.from_batches(pending)
         table = table.take(pa.compute.sort_indices(table, [("_rank", "ascending")]))
         path = tmp / f"run-{len(runs):06d}.parquet"
-        pq.write_table(table, path, row_group_size=READ_ROWS, compression="lz4")
+        pq.write_table(table, path, row_group_size=group, compression="lz4")
         runs.append(path)
         pending, size = [], 0
 
-    for batch in store.batches():
+    for batch in store.batches(batch_rows=min(RUN_ROWS, 8192)):
         m = batch.num_rows
         batch = batch.append_column("_rank", pa.array(rank[start:start + m]))
         start += m
@@ -174,7 +191,9 @@ class _Run:
     def __init__(self, path: Path):
         import pyarrow.parquet as pq
 
-        self._batches = pq.ParquetFile(path).iter_batches(batch_size=READ_ROWS)
+        f = pq.ParquetFile(path)
+        self._batches = f.iter_batches(batch_size=f.metadata.row_group(0).num_rows
+                                       if f.metadata.num_row_groups else READ_ROWS)
         self.batch: Any = None
         self.pos = 0
         self._next()
@@ -200,12 +219,12 @@ class _Run:
 
 
 def _merge(runs: list[Path], n: int) -> Iterator[Any]:
-    """Tables of consecutive ranks [a, a + RUN_ROWS), in rank order."""
+    """Tables of consecutive ranks [a, a + WINDOW_ROWS), in rank order."""
     import pyarrow as pa
 
     readers = [_Run(p) for p in runs]
-    for a in range(0, n, RUN_ROWS):
-        slices = [s for r in readers for s in r.take_below(a + RUN_ROWS)]
+    for a in range(0, n, WINDOW_ROWS):
+        slices = [s for r in readers for s in r.take_below(a + WINDOW_ROWS)]
         table = pa.Table.from_batches(slices)
         yield table.take(pa.compute.sort_indices(table, [("_rank", "ascending")]))
     for r in readers:

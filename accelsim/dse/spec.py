@@ -245,8 +245,11 @@ def _range(rd: Reader, raw: dict, path: str) -> tuple[Any, ...]:
     mode = "num" if "num" in raw else "step"
     start_ = rd.number(raw, "start", path, minimum=None)
     stop_ = rd.number(raw, "stop", path, minimum=None)
-    num_ = rd.integer(raw, "num", path, minimum=1, maximum=POINTS.value()) \
-        if mode == "num" else 0
+    num_ = rd.integer(raw, "num", path, minimum=1, maximum=None) if mode == "num" else 0
+    if num_ is not None and num_ > POINTS.value():
+        rd.problem(f"{path}.num", num_, f"more than {POINTS.value():,} values; "
+                   f"{POINTS.how_to_raise()}")
+        return ()
     step_ = rd.number(raw, "step", path, minimum=None) if mode == "step" else 0.0
     if len(rd.problems) > n0:
         return ()

@@ -124,8 +124,9 @@ def check_budget(wl: Workload, hw: HardwareConfig, source: str | None = None) ->
         small = min(hw.buffers.items(), key=lambda kv: kv[1].tile_bytes)
         raise CompatibilityError(Problem(
             f"buffers.{small[0]}.size_kib", small[1].size_kib,
-            f"the mapping would build about {b.tiles:,} tiles ({b.largest} alone about "
-            f"{b.largest_tiles:,}): " + TILES.exceeded(b.tiles)), source)
+            f"with buffers this small the mapping would build about {b.tiles:,} tiles "
+            f"({b.largest} alone about {b.largest_tiles:,}): " + TILES.exceeded(b.tiles)),
+            source)
     if b.cycles > NUMBER:
         ports = [(f"buffers.{n}.bandwidth_bytes_per_cycle", s.bandwidth_bytes_per_cycle)
                  for n, s in hw.buffers.items()]
