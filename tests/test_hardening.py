@@ -113,7 +113,7 @@ def test_ctrl_c_is_exit_130_not_aborted(monkeypatch):
 
 
 # -- mapping budget ----------------------------------------------------------------------------
-@settings(max_examples=150, deadline=None, derandomize=True,
+@settings(max_examples=80, deadline=None, derandomize=True,
           suppress_health_check=list(HealthCheck))
 @given(wl=workloads(max_layers=4), hw=hwconfigs(),
        schedule=st.sampled_from(["sequential", "overlap"]))
@@ -151,7 +151,7 @@ _AXIS_VALUES = st.one_of(
     st.sampled_from(["x", True, 0, -1, 1e-16, 10**16]))
 
 
-@settings(max_examples=60, deadline=None, derandomize=True,
+@settings(max_examples=30, deadline=None, derandomize=True,
           suppress_health_check=list(HealthCheck))
 @given(fields=st.lists(st.sampled_from([
     "mac_fraction", "area_budget_um2", "units.mac.area_um2", "units.add.area_um2",
@@ -254,3 +254,29 @@ def test_a_store_compacts_and_exports_in_bounded_batches(tmp_path, monkeypatch):
     rs.export_csv(tmp_path / "b.csv")
     assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
     assert store_mod.KeyIndex().contains(["x" * 24]).tolist() == [False]
+
+
+def test_parts_written_by_older_versions_still_open(tmp_path):
+    """Stores written before this version held -1 unit counts on error rows: same schema, so
+    they open; readers and exports show the counts as empty."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from accelsim.dse.store import COLUMNS, schema
+
+    row = {c: ("" if t == "string" else False if t == "bool" else 0 if t == "int64" else 1.0)
+           for c, t in COLUMNS}
+    old = dict(row, key="a" * 24, params_json="{}", mac_units=-1, adder_units=-1,
+               multiplier_units=-1, error="no MAC units")
+    good = dict(row, key="b" * 24, params_json="{}", mac_units=4, adder_units=8,
+                multiplier_units=1)
+    store = tmp_path / "old"
+    store.mkdir()
+    pq.write_table(pa.Table.from_pylist([old, good], schema=schema()),
+                   store / "part-00000000000000000001-1-000001.parquet")
+    df = ResultStore(store).frame().set_index("key")
+    assert df.loc["a" * 24, "mac_units"] is None or math.isnan(df.loc["a" * 24, "mac_units"])
+    assert int(df.loc["b" * 24, "mac_units"]) == 4
+    ResultStore(store).export_csv(tmp_path / "old.csv")
+    rows = {r["key"]: r for r in csv.DictReader((tmp_path / "old.csv").open())}
+    assert rows["a" * 24]["mac_units"] == "" and rows["b" * 24]["mac_units"] == "4"

@@ -80,7 +80,10 @@ def _workers_hold_no_store_file(family: set[int], store: Path) -> bool:
     return True
 
 
-def test_killing_the_parent_leaves_no_worker_and_resume_is_safe(tmp_path):
+def test_kill_the_parent_then_ctrl_c_then_resume(tmp_path):
+    """SIGKILL of the parent: no worker alive 5 s later, the lock free at once; the resumed run
+    interrupted with Ctrl-C: exit 130, what was saved and the command that resumes; that command
+    finishes the sweep."""
     spec, store = _spec(tmp_path), tmp_path / "store"
     proc, family = _start_and_wait(spec, store)
     assert family and _workers_hold_no_store_file(family, store)
@@ -92,24 +95,21 @@ def test_killing_the_parent_leaves_no_worker_and_resume_is_safe(tmp_path):
     assert [p for p in family if _alive(p)] == [], "workers outlived their parent by 5 s"
     with ResultStore(store):   # the lock is free: no orphan holds the store
         pass
-    done = len(ResultStore(store).done_keys())
-    summary = sweep(spec, store, progress=False)
-    assert summary.skipped == done and summary.computed == POINTS - done
-    assert ResultStore(store).table().num_rows == POINTS
+    killed_at = len(ResultStore(store).done_keys())
+    assert 0 < killed_at < POINTS
 
-
-def test_ctrl_c_saves_says_how_to_resume_and_exits_130(tmp_path):
-    spec, store = _spec(tmp_path), tmp_path / "store"
-    proc, family = _start_and_wait(spec, store)
+    proc, family = _start_and_wait(spec, store)   # resumes, then Ctrl-C
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=60)
+    _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert "Traceback" not in err and "Aborted" not in err
     lines = err.strip().splitlines()
-    assert lines[0].startswith("interrupted: ") and "points saved in" in lines[0]
+    saved = len(ResultStore(store).done_keys())
+    assert lines[0].startswith(f"interrupted: {saved - killed_at:,} points saved in {store} "
+                               f"this run ({saved:,} of {POINTS} in all)"), lines
     assert lines[-1] == f"resume with: accelsim sweep {spec} --store {store} --jobs 2"
     time.sleep(0.5)
     assert [p for p in family if _alive(p)] == []
-    saved = len(ResultStore(store).done_keys())
-    assert f"{saved:,} of {POINTS}" in lines[0]
-    assert sweep(spec, store, progress=False).skipped == saved
+    summary = sweep(spec, store, progress=False)
+    assert (summary.skipped, summary.computed) == (saved, POINTS - saved)
+    assert ResultStore(store).table().num_rows == POINTS
