@@ -280,3 +280,25 @@ def test_parts_written_by_older_versions_still_open(tmp_path):
     ResultStore(store).export_csv(tmp_path / "old.csv")
     rows = {r["key"]: r for r in csv.DictReader((tmp_path / "old.csv").open())}
     assert rows["a" * 24]["mac_units"] == "" and rows["b" * 24]["mac_units"] == "4"
+
+
+def test_ctrl_c_in_the_report_says_what_was_saved_and_how_to_resume(tmp_path, monkeypatch):
+    import importlib
+
+    from accelsim.dse.sweep import SweepInterrupted
+
+    report_mod = importlib.import_module("accelsim.study.report")
+
+    out = tmp_path / "rep"
+
+    def interrupted(*a, **k):  # as run_store raises it (patched early: the report is slow)
+        raise SweepInterrupted(str(out / "store"), 0, 0, 84)
+
+    monkeypatch.setattr(report_mod, "compare", interrupted)
+    res = CliRunner().invoke(main, ["report", "--out", str(out), "--no-des", "--jobs", "1",
+                                    "--no-progress"])
+    assert res.exit_code == 130
+    lines = res.stderr.strip().splitlines()
+    assert lines[0].startswith(f"interrupted: 0 points saved in {out / 'store'} this run")
+    assert lines[-1] == f"resume with: accelsim report --out {out} --jobs 1 --no-des"
+    assert not out.exists()  # nothing was saved: the folder the command created is removed

@@ -44,7 +44,7 @@ WINDOW_ROWS = 16_384
 #: Rows read from a run at a time during the merge (fewer with many runs: about
 #: ``BUFFER_ROWS / runs``, at least 64), so the runs' buffers hold about BUFFER_ROWS rows.
 READ_ROWS = 1_024
-BUFFER_ROWS = 65_536
+BUFFER_ROWS = 16_384
 _SORT = ("hw", "workload", "engine", "schedule")
 
 
@@ -118,6 +118,7 @@ def _ranks(store: ResultStore) -> tuple[np.ndarray, list[str]]:
         order_keys += [kind, num, text_rank]
     order_keys.append(keys[4])  # the key breaks ties
     order = np.lexsort(order_keys[::-1])
+    del order_keys, keys, cols, values
     rank = np.empty(len(order), dtype=np.int64)
     rank[order] = np.arange(len(order), dtype=np.int64)
     return rank, fields

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from accelsim.dse.export import export_csv
+from accelsim.dse.keys import KEY_BYTES, KeyIndex
 from accelsim.errors import InputError, Problem
 from accelsim.outputs import cannot_write
 
@@ -56,8 +57,10 @@ COLUMNS: tuple[tuple[str, str], ...] = (
 COLUMN_NAMES = tuple(c for c, _ in COLUMNS)
 #: Unit-count columns: null for a point with an error.
 UNIT_COLUMNS = ("mac_units", "adder_units", "multiplier_units")
-#: Largest merged part written by :meth:`ResultStore.compact` (rows).
+#: Largest merged part written by :meth:`ResultStore.compact` (rows), and the rows of one of
+#: its row groups (the unit a reader decodes at a time: bounded memory for scans).
 MERGED_ROWS = 262_144
+ROW_GROUP = 8_192
 _PART_GLOB = "part-*.parquet"
 _REPLACES = b"accelsim.replaces"
 
@@ -200,7 +203,7 @@ class ResultStore:
                   .astype(f"S{KEY_BYTES}") for p in self.parts()]
         return KeyIndex(chunks)
 
-    def batches(self, columns: Iterable[str] | None = None, batch_rows: int = 65_536
+    def batches(self, columns: Iterable[str] | None = None, batch_rows: int = 16_384
                 ) -> Iterator[pa.RecordBatch]:
         """Every row, part by part in batches of at most ``batch_rows`` (unsorted): a scan in
         bounded memory. Unit counts of error rows are null."""
@@ -289,8 +292,9 @@ class ResultStore:
                 for src in sources:
                     f = _open(pq, src)
                     try:
-                        for batch in f.iter_batches(batch_size=65_536):
-                            writer.write_batch(batch.select(list(COLUMN_NAMES)))
+                        for batch in f.iter_batches(batch_size=ROW_GROUP):
+                            writer.write_batch(batch.select(list(COLUMN_NAMES)),
+                                               row_group_size=ROW_GROUP)
                     except OSError:
                         raise
                     except Exception as exc:
@@ -387,52 +391,6 @@ def _null_counts(data: Any) -> Any:
             data = data.set_column(i, c, col)
     return data
 
-
-#: Bytes of a point key (:data:`accelsim.dse.points.KEY_DIGITS` hex digits).
-KEY_BYTES = 24
-
-
-class KeyIndex:
-    """A set of point keys held as one sorted array of fixed-width bytes (see
-    :meth:`ResultStore.key_index`); keys added later are kept aside and merged in bulk."""
-
-    def __init__(self, chunks: Sequence[Any] = ()):
-        import numpy as np
-
-        self._np = np
-        arrays = [c for c in chunks if len(c)]
-        self._base = np.sort(np.concatenate(arrays)) if arrays else \
-            np.empty(0, dtype=f"S{KEY_BYTES}")
-        self._extra: set[bytes] = set()
-
-    def __len__(self) -> int:
-        return len(self._base) + len(self._extra)
-
-    def __contains__(self, key: object) -> bool:
-        if not isinstance(key, str):
-            return False
-        return bool(self.contains([key])[0])
-
-    def contains(self, keys: Sequence[str]) -> Any:
-        """[N] bool: which of ``keys`` the index holds."""
-        np = self._np
-        q = np.asarray(keys, dtype=f"S{KEY_BYTES}")
-        pos = np.searchsorted(self._base, q)
-        hit = np.zeros(len(q), dtype=bool)
-        inside = pos < len(self._base)
-        hit[inside] = self._base[pos[inside]] == q[inside]
-        if self._extra:
-            hit |= np.fromiter((k in self._extra for k in q.tolist()), bool, len(q))
-        return hit
-
-    def update(self, keys: Iterable[str]) -> None:
-        """Add keys (merged into the sorted array every 65,536 keys)."""
-        self._extra.update(k.encode() for k in keys)
-        if len(self._extra) >= 65_536:
-            np = self._np
-            more = np.array(sorted(self._extra), dtype=f"S{KEY_BYTES}")
-            self._base = np.sort(np.concatenate([self._base, more]), kind="stable")
-            self._extra.clear()
 
 
 def _fsync_dir(path: Path) -> None:

@@ -18,9 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from accelsim.dse.keys import KeyIndex
 from accelsim.dse.points import Inputs, Point, count_points, iter_points, load_inputs
 from accelsim.dse.spec import SweepSpec, load_sweep_spec, spec_to_dict
-from accelsim.dse.store import KeyIndex, ResultStore
+from accelsim.dse.store import ResultStore
 from accelsim.dse.tasks import Task, evaluate_point, rows_to_columns, vectorisable
 from accelsim.dse.vector import evaluate_vectorised
 from accelsim.dse.workers import stop_pool, worker_init
