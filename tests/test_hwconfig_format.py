@@ -50,7 +50,7 @@ def _err(doc) -> str:
      "hw.yaml: dram.bandwidth_bytes_per_cycle: inf (must be finite)"),
     (("buffers", "hidden", "size_kib"), -1, "hw.yaml: buffers.hidden.size_kib: -1 (must be > 0)"),
     (("mac_array", "dataflow"), "wss",
-     "hw.yaml: mac_array.dataflow: 'wss' (must be one of ws, os; did you mean 'ws'?)"),
+     "hw.yaml: mac_array.dataflow: 'wss' (must be one of ws, os, is; did you mean 'ws'?)"),
     (("mac_array", "rows"), "16", "hw.yaml: mac_array.rows: '16' (must be an integer)"),
 ])
 def test_bad_values(path, value, expected):

@@ -37,7 +37,8 @@ def test_bundled_files_are_exactly_the_listed_ones():
         wl = load_workload(WORKLOADS / filename)
         assert wl.name == spec.slug()
         assert ModelSpec.from_provenance(wl.provenance) == spec
-        assert (WORKLOADS / filename).stat().st_size < 100_000
+        # small enough to keep in git (per-channel non-zero counts included)
+        assert (WORKLOADS / filename).stat().st_size < 200_000
 
 
 def test_bundled_totals_match_the_independently_verified_figures():

@@ -51,7 +51,8 @@ def layer_records(plan: Schedule, hw: HardwareConfig, log: TileLog) -> list[Laye
             compute_cycles=dict(rec.compute_cycles), busy_cycles=dict(rec.busy_cycles),
             ops=dict(rec.ops), bytes_read=dict(rec.bytes_read),
             bytes_written=dict(rec.bytes_written),
-            stall_cycles={k: int(v) for k, v in stalls[li].items()}, tiles=rec.tiles))
+            stall_cycles={k: int(v) for k, v in stalls[li].items()}, tiles=rec.tiles,
+            mapping=dict(rec.mapping)))
     return out
 
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, TypeVar
 
+from accelsim.choices import Objective
+
 _N = TypeVar("_N")
 
 SCHEMA = "accelsim.hwconfig"
@@ -19,10 +21,55 @@ BUFFER_NAMES = ("weights", "inputs", "outputs", "hidden")
 
 
 class Dataflow(StrEnum):
-    """Systolic dataflow of the MAC array (SCALE-Sim's names)."""
+    """Systolic dataflow of the MAC array (SCALE-Sim's names).
+
+    ``ws``: rows hold terms, columns channels, positions stream (weights stationary);
+    ``os``: rows hold positions, columns channels, terms stream (outputs stationary);
+    ``is``: rows hold terms, columns positions, channels stream (inputs stationary)."""
 
     WS = "ws"  #: weight-stationary
     OS = "os"  #: output-stationary
+    IS = "is"  #: input-stationary
+
+
+class Loading(StrEnum):
+    """How the stationary operand (WS weights, IS inputs) enters the array: ``blocking`` (the
+    array waits R cycles per fold while it shifts in, as SCALE-Sim models it) or
+    ``double_buffered`` (the next fold's operand shifts into shadow registers while the current
+    fold computes, as in TPU-style arrays; only the first fold of a tile waits)."""
+
+    BLOCKING = "blocking"
+    DOUBLE_BUFFERED = "double_buffered"
+
+
+class DepthwiseMapping(StrEnum):
+    """How a grouped (depthwise) stage maps on the MAC array: ``block_diagonal`` (groups packed
+    on the diagonal of a WS/OS fold, zero weights elsewhere) or ``channel_parallel`` (columns
+    hold channels, rows output positions, each PE accumulates its k*k terms over time, inputs
+    shifted between neighbouring PEs: what depthwise-aware accelerators do)."""
+
+    BLOCK_DIAGONAL = "block_diagonal"
+    CHANNEL_PARALLEL = "channel_parallel"
+
+
+class ZeroHandling(StrEnum):
+    """What zero ternary weights cost when zero-skipping is asked for: ``skip`` (not fetched,
+    no cycle, no energy; the weights are stored sparse) or ``gate`` (clock-gated: no energy,
+    but the cycle is spent and the weights stay dense)."""
+
+    SKIP = "skip"
+    GATE = "gate"
+
+
+class SparseFormat(StrEnum):
+    """How zero-skipped ternary weights are stored: ``bitmask`` (one bit per weight saying
+    whether it is non-zero, one sign bit per non-zero), ``index`` (per non-zero: a sign bit and
+    its term's index, ``ceil(log2 k)`` bits) or ``none`` (the dense 2-bit form: no metadata
+    counted; legacy)."""
+
+    BITMASK = "bitmask"
+    INDEX = "index"
+    NONE = "none"
 
 
 def rule(*, minimum: float = 0, strict: bool = False, maximum: float | None = None
@@ -67,12 +114,27 @@ class UnitClass:
 @dataclass(frozen=True)
 class MacArray:
     """An R x C systolic array of fp16 MAC units. ``pipeline_latency_cycles`` is added once per
-    tile (operand fetch + multiplier + adder pipeline)."""
+    tile (operand fetch + multiplier + adder pipeline).
+
+    ``dataflow`` is the array's dataflow; ``dataflows`` the ones it supports (the mapping picks
+    one per stage among them; empty: only ``dataflow``). ``loading`` of the stationary operand,
+    ``fold_pipelining`` (the next fold's skewed fill overlaps the current fold's drain) and the
+    ``depthwise`` mapping are microarchitecture choices; the defaults are SCALE-Sim's (blocking
+    loads, no pipelining, block-diagonal depthwise)."""
 
     rows: int
     cols: int
     dataflow: Dataflow = Dataflow.WS
     pipeline_latency_cycles: int = 2
+    dataflows: tuple[Dataflow, ...] = ()
+    loading: Loading = Loading.BLOCKING
+    fold_pipelining: bool = False
+    depthwise: DepthwiseMapping = DepthwiseMapping.BLOCK_DIAGONAL
+
+    @property
+    def supported(self) -> tuple[Dataflow, ...]:
+        """The dataflows the mapping may choose from (``dataflow`` first)."""
+        return tuple(dict.fromkeys((self.dataflow, *self.dataflows)))
 
     @property
     def count(self) -> int:
@@ -83,11 +145,25 @@ class MacArray:
 class AdderArray:
     """``count`` fp16 adders organised as trees of ``tree_width`` inputs (a ``tree_width``-term sum
     per tree per cycle, accumulated over cycles); ``latency_cycles`` per tree level is added once
-    per tile (log2(tree_width) levels)."""
+    per tile (log2(tree_width) levels).
+
+    Operand delivery: ``broadcast_trees`` trees (0: all, ideally) share one read of a position's
+    operands from the input buffer, delivered over a bus of ``operand_bus_terms`` terms per
+    cycle (0: no limit), so a position takes at least ``ceil(terms / operand_bus_terms)``
+    cycles; ``lockstep_trees`` trees work in lockstep on one position (different channels) and
+    wait for their slowest member when zero terms are skipped. ``zero_handling`` and
+    ``sparse_format`` say what zero-skipping does and costs. The defaults (one broadcast to all
+    trees, no bus limit, independent trees, skip, dense storage) are the earlier, idealised
+    model; the realistic configs set all of them."""
 
     count: int
     tree_width: int = field(default=16, metadata=rule(minimum=1))
     latency_cycles: int = 1
+    broadcast_trees: int = 0
+    operand_bus_terms: int = 0
+    lockstep_trees: int = field(default=1, metadata=rule(minimum=1))
+    zero_handling: ZeroHandling = ZeroHandling.SKIP
+    sparse_format: SparseFormat = SparseFormat.NONE
 
 
 @dataclass(frozen=True)
@@ -131,6 +207,15 @@ class Dram:
 
 
 @dataclass(frozen=True)
+class MappingPolicy:
+    """What the mapping optimises when it has a choice (a systolic stage's dataflow, ...):
+    ``objective`` ``throughput`` (cycles), ``energy`` or ``edp``. The command line's
+    ``--objective`` overrides it for one run."""
+
+    objective: Objective = Objective.THROUGHPUT
+
+
+@dataclass(frozen=True)
 class Buffers:
     weights: Sram
     inputs: Sram
@@ -159,6 +244,7 @@ class HardwareConfig:
     area_budget_um2: float | None = field(default=None, metadata=rule(strict=True))
     description: str = ""
     sources: Mapping[str, str] = field(default_factory=dict)
+    mapping: MappingPolicy = field(default_factory=MappingPolicy)
 
     @property
     def counts(self) -> dict[str, int]:

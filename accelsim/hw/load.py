@@ -5,6 +5,7 @@ lines read ``hwconfigs/x.yaml: adder_array.count: -4 (must be >= 0)``.
 """
 from __future__ import annotations
 
+import enum
 import hashlib
 import json
 from collections.abc import Mapping
@@ -25,6 +26,7 @@ from accelsim.hw.config import (
     Dram,
     HardwareConfig,
     MacArray,
+    MappingPolicy,
     MultiplierArray,
     Sram,
     UnitClass,
@@ -33,7 +35,7 @@ from accelsim.hw.schema import checked, consistency, read_fields, replace_field
 
 _TOP = ("schema", "schema_version", "name", "description", "clock_mhz", "area_budget_um2",
         "units", "mac_array", "adder_array", "multiplier_array", "buffers", "dram", "route",
-        "sources")
+        "sources", "mapping")
 
 
 def load_hwconfig(path: str | Path) -> HardwareConfig:
@@ -79,16 +81,26 @@ def hwconfig_to_dict(cfg: HardwareConfig) -> dict:
                     for n, u in cfg.units.items()}
     for u in out["units"].values():
         u["executes"] = list(u["executes"])
-    mac = asdict(cfg.mac_array)
-    mac["dataflow"] = cfg.mac_array.dataflow.value
-    out["mac_array"] = mac
-    out["adder_array"] = asdict(cfg.adder_array)
-    out["multiplier_array"] = asdict(cfg.multiplier_array)
-    out["buffers"] = {n: asdict(s) for n, s in cfg.buffers.items()}
-    out["dram"] = asdict(cfg.dram)
+    out["mac_array"] = _plain(asdict(cfg.mac_array))
+    out["adder_array"] = _plain(asdict(cfg.adder_array))
+    out["multiplier_array"] = _plain(asdict(cfg.multiplier_array))
+    out["buffers"] = {n: _plain(asdict(s)) for n, s in cfg.buffers.items()}
+    out["dram"] = _plain(asdict(cfg.dram))
     out["route"] = dict(cfg.route)
     out["sources"] = dict(cfg.sources)
+    out["mapping"] = _plain(asdict(cfg.mapping))
     return out
+
+
+def _plain(value: Any) -> Any:
+    """Enums as their values, tuples as lists (YAML- and JSON-ready)."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (tuple, list)):
+        return [_plain(v) for v in value]
+    if isinstance(value, enum.Enum):
+        return value.value
+    return value
 
 
 def dumps_hwconfig(cfg: HardwareConfig) -> str:
@@ -156,6 +168,9 @@ def _read(rd: Reader, doc: Any) -> HardwareConfig | None:
                                               for k, v in route.items()):
         rd.problem("route", route, "must map operation classes to unit classes")
         route = {}
+    mapping = MappingPolicy()
+    if doc.get("mapping") is not None:
+        mapping = _read_section(rd, doc["mapping"], "mapping", MappingPolicy) or mapping
     sources = rd.get(doc, "sources", "", default={}) or {}
     if not isinstance(sources, dict):
         rd.problem("sources", sources, "must be a mapping of names to citations")
@@ -168,7 +183,8 @@ def _read(rd: Reader, doc: Any) -> HardwareConfig | None:
     cfg = HardwareConfig(name=name, clock_mhz=clock, units=units, mac_array=mac, adder_array=add,
                          multiplier_array=mul, buffers=buffers, dram=dram, route=route,
                          area_budget_um2=budget, description=str(description),
-                         sources={str(k): str(v) for k, v in sources.items()})
+                         sources={str(k): str(v) for k, v in sources.items()},
+                         mapping=mapping)
     rd.problems.extend(consistency(cfg))
     return None if rd.problems else cfg
 

@@ -22,6 +22,7 @@ from accelsim.hw.config import (
     Dram,
     HardwareConfig,
     MacArray,
+    MappingPolicy,
     MultiplierArray,
     Sram,
     UnitClass,
@@ -30,7 +31,8 @@ from accelsim.hw.rules import over_budget
 
 #: The sections of a config that are one dataclass each (dotted prefix -> class).
 SECTIONS: dict[str, type] = {"mac_array": MacArray, "adder_array": AdderArray,
-                             "multiplier_array": MultiplierArray, "dram": Dram}
+                             "multiplier_array": MultiplierArray, "dram": Dram,
+                             "mapping": MappingPolicy}
 #: Array sections and the unit class they count.
 ARRAY_UNITS = {"mac_array": "mac", "adder_array": "add", "multiplier_array": "mul"}
 
@@ -71,6 +73,8 @@ def _read_one(rd: Reader, raw: dict, path: str, f: dataclasses.Field, tp: Any) -
     if f.default is not dataclasses.MISSING:
         kw["default"] = f.default.value if isinstance(f.default, enum.Enum) else f.default
     tp = _base(tp)
+    if typing.get_origin(tp) is tuple:
+        return _read_tuple(rd, raw, path, f, typing.get_args(tp)[0])
     if tp is bool:
         return rd.boolean(raw, f.name, path, **kw)
     if tp is int:
@@ -86,6 +90,22 @@ def _read_one(rd: Reader, raw: dict, path: str, f: dataclasses.Field, tp: Any) -
         value = rd.get(raw, f.name, path, **kw)
         return None if value is None else str(value)
     raise TypeError(f"{f.name}: no reader for type {tp!r}")  # pragma: no cover
+
+
+def _read_tuple(rd: Reader, raw: dict, path: str, f: dataclasses.Field, item: Any) -> Any:
+    """A list of enum values (e.g. ``mac_array.dataflows``), duplicates dropped."""
+    value = raw.get(f.name)
+    if value is None:
+        return f.default
+    choices = [m.value for m in item] if isinstance(item, type) and issubclass(item, enum.Enum) \
+        else None
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value) or \
+            (choices is not None and any(v not in choices for v in value)):
+        hint = f" of {', '.join(choices)}" if choices else ""
+        rd.problem(f"{path}.{f.name}" if path else f.name, value,
+                   f"must be a list{hint}")
+        return None
+    return tuple(dict.fromkeys(item(v) for v in value))
 
 
 def check_value(cls: type, name: str, value: Any, path: str) -> list[Problem]:
@@ -191,6 +211,9 @@ def _converted(cls: type, name: str, value: Any, dotted: str) -> Any:
     tp = _base(_hints(cls)[name])
     if value is None:
         return None
+    if typing.get_origin(tp) is tuple:
+        item = typing.get_args(tp)[0]
+        return tuple(dict.fromkeys(item(v) for v in value))
     if isinstance(tp, type) and issubclass(tp, enum.Enum):
         return tp(value)
     if tp is float:

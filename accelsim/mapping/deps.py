@@ -10,7 +10,7 @@ consumer's input grid; otherwise a consumer waits for the whole producer stage.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from accelsim.choices import SchedulePolicy
@@ -63,9 +63,10 @@ def stage_grid(layer: Layer, st: Stage) -> tuple[int, int, int, int, int] | None
 def wire(wl: Workload, routed: Sequence[RoutedStage],
          layers: Sequence[Sequence[RoutedStage]], tilings: dict[int, StageTiling],
          ids: dict[int, tuple[int, ...]], partials: dict[int, dict[int, int]],
-         tiles: list[Tile], producers: list[list[int]], policy: SchedulePolicy
-         ) -> tuple[list[StagePlan], list[Tile]]:
-    """Stage-level ``after`` lists and tile-level ``deps``; returns stage plans and tiles."""
+         tiles: list[Tile], producers: list[list[int]], policy: SchedulePolicy,
+         mappings: Mapping[int, str]) -> tuple[list[StagePlan], list[Tile]]:
+    """Stage-level ``after`` lists and tile-level ``deps``; returns stage plans and tiles
+    (``mappings``: the systolic stages' layouts, recorded in their plans)."""
     w = _Wiring(wl, routed, layers, tilings, ids, partials, tiles, producers)
     plans = []
     for s in routed:
@@ -99,7 +100,8 @@ def wire(wl: Workload, routed: Sequence[RoutedStage],
             role=s.stage.role, unit=s.unit, op_key=s.op_key, timing=s.timing,
             tiles=ids[s.index], after=tuple(sorted(after)),
             fused=tuple(f.name for f in s.fused), fused_key=s.fused_key,
-            notes=_notes(tilings[s.index], bool(partials[s.index]), positional)))
+            notes=_notes(tilings[s.index], bool(partials[s.index]), positional),
+            mapping=mappings.get(s.index, s.timing.value)))
     out = [replace(t, deps=tuple(sorted(w.deps[t.id]))) if w.deps.get(t.id) else t for t in tiles]
     return plans, out
 

@@ -28,9 +28,10 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from accelsim.hw.config import Dataflow, HardwareConfig
+from accelsim.hw.config import HardwareConfig
 from accelsim.mapping.build import RoutedStage, TimingModel
 from accelsim.mapping.tiling import Block
+from accelsim.mapping.units import SystolicMapping
 from accelsim.workload.schema import HIDDEN
 
 DRAM, FWD, SPILL = "dram", "fwd", "spill"
@@ -77,10 +78,11 @@ def _buf(writes: str) -> str:
     return "hidden" if writes == HIDDEN else "outputs"
 
 
-def plan_layer_memory(group: Sequence[RoutedStage], hw: HardwareConfig
-                      ) -> dict[int, StageMemory]:
+def plan_layer_memory(group: Sequence[RoutedStage], hw: HardwareConfig,
+                      mappings: Mapping[int, SystolicMapping]) -> dict[int, StageMemory]:
     """Sources, sinks, in-place work, tensors and residency of one layer's stages (by stage
-    index). ``group`` is in stage order, a topological order of the layer's stages."""
+    index), given the systolic stages' ``mappings``. ``group`` is in stage order, a topological
+    order of the layer's stages."""
     bufs = dict(hw.buffers.items())
     budget = {name: sram.size_bytes - sram.tile_bytes for name, sram in bufs.items()}
     mem: dict[int, StageMemory] = {}
@@ -107,7 +109,7 @@ def plan_layer_memory(group: Sequence[RoutedStage], hw: HardwareConfig
             source = FWD if one and (fits or (s.chunked and pst.chunked)) else SPILL
             m = replace(m, source=source, in_buf=p.out_buf if source == FWD else "inputs")
         # residency: operands that would be re-read, within the layer's budget
-        reuse_w, reuse_in = _reuse(s, hw)
+        reuse_w, reuse_in = _reuse(s, hw, mappings.get(s.index))
         w_tile = bufs["weights"].tile_bytes
         if reuse_w and m.weights_total <= min(w_tile, budget["weights"]):
             m = replace(m, resident_w=True)
@@ -138,13 +140,21 @@ def group_stage(group: Sequence[RoutedStage], index: int | None) -> RoutedStage 
     return None
 
 
-def _reuse(s: RoutedStage, hw: HardwareConfig) -> tuple[bool, bool]:
-    """Would the stage read its weights / inputs more than once if they were not resident?"""
+def _reuse(s: RoutedStage, hw: HardwareConfig, mapping: SystolicMapping | None
+           ) -> tuple[bool, bool]:
+    """Would the stage read its weights / inputs more than once if they were not resident?
+    (WS re-reads inputs per channel fold; OS per channel fold too, and weights per position
+    fold; IS re-reads weights per position fold; CP reads each once but its weights per
+    position fold; chunked stages re-read weights per position chunk.)"""
     st = s.stage
     if s.timing is TimingModel.SYSTOLIC:
         mac = hw.mac_array
-        if mac.dataflow is Dataflow.WS:
+        if mapping is SystolicMapping.WS:
             return False, st.groups == 1 and st.n > mac.cols
+        if mapping is SystolicMapping.IS:
+            return st.m > mac.cols, False
+        if mapping is SystolicMapping.CP:
+            return st.m > mac.rows, False
         return st.m > mac.rows, st.groups == 1 and st.n > mac.cols
     return st.m > 1, False
 

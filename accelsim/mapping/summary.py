@@ -24,6 +24,7 @@ class LayerSums:
     bytes_written: dict = field(default_factory=dict)
     dram_bytes: int = 0
     tiles: int = 0
+    mapping: dict = field(default_factory=dict)
 
 
 def _add(d: dict, key: str, v: float) -> None:
@@ -40,6 +41,7 @@ def layer_sums(plan: Schedule, hw: HardwareConfig) -> list[LayerSums]:
     counts = hw.counts
     for s in plan.stages:
         rec = out[s.layer]
+        rec.mapping[s.name] = s.mapping
         for tid in s.tiles:
             t = plan.tiles[tid]
             rec.tiles += 1

@@ -36,16 +36,30 @@ that has no reduction structure): one operation per unit per cycle plus the unit
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 
-from accelsim.hw.config import Dataflow, HardwareConfig, MacArray
+from accelsim.hw.config import AdderArray, DepthwiseMapping, HardwareConfig, Loading, MacArray
+
+
+class SystolicMapping(StrEnum):
+    """How a stage is laid out on the systolic array: one of the array's dataflows, or the
+    channel-parallel depthwise mapping (``cp``: columns hold channels, rows positions, terms
+    stream, each PE accumulating its own output)."""
+
+    WS = "ws"
+    OS = "os"
+    IS = "is"
+    CP = "cp"
 
 
 @dataclass(frozen=True)
 class Fold:
-    """One fold of a systolic mapping: channels ``[n0, n1)``, terms ``[k0, k1)`` (WS) or
-    positions ``[m0, m1)`` (OS), ``stream`` cycles of streamed operands, ``rows``/``cols`` of the
-    array in use (for the mapping efficiency)."""
+    """One fold of a systolic mapping: the box ``[n0, n1) x [k0, k1) x [m0, m1)`` of the stage it
+    computes (the streamed dimension spans its whole range: positions for WS, terms for OS and
+    CP, channels for IS), ``stream`` cycles of streamed operands, ``rows``/``cols`` of the array
+    in use (for the mapping efficiency)."""
 
     n0: int
     n1: int
@@ -58,30 +72,106 @@ class Fold:
     cols: int
 
 
-def fill_drain(mac: MacArray) -> tuple[int, int]:
-    """(fill, drain) cycles of one fold: WS ``(2R - 1, C - 1)``, OS ``(R - 1, C - 1)``."""
+@dataclass(frozen=True)
+class Phases:
+    """Per-fold overheads of a mapping on an array: ``load`` cycles to shift the stationary
+    operand in (WS weights, IS inputs; 0 for OS and CP), the skewed ``fill`` (R - 1) and the
+    ``drain`` (C - 1), and whether loads are double-buffered and folds pipelined."""
+
+    load: int
+    fill: int
+    drain: int
+    double_buffered: bool
+    pipelined: bool
+
+
+def phases(mac: MacArray, mapping: SystolicMapping) -> Phases:
+    """The fold overheads of ``mapping`` on ``mac`` (SCALE-Sim's with blocking loads and no
+    pipelining: WS/IS ``2R + C - 2``, OS ``R + C - 2`` per fold)."""
     r, c = mac.rows, mac.cols
-    if mac.dataflow is Dataflow.WS:
-        return 2 * r - 1, c - 1
-    return r - 1, c - 1
+    load = r if mapping in (SystolicMapping.WS, SystolicMapping.IS) else 0
+    return Phases(load, max(r - 1, 0), max(c - 1, 0), mac.loading is Loading.DOUBLE_BUFFERED,
+                  mac.fold_pipelining)
 
 
-def fold_cycles(mac: MacArray, stream: int) -> int:
-    """Cycles of one whole fold streaming ``stream`` operands (fill + stream + drain)."""
-    fill, drain = fill_drain(mac)
-    return stream + fill + drain
+def segments_cycles(ph: Phases, segments: list[tuple[int, bool, bool]]) -> int:
+    """Cycles of consecutive stream segments on the array: ``(stream, starts_fold, ends_fold)``
+    each (a whole fold is ``(T, True, True)``; a fold cut across tiles gives its first chunk
+    ``starts`` and its last ``ends``).
+
+    A fold start exposes the load (blocking: every fold; double-buffered: the first fold of the
+    run, later ones only the part not hidden behind the previous segment's work) and the fill
+    (every fold, or only the first when folds are pipelined); a fold end exposes the drain
+    (every fold, or only the last when pipelined)."""
+    total = 0
+    prev_work = 0
+    first_start = next((i for i, s in enumerate(segments) if s[1]), -1)
+    last_end = max((i for i, s in enumerate(segments) if s[2]), default=-1)
+    for i, (stream, starts, ends) in enumerate(segments):
+        work = stream
+        if starts:
+            if not ph.double_buffered or i == first_start:
+                total += ph.load
+            else:
+                total += max(0, ph.load - prev_work)
+            if not ph.pipelined or i == first_start:
+                work += ph.fill
+        if ends and (not ph.pipelined or i == last_end):
+            work += ph.drain
+        total += work
+        prev_work = work
+    return total
 
 
-def systolic_folds(m: int, n: int, k: int, groups: int, mac: MacArray) -> list[Fold]:
-    """The folds of a (grouped) ``m x n x k`` matrix product on ``mac``, in execution order.
+def fold_cycles(mac: MacArray, stream: int, mapping: SystolicMapping = SystolicMapping.WS
+                ) -> int:
+    """Cycles of one whole fold alone streaming ``stream`` operands (load + fill + stream +
+    drain)."""
+    return segments_cycles(phases(mac, mapping), [(stream, True, True)])
+
+
+def mappings(mac: MacArray, groups: int, n: int) -> tuple[SystolicMapping, ...]:
+    """The mappings a stage of ``n`` channels in ``groups`` groups may use on ``mac``: the array's
+    supported dataflows, plus CP for a depthwise stage (one channel per group) when the array
+    has the channel-parallel depthwise mapping."""
+    out = [SystolicMapping(d.value) for d in mac.supported]
+    if groups > 1 and n == groups and mac.depthwise is DepthwiseMapping.CHANNEL_PARALLEL:
+        out.append(SystolicMapping.CP)
+    return tuple(out)
+
+
+def systolic_folds(m: int, n: int, k: int, groups: int, mac: MacArray,
+                   mapping: SystolicMapping | None = None) -> list[Fold]:
+    """The folds of a (grouped) ``m x n x k`` matrix product on ``mac`` under ``mapping``
+    (default: the array's dataflow), in execution order.
 
     WS: channel folds outer, term folds inner (SCALE-Sim's order), each streaming all ``m``
-    positions (``m0, m1`` span ``[0, m)``). OS: channel folds outer, position folds inner, each
-    streaming its terms (``k0, k1`` span ``[0, k)``)."""
+    positions. OS: channel folds outer, position folds inner, each streaming its terms. IS:
+    position folds outer, term folds inner, each streaming all ``n`` channels (rows hold terms,
+    columns positions). CP: channel folds outer, position folds inner, each streaming the
+    ``k`` terms of its channels (depthwise only)."""
     r, c = mac.rows, mac.cols
     ng = n // groups
-    ws = mac.dataflow is Dataflow.WS
+    if mapping is None:
+        mapping = SystolicMapping(mac.dataflow.value)
     out: list[Fold] = []
+    if mapping is SystolicMapping.CP:
+        for g0 in range(0, groups, c):
+            g1 = min(groups, g0 + c)
+            for m0 in range(0, m, r):
+                m1 = min(m, m0 + r)
+                out.append(Fold(g0 * ng, g1 * ng, 0, k, m0, m1, k, m1 - m0, g1 - g0))
+        return out
+    ws = mapping is SystolicMapping.WS
+    if mapping is SystolicMapping.IS:
+        for g in range(groups):
+            gn0, gn1 = g * ng, (g + 1) * ng
+            for m0 in range(0, m, c):
+                m1 = min(m, m0 + c)
+                for k0 in range(0, k, r):
+                    k1 = min(k, k0 + r)
+                    out.append(Fold(gn0, gn1, k0, k1, m0, m1, ng, k1 - k0, m1 - m0))
+        return out
     if groups > 1 and ng <= c and (k <= r or not ws):
         b = max(1, min(c // ng, groups, r // k if ws else groups))
         for g0 in range(0, groups, b):
@@ -108,16 +198,28 @@ def systolic_folds(m: int, n: int, k: int, groups: int, mac: MacArray) -> list[F
     return out
 
 
-def systolic_cycles(m: int, n: int, k: int, groups: int, mac: MacArray) -> int:
-    """Compute cycles of a whole stage on the systolic array (fill and drain of every fold
-    included, no memory stalls): the quantity SCALE-Sim reports as compute cycles."""
-    return sum(fold_cycles(mac, f.stream) for f in systolic_folds(m, n, k, groups, mac))
+def systolic_cycles(m: int, n: int, k: int, groups: int, mac: MacArray,
+                    mapping: SystolicMapping | None = None) -> int:
+    """Compute cycles of a whole stage on the systolic array with no memory stalls, every fold
+    in one run (fill and drain as the microarchitecture exposes them): with SCALE-Sim's
+    microarchitecture, what SCALE-Sim reports as compute cycles."""
+    mp = mapping if mapping is not None else SystolicMapping(mac.dataflow.value)
+    folds = systolic_folds(m, n, k, groups, mac, mp)
+    return segments_cycles(phases(mac, mp), [(f.stream, True, True) for f in folds])
 
 
 def per_channel_cycles(m: int, n: int, k: int, mac: MacArray) -> int:
     """A depthwise stage (``groups = n``) mapped the SCALE-Sim way: ``n`` single-channel layers,
     each a dense ``m x 1 x k`` product folded on the whole array."""
     return n * systolic_cycles(m, 1, k, 1, mac)
+
+
+def mac_utilisation(m: int, n: int, k: int, groups: int, mac: MacArray,
+                    mapping: SystolicMapping | None = None) -> float:
+    """Useful MACs over MAC-unit cycles of a stage alone on the array: ``m*n*k / (R*C*cycles)``
+    (dense; zero weights count as work)."""
+    cycles = systolic_cycles(m, n, k, groups, mac, mapping)
+    return m * n * k / (mac.count * cycles) if cycles else 0.0
 
 
 def tree_shape(count: int, tree_width: int) -> tuple[int, int]:
@@ -139,6 +241,51 @@ def tree_cycles(outputs: int, terms_per_output: float, count: int, tree_width: i
     trees, w = tree_shape(count, tree_width)
     per_out = math.ceil(math.ceil(terms_per_output - 1e-9) / w)
     return math.ceil(outputs * per_out / trees) + tree_latency(count, tree_width, latency_cycles)
+
+
+def lockstep_cycles(positions: int, n0: int, n1: int, k: int, channels_per_group: int,
+                    channel_terms: Sequence[float] | None, adder: AdderArray, count: int
+                    ) -> tuple[int, int]:
+    """(cycles, operand reads) of ``positions`` x channels ``[n0, n1)`` sums of ``k`` terms on
+    the adder trees (the reads are in units of "the positions' input slice, once").
+
+    The ``count // w`` trees of ``w`` inputs work in lockstep groups of ``L = lockstep_trees``:
+    a group takes one output position and ``L`` consecutive channels and moves on when its
+    slowest tree is done, ``max_c ceil(t_c / w)`` cycles for the terms ``t_c`` each channel adds
+    (``k``, or its non-zero terms when zero terms are skipped). Operands are read once per
+    broadcast group of ``B = broadcast_trees`` trees (0: every tree, ideally: once per position)
+    and reach it over a bus of
+    ``operand_bus_terms`` terms per cycle, so no group spends fewer than ``ceil(k_in / bus)``
+    cycles on a position (``k_in = k`` times the input groups its channels span: a depthwise
+    sum shares nothing). Groups work in parallel on (position, channel group) items:
+    ``ceil(positions * sum(item cycles) / groups in parallel)`` plus the tree's pipeline fill."""
+    nb = n1 - n0
+    if positions <= 0 or nb <= 0 or k <= 0:
+        return 0, 0
+    trees, w = tree_shape(count, adder.tree_width)
+    lock = max(1, min(adder.lockstep_trees, trees))
+    parallel = max(1, trees // lock)
+    fan = nb if adder.broadcast_trees <= 0 else max(1, min(adder.broadcast_trees, trees))
+    cpg = max(1, channels_per_group)
+    bus = adder.operand_bus_terms
+
+    def spans(a: int, b: int) -> int:
+        return (n0 + b - 1) // cpg - (n0 + a) // cpg + 1
+
+    total = 0
+    for g0 in range(0, nb, lock):
+        g1 = min(nb, g0 + lock)
+        if channel_terms is None:
+            slowest = math.ceil(k / w)
+        else:
+            slowest = max(math.ceil(math.ceil(t - 1e-9) / w) for t in channel_terms[g0:g1])
+        if bus > 0:
+            b0 = g0 // fan * fan
+            slowest = max(slowest, math.ceil(k * spans(b0, min(nb, b0 + fan)) / bus))
+        total += slowest
+    cycles = math.ceil(positions * total / parallel)
+    return (cycles + tree_latency(count, adder.tree_width, adder.latency_cycles),
+            math.ceil(nb / fan))
 
 
 def tree_latency(count: int, tree_width: int, latency_cycles: int) -> int:

@@ -40,6 +40,9 @@ class LayerRecord:
     stall_cycles: Mapping[str, int] = field(default_factory=dict)
     energy_pj: Mapping[str, float] = field(default_factory=dict)
     tiles: int = 0
+    #: how each stage is laid out on its array (stage name -> ``ws``/``os``/``is``/``cp`` for the
+    #: systolic array, ``tree``/``elementwise`` otherwise): the mapping's per-layer choices
+    mapping: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def cycles(self) -> int:
