@@ -124,6 +124,10 @@ def consistency(cfg: HardwareConfig) -> list[Problem]:
     if (mac.rows == 0) != (mac.cols == 0):
         problems.append(Problem("mac_array.rows", mac.rows,
                                 f"rows and cols must both be 0 or both > 0 (cols = {mac.cols})"))
+    if mac.dataflows and mac.dataflow not in mac.dataflows:
+        problems.append(Problem("mac_array.dataflow", mac.dataflow.value,
+                                "the array cannot do it: not among mac_array.dataflows "
+                                f"({', '.join(d.value for d in mac.dataflows)})"))
     if cfg.counts["mac"] > LIMIT:
         problems.append(Problem("mac_array.rows", mac.rows,
                                 f"rows x cols = {cfg.counts['mac']:.3g} MAC units, over the limit "

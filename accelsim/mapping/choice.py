@@ -5,8 +5,10 @@ depthwise mapping), every combination for the layer's systolic stages is mapped 
 exactly as it would run (memory policy, tiling, each tile's traffic), and the one that
 minimises the objective wins: ``throughput`` (the layer's cycle bound: the busiest unit array's
 occupancy or the DRAM transfer time, whichever is longer), ``energy`` (SRAM, DRAM and leakage;
-the operations cost the same whatever the layout) or ``edp``. Ties keep the array's own
-dataflow. Layers that repeat a shape reuse the decision.
+the operations cost the same whatever the layout) or ``edp``. Ties go to the layout whose
+arrays and DRAM channel are busy for less time in total (less to overlap, less contention),
+then to the other criterion, then to the array's own dataflow. Layers that repeat a shape
+reuse the decision.
 """
 from __future__ import annotations
 
@@ -52,24 +54,25 @@ class MappingChooser:
 
     def _best(self, group: Sequence[RoutedStage], systolic: Sequence[RoutedStage],
               combos: list[tuple[SystolicMapping, ...]]) -> tuple[SystolicMapping, ...]:
-        best, best_score = combos[0], (math.inf, math.inf)
+        best, best_score = combos[0], (math.inf, math.inf, math.inf)
         for combo in combos:
             choice = {s.index: m for s, m in zip(systolic, combo)}
             try:
-                cycles, energy = self.cost(group, choice)
+                cycles, busy, energy = self.cost(group, choice)
             except CompatibilityError:  # a buffer too small for this layout's minimal tile
                 continue
             score = self.objective.score(cycles, energy)
             tie = energy if self.objective is not Objective.ENERGY else cycles
-            if (score, tie) < best_score:
-                best, best_score = combo, (score, tie)
+            if (score, busy, tie) < best_score:
+                best, best_score = combo, (score, busy, tie)
         return best
 
     def cost(self, group: Sequence[RoutedStage], choice: dict[int, SystolicMapping]
-             ) -> tuple[float, float]:
-        """(cycle bound, memory and leakage energy in pJ) of one layer under ``choice``."""
+             ) -> tuple[float, float, float]:
+        """(cycle bound, busy cycles of the arrays and the DRAM channel summed, memory and
+        leakage energy in pJ) of one layer under ``choice``."""
         hw = self.hw
-        memory = plan_layer_memory(group, hw, choice)
+        memory = plan_layer_memory(group, hw, choice, self.zero_skip)
         tilings = LayerTiler(group, memory, hw, self.zero_skip, self.source, choice).run()
         occupancy: dict[str, int] = {}
         dram = 0
@@ -84,9 +87,10 @@ class MappingChooser:
                 energy += nbytes * bufs[name].read_energy_pj_per_byte
             for name, nbytes in tm.sram_write.items():
                 energy += nbytes * bufs[name].write_energy_pj_per_byte
-        cycles = max(max(occupancy.values(), default=0),
-                     math.ceil(dram / hw.dram.bandwidth_bytes_per_cycle))
-        return float(cycles), energy + self.leak_pj_per_cycle * cycles
+        transfer = math.ceil(dram / hw.dram.bandwidth_bytes_per_cycle)
+        cycles = max(max(occupancy.values(), default=0), transfer)
+        busy = sum(occupancy.values()) + transfer
+        return float(cycles), float(busy), energy + self.leak_pj_per_cycle * cycles
 
 
 def _signature(group: Sequence[RoutedStage]) -> tuple:

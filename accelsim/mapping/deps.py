@@ -121,6 +121,8 @@ def _notes(t: StageTiling, partials: bool, positional: bool) -> tuple[str, ...]:
         notes.append("partial sums on chip")
     if positional:
         notes.append("receptive-field deps")
+    if mem.index_bytes:
+        notes.append(f"sparse weights: {mem.index_bytes} B of metadata")
     return tuple(notes)
 
 

@@ -66,15 +66,18 @@ def map_workload(wl: Workload, hw: HardwareConfig,
     for group in layers:
         mappings = chooser.choose(group)
         chosen.update(mappings)
-        memory = plan_layer_memory(group, hw, mappings)
+        memory = plan_layer_memory(group, hw, mappings, zero_skip)
         tilings.update(LayerTiler(group, memory, hw, zero_skip, source, mappings).run())
     ids = assign_ids(layers, tilings)
     tiles, partials = build_tiles(routed, tilings, ids, hw, zero_skip)
     producers = producer_layers(wl, source)
     plans, final = wire(wl, routed, layers, tilings, ids, partials, tiles, producers, policy,
                         {i: m.value for i, m in chosen.items()})
-    meta = {"workload_hash": workload_hash(wl), "hw_hash": hwconfig_hash(hw),
-            "accelsim_version": __version__}
+    meta: dict[str, object] = {"workload_hash": workload_hash(wl), "hw_hash": hwconfig_hash(hw),
+                               "accelsim_version": __version__}
+    index = sum(t.memory.index_bytes for t in tilings.values())
+    if index:
+        meta["weight_index_bytes"] = index
     return Schedule(wl.name, hw.name, policy, zero_skip, tuple(la.name for la in wl.layers),
                     tuple(plans), tuple(final), meta)
 

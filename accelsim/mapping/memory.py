@@ -28,11 +28,12 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from accelsim.hw.config import HardwareConfig
+from accelsim.hw.config import HardwareConfig, SparseFormat, ZeroHandling
 from accelsim.mapping.build import RoutedStage, TimingModel
 from accelsim.mapping.tiling import Block
 from accelsim.mapping.units import SystolicMapping
-from accelsim.workload.schema import HIDDEN
+from accelsim.workload.build import TERNARY_BITS
+from accelsim.workload.schema import HIDDEN, Stage
 
 DRAM, FWD, SPILL = "dram", "fwd", "spill"
 
@@ -47,7 +48,8 @@ class StageMemory:
     forwarded output lives in; ``resident_w``/``resident_in``: weights / inputs loaded once for
     the stage; ``weights_total``/``inputs_total``/``out_tensor``: bytes of its weights (fused
     stages' included), input and output tensor; ``chunk_edge_in``/``chunk_edge_out``: its
-    producer / consumer edge is chunk by chunk (set by the tiling pass)."""
+    producer / consumer edge is chunk by chunk (set by the tiling pass); ``index_bytes``: the
+    part of ``weights_total`` that is sparse-format metadata (zero-skipping)."""
 
     source: str = DRAM
     sink: str = DRAM
@@ -61,6 +63,7 @@ class StageMemory:
     out_tensor: int = 0
     chunk_edge_in: bool = False
     chunk_edge_out: bool = False
+    index_bytes: int = 0
 
 
 @dataclass(frozen=True)
@@ -74,15 +77,48 @@ class StageTiling:
     blocks: tuple[Block, ...]
 
 
+def stored_weight_bytes(st: Stage, hw: HardwareConfig, zero_skip: bool) -> tuple[int, int]:
+    """(bytes, of which metadata) of a stage's weights as the accelerator stores them.
+
+    With zero-skipping on adders that skip (``adder_array.zero_handling: skip``) and a sparse
+    format, each ternary weight matrix (2-bit tensors larger than one value per channel) is
+    stored sparse: ``bitmask`` keeps one presence bit per weight and one sign bit per non-zero;
+    ``index`` keeps per non-zero a sign bit and a ``ceil(log2 k)``-bit term index. The
+    non-zeros are the stage's density (``ops_nonzero / ops_dense``) times the tensor's size.
+    Otherwise the dense form (2 bits per ternary weight) is stored and no metadata counted."""
+    adder = hw.adder_array
+    if not (zero_skip and adder.zero_handling == ZeroHandling.SKIP and
+            adder.sparse_format != SparseFormat.NONE and st.ops_nonzero < st.ops_dense
+            and st.ops_dense):
+        return st.weight_bytes, 0
+    density = st.ops_nonzero / st.ops_dense
+    total = meta = 0
+    for w in st.weights:
+        if w.bits != TERNARY_BITS or w.count <= st.n:
+            total += w.nbytes
+            continue
+        nnz = round(w.count * density)
+        if adder.sparse_format == SparseFormat.BITMASK:
+            bits, meta_bits = w.count + nnz, w.count
+        else:
+            idx = max(1, math.ceil(math.log2(max(st.k, 2))))
+            bits, meta_bits = nnz * (1 + idx), nnz * idx
+        total += -(-bits // 8)
+        meta += meta_bits // 8
+    return total, meta
+
+
 def _buf(writes: str) -> str:
     return "hidden" if writes == HIDDEN else "outputs"
 
 
 def plan_layer_memory(group: Sequence[RoutedStage], hw: HardwareConfig,
-                      mappings: Mapping[int, SystolicMapping]) -> dict[int, StageMemory]:
+                      mappings: Mapping[int, SystolicMapping], zero_skip: bool = False
+                      ) -> dict[int, StageMemory]:
     """Sources, sinks, in-place work, tensors and residency of one layer's stages (by stage
-    index), given the systolic stages' ``mappings``. ``group`` is in stage order, a topological
-    order of the layer's stages."""
+    index), given the systolic stages' ``mappings`` (``zero_skip``: ternary weights stored as
+    the config's sparse format says). ``group`` is in stage order, a topological order of the
+    layer's stages."""
     bufs = dict(hw.buffers.items())
     budget = {name: sram.size_bytes - sram.tile_bytes for name, sram in bufs.items()}
     mem: dict[int, StageMemory] = {}
@@ -99,8 +135,10 @@ def plan_layer_memory(group: Sequence[RoutedStage], hw: HardwareConfig,
         out_tensor = p.out_tensor if (p is not None and m.in_place) else st.out_bytes
         if m.in_place and p is not None:
             m = replace(m, out_buf=p.out_buf)
+        stored, index = stored_weight_bytes(st, hw, zero_skip)
         m = replace(m, out_tensor=out_tensor,
-                    weights_total=st.weight_bytes + sum(f.weight_bytes for f in s.fused),
+                    weights_total=stored + sum(f.weight_bytes for f in s.fused),
+                    index_bytes=index,
                     inputs_total=st.in_bytes if p is None else p.out_tensor)
         if p is not None and pst is not None:
             one = len(pst.consumers) == 1

@@ -47,7 +47,7 @@ def limits_of(s: RoutedStage, mem: StageMemory, hw: HardwareConfig) -> Limits:
 def slices_of(s: RoutedStage, mem: StageMemory, zero_skip: bool, hw: HardwareConfig) -> Slices:
     st = s.stage
     terms = None
-    skips = zero_skip and hw.adder_array.zero_handling is ZeroHandling.SKIP
+    skips = zero_skip and hw.adder_array.zero_handling == ZeroHandling.SKIP
     if skips and s.timing is TimingModel.TREE and st.ops_nonzero < st.ops_dense and st.m:
         per = st.ops_nonzero_per_channel
         if per:

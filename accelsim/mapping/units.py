@@ -90,7 +90,7 @@ def phases(mac: MacArray, mapping: SystolicMapping) -> Phases:
     pipelining: WS/IS ``2R + C - 2``, OS ``R + C - 2`` per fold)."""
     r, c = mac.rows, mac.cols
     load = r if mapping in (SystolicMapping.WS, SystolicMapping.IS) else 0
-    return Phases(load, max(r - 1, 0), max(c - 1, 0), mac.loading is Loading.DOUBLE_BUFFERED,
+    return Phases(load, max(r - 1, 0), max(c - 1, 0), mac.loading == Loading.DOUBLE_BUFFERED,
                   mac.fold_pipelining)
 
 
@@ -135,7 +135,7 @@ def mappings(mac: MacArray, groups: int, n: int) -> tuple[SystolicMapping, ...]:
     supported dataflows, plus CP for a depthwise stage (one channel per group) when the array
     has the channel-parallel depthwise mapping."""
     out = [SystolicMapping(d.value) for d in mac.supported]
-    if groups > 1 and n == groups and mac.depthwise is DepthwiseMapping.CHANNEL_PARALLEL:
+    if groups > 1 and n == groups and mac.depthwise == DepthwiseMapping.CHANNEL_PARALLEL:
         out.append(SystolicMapping.CP)
     return tuple(out)
 
@@ -156,10 +156,11 @@ def systolic_folds(m: int, n: int, k: int, groups: int, mac: MacArray,
         mapping = SystolicMapping(mac.dataflow.value)
     out: list[Fold] = []
     if mapping is SystolicMapping.CP:
-        for g0 in range(0, groups, c):
-            g1 = min(groups, g0 + c)
-            for m0 in range(0, m, r):
-                m1 = min(m, m0 + r)
+        rows, vcols = cp_shape(m, groups, r, c)
+        for g0 in range(0, groups, vcols):
+            g1 = min(groups, g0 + vcols)
+            for m0 in range(0, m, rows):
+                m1 = min(m, m0 + rows)
                 out.append(Fold(g0 * ng, g1 * ng, 0, k, m0, m1, k, m1 - m0, g1 - g0))
         return out
     ws = mapping is SystolicMapping.WS
@@ -196,6 +197,21 @@ def systolic_folds(m: int, n: int, k: int, groups: int, mac: MacArray,
                     m1 = min(m, m0 + r)
                     out.append(Fold(n0, n1, 0, k, m0, m1, k, m1 - m0, n1 - n0))
     return out
+
+
+def cp_shape(m: int, channels: int, r: int, c: int) -> tuple[int, int]:
+    """How the channel-parallel mapping lays ``m`` positions x ``channels`` depthwise outputs on
+    an ``r x c`` array: ``rows`` positions per PE column group and ``c * (r // rows)`` channels
+    (the array's rows split into ``r // rows`` groups of ``rows``, each group its own channels),
+    chosen to use the most PEs (ties: taller groups)."""
+    best, best_eff = (r, c), -1.0
+    for rows in range(r, 0, -1):
+        vcols = c * (r // rows)
+        folds = -(-m // rows) * -(-channels // vcols)
+        eff = m * channels / (folds * r * c)
+        if eff > best_eff + 1e-12:
+            best, best_eff = (rows, vcols), eff
+    return best
 
 
 def systolic_cycles(m: int, n: int, k: int, groups: int, mac: MacArray,
@@ -257,14 +273,14 @@ def lockstep_cycles(positions: int, n0: int, n1: int, k: int, channels_per_group
     and reach it over a bus of
     ``operand_bus_terms`` terms per cycle, so no group spends fewer than ``ceil(k_in / bus)``
     cycles on a position (``k_in = k`` times the input groups its channels span: a depthwise
-    sum shares nothing). Groups work in parallel on (position, channel group) items:
-    ``ceil(positions * sum(item cycles) / groups in parallel)`` plus the tree's pipeline fill."""
+    sum shares nothing). Groups work in parallel on (position, channel group) items, the trees
+    left over forming a smaller group: ``ceil(positions * sum(item cycles) * L / trees)`` plus
+    the tree's pipeline fill."""
     nb = n1 - n0
     if positions <= 0 or nb <= 0 or k <= 0:
         return 0, 0
     trees, w = tree_shape(count, adder.tree_width)
     lock = max(1, min(adder.lockstep_trees, trees))
-    parallel = max(1, trees // lock)
     fan = nb if adder.broadcast_trees <= 0 else max(1, min(adder.broadcast_trees, trees))
     cpg = max(1, channels_per_group)
     bus = adder.operand_bus_terms
@@ -283,7 +299,7 @@ def lockstep_cycles(positions: int, n0: int, n1: int, k: int, channels_per_group
             b0 = g0 // fan * fan
             slowest = max(slowest, math.ceil(k * spans(b0, min(nb, b0 + fan)) / bus))
         total += slowest
-    cycles = math.ceil(positions * total / parallel)
+    cycles = math.ceil(positions * total * lock / trees)  # trees left over form a smaller group
     return (cycles + tree_latency(count, adder.tree_width, adder.latency_cycles),
             math.ceil(nb / fan))
 
