@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from accelsim.choices import Model, Objective, SchedulePolicy
+from accelsim.conventions import bundled
 from accelsim.counts import Convention
 from accelsim.errors import AccelsimError, AccelsimWarning, InputError, LivenessError, Problem
 
@@ -165,10 +166,13 @@ def objective_option(fn: Callable) -> Callable:
                         help="What to minimise: cycles, energy, or their product.")(fn)
 
 
-def convention_option(help_text: str = "'paper' rescales to the paper's fractional hidden "
-                      "widths.", choices: Sequence[str] = (Convention.ACTUAL, Convention.PAPER)
+def convention_option(help_text: str = "'paper': the paper's fractional hidden widths.",
                       ) -> Callable:
-    """``--convention``: one of ``choices`` (:class:`accelsim.counts.Convention`)."""
-    return click.option("--convention", "convention",
-                        type=click.Choice([str(c) for c in choices]),
-                        default=Convention.ACTUAL.value, show_default=True, help=help_text)
+    """``--convention NAME|FILE``: a bundled accounting convention
+    (:func:`accelsim.conventions.bundled`) or a convention YAML file; checked by the command's
+    function, which reports a bad one in one line."""
+    names = ", ".join(bundled())
+    return click.option("--convention", "convention", metavar="NAME|FILE",
+                        default=Convention.ACTUAL.value, show_default=True,
+                        help=f"Accounting convention: {names}, or a convention YAML file "
+                             f"(docs/accounting.md). {help_text}")

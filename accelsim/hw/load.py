@@ -55,6 +55,19 @@ def load_hwconfig(path: str | Path) -> HardwareConfig:
     return cfg
 
 
+def as_hwconfig(value: HardwareConfig | str | Path, field: str = "hw") -> HardwareConfig:
+    """``value`` if it is a :class:`HardwareConfig`, else the config file it names (loaded,
+    with :func:`load_hwconfig`'s warning); raises :class:`ConfigError` (one line naming the
+    file, or ``field`` for a value of another type) otherwise. What the Python twins of the
+    commands accept for a config."""
+    if isinstance(value, HardwareConfig):
+        return value
+    if isinstance(value, (str, Path)):
+        return load_hwconfig(value)
+    raise ConfigError(Problem(field, type(value).__name__, "must be a HardwareConfig or the "
+                              "path of a config file"), "<argument>")
+
+
 def loads_hwconfig(text: str, source: str = "<memory>") -> HardwareConfig:
     try:
         doc = yaml.safe_load(text)

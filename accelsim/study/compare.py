@@ -114,7 +114,8 @@ class PaperRow:
 #: Rows known not to reproduce, and why (see docs/accounting.md).
 KNOWN_INCONSISTENT = {
     "mobilenet_v1_0.5_hybrid_a0.5_r1":
-        "published row is internally inconsistent (no single r reproduces it; method.md s.6)",
+        "published row is internally inconsistent (no single r reproduces it; "
+        "docs/accounting.md, 'The inconsistent row')",
 }
 
 

@@ -43,7 +43,7 @@ from accelsim.errors import InputError, Problem
 from accelsim.evaluate import evaluate
 from accelsim.hw.config import HardwareConfig
 from accelsim.hw.load import hwconfig_hash, load_hwconfig
-from accelsim.hw.rules import mac_only
+from accelsim.hw.rules import leakage_uw, mac_only
 from accelsim.published import PublishedRow, gope2019_mobilenet
 from accelsim.results.plot import layers_figure, save
 from accelsim.results.text import markdown
@@ -134,7 +134,7 @@ def report(out: str | Path = "report", *, workload_dir: str | Path = "workloads"
     rows = tuple(_paper_row(r, cmp_paper[r.workload], des_paper) for r in published)
     rows_45 = tuple(_real_row(wl, splits_45[wl.name], des_45) for wl in wls) if des else ()
     ref_45 = des_45.get((REF, SchedulePolicy.SEQUENTIAL))
-    files = _write_tables(out, rows, rows_45, ref_45.shape if ref_45 else None)
+    files = _write_tables(out, rows, rows_45, real, ref_45.shape if ref_45 else None)
     files += _figures(out, wls, frac, real, splits_45, des_45, des)
     text = _markdown(rows)
     return Report(out, rows, text, rows_45, tuple(files), time.perf_counter() - t0,
@@ -255,23 +255,26 @@ _HEAD_45 = ["workload", "MACs", "adders", "multipliers", "MAC array (rows x cols
             "thr overlap", "energy µJ, overlap", "energy overlap"]
 
 
-def caption_45nm(ref: tuple[int, int] | None) -> str:
-    """What des_45nm.md shows, normalised to what, and why both schedules cost the same
-    energy. ``ref``: the MAC array shape of the reference (baseline, MAC-only)."""
+def caption_45nm(hw: HardwareConfig, ref: tuple[int, int] | None) -> str:
+    """What des_45nm.md shows (on config ``hw``), normalised to what, and why both schedules
+    cost the same energy. ``ref``: the MAC array shape of the reference (baseline, MAC-only)."""
     shape = f" ({ref[0]}x{ref[1]} MAC array)" if ref else ""
+    leak = "leakage is 0 in this config" if not leakage_uw(hw) else "leakage included"
     return (
-        "Discrete-event engine on `iso_area_45nm` (Horowitz 45 nm costs, 32 KiB buffers, 16 "
-        "B/cycle DRAM at 162.5 pJ/B): each workload on its best fixed split for layers run one "
+        f"Discrete-event engine on `{hw.name}` ({hw.buffers.weights.size_kib:g} KiB buffers, "
+        f"{hw.dram.bandwidth_bytes_per_cycle:g} B/cycle DRAM at "
+        f"{hw.dram.energy_pj_per_byte:g} pJ/B): each workload on its best fixed split for "
+        "layers run one "
         "after another (MACs, adders, multipliers: `accelsim.analytic.allocation.allocate`, "
         "sequential model), its MAC array reshaped to the column count (4 to 64) that gives "
         "its sequential run the fewest cycles; the overlap run uses the same shape. *cycles*: "
-        "one inference at 1 GHz; *energy µJ*: per inference, every component (arithmetic, "
-        "SRAM, DRAM; leakage is 0 in this config). *thr* and *energy* without a unit are "
+        f"one inference at {hw.clock_mhz:g} MHz; *energy µJ*: per inference, every component "
+        f"(arithmetic, SRAM, DRAM; {leak}). *thr* and *energy* without a unit are "
         "normalised to the fp16 baseline on the MAC-only accelerator of the same area"
         f"{shape}, under the same schedule: throughput = reference cycles / cycles, energy = "
         "energy / reference energy. Energy is the same under both schedules because it is "
         "priced from what is done (operations, SRAM and DRAM bytes), which the schedule does "
-        "not change; only the timing (and leakage, zero here) would differ. The Gantt chart "
+        "not change; only leakage, priced over the run's time, would differ. The Gantt chart "
         "`gantt.png` is the overlap run of the hybrid α = 0.375, r = 1.6c row, on its shape.")
 
 
@@ -301,7 +304,7 @@ def _markdown(rows: Sequence[dict]) -> str:
 
 
 def _write_tables(out: Path, rows: Sequence[dict], rows_45: Sequence[dict],
-                  ref_shape: tuple[int, int] | None = None) -> list[Path]:
+                  real: HardwareConfig, ref_shape: tuple[int, int] | None) -> list[Path]:
     import pandas as pd
 
     files = [out / "comparison.csv", out / "comparison.md"]
@@ -312,7 +315,7 @@ def _write_tables(out: Path, rows: Sequence[dict], rows_45: Sequence[dict],
         pd.DataFrame(list(rows_45)).to_csv(files[-1], index=False, lineterminator="\n")
         files.append(out / "des_45nm.md")
         files[-1].write_text(markdown(_HEAD_45, [list(r.values()) for r in rows_45], 3) +
-                             "\n\n" + caption_45nm(ref_shape) + "\n", encoding="utf-8")
+                             "\n\n" + caption_45nm(real, ref_shape) + "\n", encoding="utf-8")
     return files
 
 
