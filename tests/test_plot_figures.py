@@ -200,7 +200,7 @@ def test_gantt_figure_lanes_and_bars():
 
 def test_gantt_figure_in_cycles_with_the_process_name_as_title():
     events = [{"ph": "M", "pid": 1, "name": "process_name", "args": {"name": "wl on hw"}}]
-    for i, (role, a, b) in enumerate((("wb", 0, 10), ("wc", 10, 30), ("a_mul", 5, 12))):
+    for role, a, b in (("wb", 0, 10), ("wc", 10, 30), ("a_mul", 5, 12)):
         events.append({"ph": "X", "pid": 1, "tid": 1 + (role == "a_mul"), "name": f"pw1.{role}",
                        "cat": role, "ts": a / 1000, "dur": (b - a) / 1000,
                        "args": {"start_cycle": a, "end_cycle": b}})

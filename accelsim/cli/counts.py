@@ -19,8 +19,8 @@ from accelsim.cli.common import (
 )
 from accelsim.conventions import AccountingConvention
 from accelsim.counts import Convention
-from accelsim.study.tinyml import TinymlTable
 from accelsim.results.text import table
+from accelsim.study.tinyml import TinymlTable
 
 _WL = INPUT_PATH
 
