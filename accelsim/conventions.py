@@ -20,7 +20,8 @@ convention needs no code):
       keep_fp: [fc]          # layer names or shell patterns counted as their fp16 equivalent
       fp_bytes: null         # bytes per stored full-precision value; null: as traced
 
-Rules (docs/accounting.md): ``bn`` is what a bias stage (a batch norm folded into a bias) costs:
+Rules (docs/accounting.md): ``bn`` is what the bias stage of a conv or depthwise layer (a batch
+norm folded into a bias; an FC's bias stays a bias) costs:
 ``folded`` one addition per output element and one stored value per channel (as traced),
 ``counted`` one multiply-add per output element and two stored values per channel (scale and
 shift), ``ignored`` nothing. ``eltwise``: residual additions (``eltwise`` layers) ``counted`` as
@@ -140,7 +141,7 @@ def convention_from_dict(doc: Any, source: str = "<memory>") -> AccountingConven
     description = rd.string(top, "description", "")
     citation = rd.string(top, "citation", "", default="-")
     method = rd.string(top, "method", "", choices=METHODS, default="ops")
-    rules = rd.mapping(top.get("rules", {}) or {}, "rules") if method == "ops" else {}
+    rules = rd.mapping(top.get("rules", {}) or {}, "rules") if method == "ops" else None
     values: dict[str, Any] = {}
     if rules is not None:
         rd.keys(rules, _RULES, "rules")

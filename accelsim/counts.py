@@ -31,6 +31,8 @@ class Convention(Choice):
     HBN2018 = "hbn2018"  #: Chakraborty et al.'s binary accounting (accelsim.hbn)
 
 
+#: Layer kinds whose bias stage stands for a folded batch norm (an FC's bias is a bias).
+BN_KINDS = ("conv", "depthwise")
 #: A convention given by name, path or value.
 ConventionLike = str | AccountingConvention
 
@@ -88,7 +90,8 @@ def stage_weight_bytes(stage: Stage, convention: ConventionLike = Convention.ACT
 
 
 def counted(wl: Workload, convention: ConventionLike = Convention.ACTUAL) -> Workload:
-    """``wl`` as ``convention`` counts it: bias stages per its ``bn`` rule, residual-add layers
+    """``wl`` as ``convention`` counts it: bias stages of conv and depthwise layers (folded batch
+    norms) per its ``bn`` rule, residual-add layers
     per ``eltwise``, ``keep_fp`` layers replaced by the fp16 conv / FC of their shape, stored
     values re-sized by ``fp_bytes`` (docs/accounting.md). ``wl`` itself when no rule changes a
     stage (``actual``, ``paper``). Only for counting: the result is not a workload to map."""
@@ -103,7 +106,7 @@ def counted(wl: Workload, convention: ConventionLike = Convention.ACTUAL) -> Wor
             layer = _fp_layer(layer, wl.activation_bits)
         stages = []
         for st in layer.stages:
-            if st.role == "bias" and conv.bn != "folded":
+            if st.role == "bias" and conv.bn != "folded" and layer.kind in BN_KINDS:
                 if conv.bn == "ignored":
                     continue
                 st = replace(st, op="mac", fuse_into=None, weights=tuple(

@@ -133,7 +133,7 @@ def plot_fraction(store: str | Path | pd.DataFrame, out: str | Path, *,
         raise InputError(Problem("STORE", str(store), f"has no '{MAC_FRACTION}' axis to plot"))
     others = [f for f in swept_fields(df) if f != MAC_FRACTION]
     for f in by:
-        if f not in df.columns or f == MAC_FRACTION:
+        if f not in others:
             raise InputError(Problem("--by", f, "not a field the store varies (it varies: "
                                      f"{', '.join(others) or 'nothing besides mac_fraction'})"))
     missing = [f for f in others if f not in by]

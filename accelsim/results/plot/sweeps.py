@@ -45,7 +45,7 @@ def fraction_figure(df: Any, *, x: str = "mac_fraction", throughput: str = "thro
     rows = 1 if energy_of is not None else 2
     ncols = max(1, len(panels))
     fig = figure(figsize=(5.6 * ncols + 3.4, 4.6 * rows + 0.6), layout="constrained")
-    axes = fig.subplots(rows, ncols, squeeze=False, sharex=True)
+    axes = fig.subplots(rows, ncols, squeeze=False, sharex=True, sharey="row")
     for j, panel in enumerate(panels or [("-",)]):
         top = axes[0][j]
         sub = df[(df[keys] == list(panel)).all(axis=1)] if panels else df
@@ -107,7 +107,8 @@ def _panel_title(keys: Sequence[str], panel: tuple) -> str:
         if key == "engine":
             parts.append(_PANEL_TITLES.get(str(value), f"engine {value}"))
         else:
-            parts.append(f"{axis_name(key)} = {value}")
+            shown = f"{value:g}" if isinstance(value, float) else str(value)
+            parts.append(f"{axis_name(key)} = {shown}")
     return "\n".join(parts)
 
 
