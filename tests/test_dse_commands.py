@@ -112,6 +112,12 @@ def test_report_without_des_reproduces_the_paper_columns(tmp_path):
     for name in ("comparison.md", "fraction.png", "pareto.png"):
         assert (tmp_path / "rep" / name).stat().st_size > 0
     assert not (tmp_path / "rep" / "gantt.png").exists()
+    # the baseline row is the reference itself, exactly, and the caption says so
+    base = df.iloc[0]
+    assert (base.balance_throughput, base.energy, base.mac_share_balance) == (1.0, 1.0, 1.0)
+    md = (tmp_path / "rep" / "comparison.md").read_text()
+    assert "| MobileNets fp16 | - | - | 1.00 | 1.00 | 1.00 | n/a | n/a | 1.00 | 1.00 |" in md
+    assert "The baseline row is the reference itself" in md
 
 
 @pytest.mark.parametrize("args, needle", [

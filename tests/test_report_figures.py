@@ -1,4 +1,4 @@
-"""The report's tables, captions and figures, and the figure recipes' refusals: the report's
+"""The report's captions and figures, and the figure recipes' refusals: the report's
 Gantt chart and per-layer figure are the des_45nm.md run, captions say what is normalised to
 what, a sweep's extra axes need --by, published points appear only where comparable."""
 from __future__ import annotations
@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import pytest
 from dse_support import IAREA_HW as IAREA
-from dse_support import PAPER_HW, ROOT, write_inputs, write_spec
+from dse_support import PAPER_HW, write_inputs, write_spec
 from dse_support import WORKLOADS as WL
 
 from accelsim import api
@@ -20,19 +20,7 @@ from accelsim.errors import InputError
 from accelsim.evaluate import evaluate
 from accelsim.hw.load import canonical_json, hwconfig_to_dict
 from accelsim.study.figures import published_for, swept_fields
-from accelsim.study.report import FOCUS, REF, DesRun, _figures, caption_45nm, report
-
-
-def test_report_without_des_tables_and_captions(tmp_path):
-    rep = report(tmp_path, workload_dir=WL, hw_dir=ROOT / "hwconfigs", des=False)
-    names = sorted(p.name for p in rep.files)
-    assert names == ["comparison.csv", "comparison.md", "fraction.png", "pareto.png"]
-    base = rep.rows[0]
-    assert (base["balance_throughput"], base["energy"], base["mac_share_balance"]) == \
-        (1.0, 1.0, 1.0)
-    assert "The baseline row is the reference itself" in rep.markdown
-    assert "| MobileNets fp16 | - | - | 1.00 | 1.00 | 1.00 | n/a | n/a | 1.00 | 1.00 |" \
-        in rep.markdown
+from accelsim.study.report import FOCUS, REF, DesRun, _figures, caption_45nm
 
 
 def test_report_des_figures_are_the_des_45nm_run(tmp_path):
