@@ -85,10 +85,10 @@ def test_fraction_figure_facets_and_readable_labels():
     assert fig.axes[1].get_title() == "discrete-event simulation\nbw = 16"
     lines = {ln.get_label(): ln for ln in fig.axes[1].get_lines()}
     # r = c before r = 1.6c, baseline first; each panel only has its own bandwidth's rows
-    assert list(lines)[:3] == ["fp16 baseline", "hybrid α=0.375 r=1c", "hybrid α=0.375 r=1.6c"]
+    assert list(lines)[:3] == ["fp16 baseline", "hybrid α=0.375 r=c", "hybrid α=0.375 r=1.6c"]
     assert list(lines["fp16 baseline"].get_ydata()) == [f * 16 for f in FRACS]
-    assert lines["hybrid α=0.375 r=1c"].get_color() == lines["hybrid α=0.375 r=1.6c"].get_color()
-    assert lines["hybrid α=0.375 r=1c"].get_linestyle() != \
+    assert lines["hybrid α=0.375 r=c"].get_color() == lines["hybrid α=0.375 r=1.6c"].get_color()
+    assert lines["hybrid α=0.375 r=c"].get_linestyle() != \
         lines["hybrid α=0.375 r=1.6c"].get_linestyle()
 
 

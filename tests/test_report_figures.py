@@ -16,7 +16,7 @@ from accelsim.analytic.allocation import allocate
 from accelsim.choices import Model, SchedulePolicy
 from accelsim.dse.allocate import drop_idle_units
 from accelsim.dse.store import ResultStore, expand_params
-from accelsim.errors import InputError
+from accelsim.errors import AccelsimWarning, InputError
 from accelsim.evaluate import evaluate
 from accelsim.hw.load import canonical_json, hwconfig_to_dict
 from accelsim.study.figures import published_for, swept_fields
@@ -34,7 +34,8 @@ def test_report_des_figures_are_the_des_45nm_run(tmp_path):
            (FOCUS, SchedulePolicy.OVERLAP): DesRun(ov.cycles, ov.total_energy_pj, (rows, cols)),
            (REF, SchedulePolicy.SEQUENTIAL): DesRun(1, 1.0, (32, 32))}
     frac = expand_params(ResultStore(_tiny_store(tmp_path, engine=["balance"])).frame())
-    files = _figures(tmp_path, [wl], frac, hw, {FOCUS: split}, des, True)
+    with pytest.warns(AccelsimWarning, match="no workload of the paper's table is in the store"):
+        files = _figures(tmp_path, [wl], frac, hw, {FOCUS: split}, des, True)
     assert [p.name for p in files[2:]] == ["layers.png", "timeline.json", "gantt.png"]
     events = json.loads((tmp_path / "timeline.json").read_text())["traceEvents"]
     name = next(e["args"]["name"] for e in events if e.get("name") == "process_name")

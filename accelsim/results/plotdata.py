@@ -151,7 +151,7 @@ def series_styles(names: Iterable[str]) -> dict[str, SeriesStyle]:
             if m["alpha"]:
                 parts.append(f"α={_num(m['alpha']):g}")
             if m["r"]:
-                parts.append(f"r={_num(m['r']):g}c")
+                parts.append("r=c" if _num(m["r"]) == 1 else f"r={_num(m['r']):g}c")
             label = " ".join(parts) if len(nets) <= 1 else f"{m['net']} {' '.join(parts)}"
             order = (m["net"], list(_VARIANT).index(m["variant"]), _num(m["alpha"] or "0"), r)
             out[n] = SeriesStyle(label, color, _DASHES[rank % len(_DASHES)],
