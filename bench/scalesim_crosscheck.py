@@ -2,7 +2,9 @@
 """Cross-check accelsim's discrete-event engine against SCALE-Sim 3.0.0 (compute cycles).
 
 Runs SCALE-Sim (PyPI ``scalesim==3.0.0`` with ``numpy<2``, installed by pip into its own virtual
-environment outside the repo, default ~/.cache/accelsim/scalesim-venv) through its Python API
+environment outside the repo, default ~/.cache/accelsim/scalesim-venv, about 0.5 GB; the script
+says so and asks before creating it, or needs --yes when not run from a terminal; remove it with
+``rm -rf ~/.cache/accelsim``) through its Python API
 with ``save_disk_space=True`` on MobileNet-V1 0.5 (tests/golden/scalesim_mobilenet_v1_0.5_topology
 .csv) with bench/scalesim_ws32.cfg, and accelsim's DES engine on the same layers with
 hwconfigs/scalesim_ws32.yaml. Prints, per layer, SCALE-Sim's compute cycles (Total - Stall),
@@ -15,6 +17,7 @@ layers for the whole network: minutes and GBs), so only a subset of DP rows is r
 (PASS/FAIL, same mapping) and against accelsim's native depthwise mapping (reported, no target).
 
   python bench/scalesim_crosscheck.py                  # both tools (~5 min, ~1.2 GB peak)
+  python bench/scalesim_crosscheck.py --yes            # same, installing SCALE-Sim without asking
   python bench/scalesim_crosscheck.py --reuse          # reuse SCALE-Sim outputs if inputs match
   python bench/scalesim_crosscheck.py --from-golden    # accelsim vs the stored golden only
   python bench/scalesim_crosscheck.py --write-golden   # refresh tests/golden/scalesim_ws32_*.csv
@@ -77,14 +80,26 @@ print(json.dumps({"seconds": time.perf_counter() - t0, "layers": s.topo.get_num_
 """
 
 
-def ensure_venv(path: Path) -> Path:
-    """Create ``path`` (a venv) with SCALE-Sim 3.0.0 unless it already has it; its python."""
+def ensure_venv(path: Path, work: Path, yes: bool) -> Path:
+    """Create ``path`` (a venv) with SCALE-Sim 3.0.0 unless it already has it; its python.
+    Says what it installs where and how to remove it, and asks first (``yes``: do not ask;
+    without a terminal and without ``yes`` it stops)."""
     python = path / "bin" / "python"
     probe = "from importlib.metadata import version as v; assert v('scalesim') == '3.0.0'; " \
             "assert int(v('numpy').split('.')[0]) < 2"
     if python.exists() and subprocess.run([python, "-c", probe],
                                           capture_output=True).returncode == 0:
         return python
+    print(f"SCALE-Sim 3.0.0 is not installed. This creates a virtual environment in {path} and "
+          f"installs {' '.join(SCALESIM)} and their dependencies from PyPI into it (about "
+          f"0.5 GB), kept for later runs; SCALE-Sim's outputs go to {work}. Remove both with: "
+          f"rm -rf {path} {work}\n(--from-golden compares with the stored SCALE-Sim numbers "
+          "without installing anything.)", flush=True)
+    if not yes:
+        if not sys.stdin.isatty():
+            sys.exit("not installing without a terminal to ask: rerun with --yes")
+        if input("Install? [y/N] ").strip().lower() not in ("y", "yes"):
+            sys.exit("not installed")
     print(f"creating SCALE-Sim environment in {path} (pip install {' '.join(SCALESIM)})",
           flush=True)
     venv.EnvBuilder(with_pip=True, clear=python.exists()).create(path)
@@ -218,6 +233,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--from-golden", action="store_true",
                     help=f"compare against {GOLDEN.name} instead of running SCALE-Sim")
     ap.add_argument("--write-golden", action="store_true", help=f"write {GOLDEN}")
+    ap.add_argument("--yes", action="store_true",
+                    help="install SCALE-Sim into --venv without asking (about 0.5 GB)")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
@@ -240,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
         dp = [n for n in all_dp if n in ref]
         dense = [n for n in dense if n in ref]
     else:
-        python = ensure_venv(args.venv)
+        python = ensure_venv(args.venv, args.work, args.yes)
         ref = {}
         for part, names in (("dense", dense), ("depthwise", dp)):
             if not names:
@@ -266,6 +283,9 @@ def main(argv: list[str] | None = None) -> int:
     for label, st in runs.items():
         print(f"  {label:34} {st['layers']:>5} layers {st['seconds']:>9.2f} s "
               f"{st['maxrss_kib'] / 1024:>8.0f} MiB")
+    if not args.from_golden:
+        print(f"\nSCALE-Sim stays installed in {args.venv} and its outputs in {args.work}; "
+              f"remove them with: rm -rf {args.venv} {args.work}")
     return 0 if ok else 1
 
 

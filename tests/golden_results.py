@@ -17,7 +17,8 @@ from accelsim.choices import Model, SchedulePolicy
 from accelsim.errors import AccelsimError
 from accelsim.evaluate import evaluate
 from accelsim.hw.load import load_hwconfig
-from accelsim.results.records import STALL_CAUSES, Result
+from accelsim.results.records import STALL_CAUSES, UNIT_WAITS, Result
+from accelsim.results.tables import mapping_text
 from accelsim.workload.load import load_workload
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -82,12 +83,16 @@ def _totals(res: Result) -> list[object]:
 
 
 def layers_table(config: str) -> str:
-    """Per-layer DES result (sequential schedule) of :data:`FOCUS` on ``config``."""
+    """Per-layer DES result (sequential schedule) of :data:`FOCUS` on ``config``: compute and
+    stall cycles, per unit array where its other cycles went (``wait_<unit>_<cause>``,
+    ``LayerRecord.unit_stall_cycles``; 0 for an array the layer does not use), and the layout
+    the mapping chose for each stage (``mapping``, e.g. ``wb=is wc=ws``)."""
     hw = load_hwconfig(ROOT / "hwconfigs" / f"{config}.yaml")
     wl = load_workload(ROOT / "workloads" / f"{FOCUS}.json")
     header = ["layer", "start_cycle", "end_cycle", "compute_mac", "compute_add",
               "compute_mul", *[f"stall_{c}" for c in STALL_CAUSES], "dram_read_bytes",
-              "dram_write_bytes", "energy_pj", "tiles"]
+              "dram_write_bytes", "energy_pj", "tiles",
+              *[f"wait_{u}_{c}" for u in ("mac", "add", "mul") for c in UNIT_WAITS], "mapping"]
     try:
         res = evaluate(Model.DES, wl, hw)
     except AccelsimError as exc:
@@ -98,7 +103,10 @@ def layers_table(config: str) -> str:
                      *[int(rec.compute_cycles.get(u, 0)) for u in ("mac", "add", "mul")],
                      *[int(rec.stall_cycles.get(c, 0)) for c in STALL_CAUSES],
                      int(rec.bytes_read.get("dram", 0)), int(rec.bytes_written.get("dram", 0)),
-                     float(sum(rec.energy_pj.values())), rec.tiles])
+                     float(sum(rec.energy_pj.values())), rec.tiles,
+                     *[int(rec.unit_stall_cycles.get(u, {}).get(c, 0))
+                       for u in ("mac", "add", "mul") for c in UNIT_WAITS],
+                     mapping_text(rec.mapping)])
     return _csv(header, rows)
 
 

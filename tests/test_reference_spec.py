@@ -108,7 +108,7 @@ def test_spec_reports_every_bad_field_at_once():
 @pytest.mark.parametrize("kwargs,field,why", [
     (dict(variant="strassen", alpha=0.25), "alpha", "strassen variant has alpha = 0"),
     (dict(variant="twn", overrides=(("conv1", 0.5, 1.0),)), "overrides", "no strassenified"),
-    (dict(variant="hybrid", overrides=(("conv1", 1.5, 1.0),)), "overrides[0].alpha", "[0, 1)"),
+    (dict(variant="hybrid", overrides=(("conv1", 1.5, 1.0),)), "overrides[0].alpha", "[0, 1]"),
     (dict(variant="hybrid", overrides=(("conv1", 0.5, 0.0),)), "overrides[0].r_factor", "> 0"),
     (dict(variant="hybrid", overrides=(("a", 0.5, 1.0), ("a", 0.1, 1.0))), "overrides[1].name",
      "twice"),

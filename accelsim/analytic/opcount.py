@@ -23,7 +23,7 @@ import numpy as np
 
 from accelsim import __version__
 from accelsim.choices import NO_SCHEDULE, Model, SchedulePolicy
-from accelsim.counts import Convention, stage_ops
+from accelsim.counts import Convention, ConventionLike, counted, resolve, stage_ops
 from accelsim.errors import CompatibilityError, Problem
 from accelsim.hw.config import HardwareConfig
 from accelsim.hw.rules import leakage_pj, leakage_uw
@@ -82,15 +82,18 @@ class OpcountTables:
 
 
 def opcount_tables(wl: Workload, hw: HardwareConfig, *, zero_skip: bool = False,
-                   convention: str = Convention.ACTUAL) -> OpcountTables:
-    """Route every stage of ``wl`` on ``hw`` (see :class:`OpcountTables`).
+                   convention: ConventionLike = Convention.ACTUAL) -> OpcountTables:
+    """Route every stage of ``wl`` on ``hw`` (see :class:`OpcountTables`), counted under
+    ``convention`` (:func:`accelsim.counts.counted`).
 
     Raises :class:`CompatibilityError` if a stage routes to a class the cost table lacks or
     whose ``executes`` does not include the stage's operation class."""
     units = tuple(sorted(hw.units))
     col = {u: i for i, u in enumerate(units)}
     n_u = len(units)
-    dtype = np.int64 if convention == Convention.ACTUAL else float
+    convention = resolve(convention)
+    wl = counted(wl, convention)
+    dtype = float if convention.fractional_hidden else np.int64
     work = np.zeros((len(wl.layers), n_u), dtype=dtype)
     unfused = np.zeros((len(wl.layers), n_u))
     fused = np.zeros(n_u)

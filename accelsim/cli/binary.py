@@ -51,6 +51,8 @@ def print_hbn_table(workload_dir: Path, as_json: bool) -> None:
                    f"share of its tolerance {tight.deviation / tight.tolerance:.2f}. WBin, FBin "
                    "and Hybrid use the published repeats, rounded to 0.01: their tolerance "
                    "includes 0.005 x FPrec FLOPs (docs/accounting.md).")
+        conv = api.load_convention("hbn2018")
+        click.echo(f"{conv.summary()}.\n  {conv.description}")
     if bad:
         raise SystemExit(EXIT_CHECK_FAILED)
 

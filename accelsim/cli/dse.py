@@ -183,12 +183,17 @@ def _out_file(fn):
 @click.argument("store", type=_IN)
 @_baseline_option
 @click.option("--engine", "engines", multiple=True, help="Only rows of this engine.")
+@click.option("--by", "by", multiple=True, metavar="FIELD",
+              help="One panel per value of this swept field (repeatable), e.g. --by "
+                   "dram.bandwidth_bytes_per_cycle; needed for every field the store varies "
+                   "besides mac_fraction.")
 @_out_file
 @handle_errors
 def plot_fraction_cmd(store: Path, baseline: Path | None, engines: tuple[str, ...],
-                      out: Path) -> None:
+                      by: tuple[str, ...], out: Path) -> None:
     """Throughput and energy vs MAC share per workload, optimum marked."""
-    click.echo(f"wrote {api.plot_fraction(store, out, baseline=_maybe(baseline), engines=engines)}")
+    path = api.plot_fraction(store, out, baseline=_maybe(baseline), engines=engines, by=by)
+    click.echo(f"wrote {path}")
 
 
 @plot_group.command("pareto", epilog="Example: accelsim plot pareto results/split --baseline "
@@ -200,7 +205,8 @@ def plot_fraction_cmd(store: Path, baseline: Path | None, engines: tuple[str, ..
 @handle_errors
 def plot_pareto_cmd(store: Path, baseline: Path | None, engines: tuple[str, ...],
                     out: Path) -> None:
-    """Energy vs throughput with the Pareto front and the paper's points (with --baseline)."""
+    """Energy vs throughput with the Pareto front, and the paper's points where comparable
+    (--baseline, balance rows, the paper's cost table; otherwise a warning says why not)."""
     click.echo(f"wrote {api.plot_pareto(store, out, baseline=_maybe(baseline), engines=engines)}")
 
 

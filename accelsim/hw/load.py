@@ -8,6 +8,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import json
+import warnings
 from collections.abc import Mapping
 from dataclasses import asdict, fields
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from accelsim.errors import ConfigError, Problem
+from accelsim.errors import AccelsimWarning, ConfigError, Problem
 from accelsim.fields import Reader
 from accelsim.hw.config import (
     BUFFER_NAMES,
@@ -31,6 +32,7 @@ from accelsim.hw.config import (
     Sram,
     UnitClass,
 )
+from accelsim.hw.rules import unused_area
 from accelsim.hw.schema import checked, consistency, read_fields, replace_field
 
 _TOP = ("schema", "schema_version", "name", "description", "clock_mhz", "area_budget_um2",
@@ -39,14 +41,33 @@ _TOP = ("schema", "schema_version", "name", "description", "clock_mhz", "area_bu
 
 
 def load_hwconfig(path: str | Path) -> HardwareConfig:
-    """Load and validate a YAML hardware config; raises :class:`ConfigError` naming file+field."""
+    """Load and validate a YAML hardware config; raises :class:`ConfigError` naming file+field.
+    Issues an :class:`~accelsim.errors.AccelsimWarning` (one line) when the compute units use
+    less than 75% of ``area_budget_um2`` (:func:`accelsim.hw.rules.unused_area`)."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         why = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
         raise ConfigError(Problem("<file>", str(path), f"cannot read: {why}"), str(path))
-    return loads_hwconfig(text, str(path))
+    cfg = loads_hwconfig(text, str(path))
+    why = unused_area(cfg)
+    if why:
+        warnings.warn(f"{path}: {why}", AccelsimWarning, stacklevel=2)
+    return cfg
+
+
+def as_hwconfig(value: HardwareConfig | str | Path, field: str = "hw") -> HardwareConfig:
+    """``value`` if it is a :class:`HardwareConfig`, else the config file it names (loaded,
+    with :func:`load_hwconfig`'s warning); raises :class:`ConfigError` (one line naming the
+    file, or ``field`` for a value of another type) otherwise. What the Python twins of the
+    commands accept for a config."""
+    if isinstance(value, HardwareConfig):
+        return value
+    if isinstance(value, (str, Path)):
+        return load_hwconfig(value)
+    raise ConfigError(Problem(field, type(value).__name__, "must be a HardwareConfig or the "
+                              "path of a config file"), "<argument>")
 
 
 def loads_hwconfig(text: str, source: str = "<memory>") -> HardwareConfig:

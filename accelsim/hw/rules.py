@@ -9,7 +9,8 @@ functions (the array forms take numpy arrays of many configs at once, the scalar
   columns make a one-row array; no MACs, a 0 x 0 array.
 * :func:`split_area`: the ``mac_fraction`` rule of the sweeps: a share of the area left after the
   multipliers goes to MACs (whole rows), adders fill the rest.
-* :func:`within_budget`: compute area at most the budget (relative tolerance 1e-9).
+* :func:`within_budget`: compute area at most the budget (relative tolerance 1e-9);
+  :func:`unused_area`: a warning when the units use less than :data:`UNUSED_AREA_WARNING` of it.
 * :func:`leakage_uw`: leakage power of units and buffers.
 * :func:`with_counts`, :func:`mac_only`: derived configs (an allocation applied; the same-area
   MAC-only reference accelerator of the paper's normalisation).
@@ -33,6 +34,9 @@ _N = TypeVar("_N", float, np.ndarray)
 BUDGET_TOLERANCE = 1e-9
 #: Columns of the MAC array when a config has none and a split needs some.
 DEFAULT_COLS = 32
+#: Share of the area budget below which a config's compute units get a warning (not an error:
+#: a deliberately small config is legal, but usually a MAC share or count was mistyped).
+UNUSED_AREA_WARNING = 0.75
 
 
 def mac_shape(n: ArrayLike, cols: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
@@ -77,6 +81,20 @@ def over_budget(hw: HardwareConfig) -> bool:
     """Whether ``hw``'s compute units need more than its area budget."""
     budget = math.nan if hw.area_budget_um2 is None else hw.area_budget_um2
     return not bool(within_budget(np.array(hw.compute_area_um2), np.array(budget)))
+
+
+def unused_area(hw: HardwareConfig) -> str:
+    """Why ``hw`` leaves more than a quarter of its area budget unused ("" if it does not, or
+    has no budget): one line naming the config, the area used and the budget."""
+    budget = hw.area_budget_um2
+    if not budget:
+        return ""
+    used = hw.compute_area_um2
+    if used >= UNUSED_AREA_WARNING * budget:
+        return ""
+    return (f"{hw.name}: compute units use {used:,.0f} of area_budget_um2 {budget:,.0f} "
+            f"({100 * used / budget:.0f}%, below {100 * UNUSED_AREA_WARNING:.0f}%): "
+            "throughput normalised to a same-area MAC-only array will look low")
 
 
 def leakage_uw(hw: HardwareConfig) -> float:

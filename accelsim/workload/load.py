@@ -58,6 +58,18 @@ def load_workload(path: str | Path) -> Workload:
     return loads_workload(text, source)
 
 
+def as_workload(value: Workload | str | Path, field: str = "workload") -> Workload:
+    """``value`` if it is a :class:`Workload`, else the workload file it names (loaded); raises
+    :class:`WorkloadError` (one line naming the file, or ``field`` for a value of another
+    type) otherwise. What the Python twins of the commands accept for a workload."""
+    if isinstance(value, Workload):
+        return value
+    if isinstance(value, (str, Path)):
+        return load_workload(value)
+    raise WorkloadError(_problem(field, type(value).__name__, "must be a Workload or the path "
+                                 "of a workload file"), "<argument>")
+
+
 def loads_workload(text: str, source: str = "<memory>") -> Workload:
     try:  # NaN / Infinity are read as floats so that the field holding one can be named
         doc = json.loads(text, parse_constant=float)
