@@ -11,13 +11,17 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from accelsim.choices import Objective
+from accelsim.choices import MemoryPolicy, Objective
 
 _N = TypeVar("_N")
 
 SCHEMA = "accelsim.hwconfig"
 SCHEMA_VERSION = 1
 BUFFER_NAMES = ("weights", "inputs", "outputs", "hidden")
+#: Buffers a config may declare or leave out.
+OPTIONAL_BUFFERS = ("activations",)
+#: Buffers that may hold activations between layers (``mapping.activation_buffer``).
+ACTIVATION_BUFFERS = ("outputs", "activations")
 
 
 class Dataflow(StrEnum):
@@ -70,6 +74,17 @@ class SparseFormat(StrEnum):
     BITMASK = "bitmask"
     INDEX = "index"
     NONE = "none"
+
+
+class UnsharedOperands(StrEnum):
+    """How adder trees get operands no other tree shares (a depthwise sum's window, a broadcast
+    group spanning several input groups): over the group's broadcast bus (``bus``, limited by
+    ``operand_bus_terms``) or through a private per-tree feed (``private``: a line buffer per
+    tree, the adder-array counterpart of the MAC array's channel-parallel depthwise mapping,
+    whose PEs each read their own operand every cycle)."""
+
+    BUS = "bus"
+    PRIVATE = "private"
 
 
 def rule(*, minimum: float = 0, strict: bool = False, maximum: float | None = None
@@ -150,7 +165,8 @@ class AdderArray:
     Operand delivery: ``broadcast_trees`` trees (0: all, ideally) share one read of a position's
     operands from the input buffer, delivered over a bus of ``operand_bus_terms`` terms per
     cycle (0: no limit), so a position takes at least ``ceil(terms / operand_bus_terms)``
-    cycles; ``lockstep_trees`` trees work in lockstep on one position (different channels) and
+    cycles (with ``unshared_operands: private``, only for operands the group shares);
+    ``lockstep_trees`` trees work in lockstep on one position (different channels) and
     wait for their slowest member when zero terms are skipped. ``zero_handling`` and
     ``sparse_format`` say what zero-skipping does and costs. The defaults (one broadcast to all
     trees, no bus limit, independent trees, skip, dense storage) are the earlier, idealised
@@ -164,6 +180,7 @@ class AdderArray:
     lockstep_trees: int = field(default=1, metadata=rule(minimum=1))
     zero_handling: ZeroHandling = ZeroHandling.SKIP
     sparse_format: SparseFormat = SparseFormat.NONE
+    unshared_operands: UnsharedOperands = UnsharedOperands.BUS
 
 
 @dataclass(frozen=True)
@@ -209,10 +226,14 @@ class Dram:
 @dataclass(frozen=True)
 class MappingPolicy:
     """What the mapping optimises when it has a choice (a systolic stage's dataflow, ...):
-    ``objective`` ``throughput`` (cycles), ``energy`` or ``edp``. The command line's
-    ``--objective`` overrides it for one run."""
+    ``objective`` ``throughput`` (cycles), ``energy`` or ``edp``; where activations live between
+    layers (``memory``, :class:`~accelsim.choices.MemoryPolicy`) and which buffer holds the
+    resident ones (``activation_buffer``: ``outputs``, or the optional ``activations`` global
+    buffer). The command line's ``--objective`` and ``--memory`` override them for one run."""
 
     objective: Objective = Objective.THROUGHPUT
+    memory: MemoryPolicy = MemoryPolicy.ROUNDTRIP
+    activation_buffer: str = "outputs"
 
 
 @dataclass(frozen=True)
@@ -221,9 +242,14 @@ class Buffers:
     inputs: Sram
     outputs: Sram
     hidden: Sram
+    #: optional global buffer for activations kept on chip between layers
+    activations: Sram | None = None
 
     def items(self) -> tuple[tuple[str, Sram], ...]:
-        return tuple((n, getattr(self, n)) for n in BUFFER_NAMES)
+        """(name, buffer) of every buffer the config has (the optional ones when declared)."""
+        out = [(n, getattr(self, n)) for n in BUFFER_NAMES]
+        out += [(n, getattr(self, n)) for n in OPTIONAL_BUFFERS if getattr(self, n) is not None]
+        return tuple(out)
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from accelsim.errors import AccelsimWarning, ConfigError, Problem
 from accelsim.fields import Reader
 from accelsim.hw.config import (
     BUFFER_NAMES,
+    OPTIONAL_BUFFERS,
     SCHEMA,
     SCHEMA_VERSION,
     AdderArray,
@@ -263,13 +264,18 @@ def _read_buffers(rd: Reader, raw: Any) -> Buffers | None:
     raw = rd.mapping(raw, "buffers")
     if raw is None:
         return None
-    rd.keys(raw, BUFFER_NAMES, "buffers")
-    out = {}
+    rd.keys(raw, BUFFER_NAMES + OPTIONAL_BUFFERS, "buffers")
+    out: dict[str, Sram] = {}
+    for name in OPTIONAL_BUFFERS:
+        b = raw.get(name)
+        sram = _read_section(rd, b, f"buffers.{name}", Sram) if b is not None else None
+        if sram is not None:
+            out[name] = sram
     for name in BUFFER_NAMES:
         b = rd.get(raw, name, "buffers")
         sram = _read_section(rd, b, f"buffers.{name}", Sram) if b is not None else None
         if sram is not None:
             out[name] = sram
-    if len(out) != len(BUFFER_NAMES):
+    if not all(name in out for name in BUFFER_NAMES):
         return None
     return Buffers(**out)

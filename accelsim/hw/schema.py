@@ -18,6 +18,7 @@ from typing import Any, get_type_hints
 from accelsim.errors import ConfigError, Problem
 from accelsim.fields import LIMIT, Reader
 from accelsim.hw.config import (
+    ACTIVATION_BUFFERS,
     AdderArray,
     Dram,
     HardwareConfig,
@@ -128,6 +129,14 @@ def consistency(cfg: HardwareConfig) -> list[Problem]:
         problems.append(Problem("mac_array.dataflow", mac.dataflow.value,
                                 "the array cannot do it: not among mac_array.dataflows "
                                 f"({', '.join(d.value for d in mac.dataflows)})"))
+    act = cfg.mapping.activation_buffer
+    names = dict(cfg.buffers.items())
+    if act not in ACTIVATION_BUFFERS:
+        problems.append(Problem("mapping.activation_buffer", act,
+                                f"must be one of {', '.join(ACTIVATION_BUFFERS)}"))
+    elif act not in names:
+        problems.append(Problem("mapping.activation_buffer", act,
+                                f"the config declares no buffers.{act}"))
     if cfg.counts["mac"] > LIMIT:
         problems.append(Problem("mac_array.rows", mac.rows,
                                 f"rows x cols = {cfg.counts['mac']:.3g} MAC units, over the limit "

@@ -6,7 +6,10 @@ The passes, each returning a value keyed by routed-stage index:
 1. **route** (:func:`accelsim.mapping.build.route_workload`): every stage to a unit class; a bias
    fused into a MAC stage gets no tiles, its additions are counted on that stage's tiles as
    ``add@mac``;
-2. **memory policy** per layer (:func:`accelsim.mapping.memory.plan_layer_memory`);
+2. **residency** (:func:`accelsim.mapping.residency.plan_residency`): which layer outputs stay
+   on chip between layers (``mapping.memory``), and each layer's view of the buffers;
+   **layouts** per layer (:class:`~accelsim.mapping.choice.MappingChooser`) and the **memory
+   policy** per layer (:func:`accelsim.mapping.memory.plan_layer_memory`);
 3. **tiling** per layer (:class:`_LayerTiler` -> :class:`~accelsim.mapping.memory.StageTiling`):
    chunk-ordered stages (W_b -> ã -> W_c -> bias on adders and multipliers) that forward on
    chip share one position-chunk grid and pipeline chunk by chunk; a forwarded tensor that does
@@ -23,16 +26,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from accelsim import __version__
-from accelsim.choices import Objective, SchedulePolicy
+from accelsim.choices import MemoryPolicy, Objective, SchedulePolicy
 from accelsim.errors import CompatibilityError, Problem
 from accelsim.hw.config import HardwareConfig
 from accelsim.hw.load import hwconfig_hash
 from accelsim.mapping.build import RoutedStage, route_workload
 from accelsim.mapping.choice import MappingChooser
 from accelsim.mapping.deps import producer_layers, wire
-from accelsim.mapping.memory import StageTiling, plan_layer_memory
+from accelsim.mapping.memory import RES, StageTiling
+from accelsim.mapping.residency import buffer_view, kept_across, plan_residency
 from accelsim.mapping.schedule import Schedule
-from accelsim.mapping.tiler import LayerTiler
 from accelsim.mapping.tiles import build_tiles
 from accelsim.mapping.units import SystolicMapping
 from accelsim.routing import check_compatible
@@ -42,44 +45,77 @@ from accelsim.workload.schema import Workload
 
 def map_workload(wl: Workload, hw: HardwareConfig,
                  schedule: SchedulePolicy | str = SchedulePolicy.SEQUENTIAL,
-                 zero_skip: bool = False, objective: Objective | str | None = None) -> Schedule:
+                 zero_skip: bool = False, objective: Objective | str | None = None,
+                 memory: MemoryPolicy | str | None = None) -> Schedule:
     """Map ``wl`` onto ``hw``.
 
     ``schedule``: ``"sequential"`` (barrier between layers) or ``"overlap"``; ``zero_skip``:
     count and time ternary stages by their non-zero weights (as the config's
     ``adder_array.zero_handling`` says); ``objective``: what the per-layer choices minimise
-    (default: the config's ``mapping.objective``). Raises :class:`~accelsim.errors.InputError`
-    for an unknown schedule or objective and :class:`~accelsim.errors.CompatibilityError` when a
-    stage needs a unit class the config has none of, a buffer cannot hold one minimal tile, or a
-    bandwidth is not positive."""
+    (default: the config's ``mapping.objective``); ``memory``: where activations live between
+    layers (default: the config's ``mapping.memory``). Raises
+    :class:`~accelsim.errors.InputError` for an unknown schedule, objective or memory policy,
+    and :class:`~accelsim.errors.CompatibilityError` when a stage needs a unit class the config
+    has none of, a buffer cannot hold one minimal tile, or a bandwidth is not positive."""
     policy = SchedulePolicy.parse(schedule, "schedule")
     goal = Objective.parse(objective, "objective") if objective is not None else \
         hw.mapping.objective
+    keep = MemoryPolicy.parse(memory, "memory") if memory is not None else hw.mapping.memory
     source = f"{wl.name} on {hw.name}"
     _check_hw(hw, source)
     check_compatible(wl, hw, source)
     routed = route_workload(wl, hw)
     layers = _by_layer(routed)
-    tilings: dict[int, StageTiling] = {}
-    chosen: dict[int, SystolicMapping] = {}
-    chooser = MappingChooser(hw, zero_skip, source, goal)
-    for group in layers:
-        mappings = chooser.choose(group)
-        chosen.update(mappings)
-        memory = plan_layer_memory(group, hw, mappings, zero_skip)
-        tilings.update(LayerTiler(group, memory, hw, zero_skip, source, mappings).run())
-    ids = assign_ids(layers, tilings)
-    tiles, partials = build_tiles(routed, tilings, ids, hw, zero_skip)
     producers = producer_layers(wl, source)
+    chooser = MappingChooser(hw, zero_skip, source, goal)
+    tilings, chosen, views = _tile_layers(wl, hw, layers, producers, chooser, keep)
+    ids = assign_ids(layers, tilings)
+    tiles, partials = build_tiles(routed, tilings, ids, hw, zero_skip, views)
     plans, final = wire(wl, routed, layers, tilings, ids, partials, tiles, producers, policy,
-                        {i: m.value for i, m in chosen.items()})
+                        {i: m.value for i, m in chosen.items()},
+                        {name: sram.size_bytes - sram.tile_bytes
+                         for name, sram in hw.buffers.items() if name in ("weights", "inputs")})
     meta: dict[str, object] = {"workload_hash": workload_hash(wl), "hw_hash": hwconfig_hash(hw),
                                "accelsim_version": __version__}
+    if keep is not MemoryPolicy.ROUNDTRIP:
+        meta["memory"] = keep.value
+        meta["activation_buffer"] = hw.mapping.activation_buffer
+        meta["kept_outputs"] = [wl.layers[li].name for li in sorted(
+            {s.layer_index for s in routed if tilings[s.index].memory.sink == RES})]
     index = sum(t.memory.index_bytes for t in tilings.values())
     if index:
         meta["weight_index_bytes"] = index
     return Schedule(wl.name, hw.name, policy, zero_skip, tuple(la.name for la in wl.layers),
                     tuple(plans), tuple(final), meta)
+
+
+def _tile_layers(wl: Workload, hw: HardwareConfig, layers: Sequence[Sequence[RoutedStage]],
+                 producers: list[list[int]], chooser: MappingChooser, keep: MemoryPolicy
+                 ) -> tuple[dict[int, StageTiling], dict[int, SystolicMapping],
+                            dict[int, HardwareConfig]]:
+    """Choose and tile every layer under the residency plan. When a layer cannot be tiled
+    beside the activations kept across it, the largest of them goes to DRAM instead and the
+    layers are tiled again (each retry evicts one tensor, so this ends). Returns the tilings,
+    the systolic stages' layouts and each layer's view of the buffers."""
+    evicted: set[int] = set()
+    while True:
+        plan = plan_residency(wl, producers, hw, keep, frozenset(evicted))
+        tilings: dict[int, StageTiling] = {}
+        chosen: dict[int, SystolicMapping] = {}
+        views: dict[int, HardwareConfig] = {}
+        try:
+            for group in layers:
+                li = group[0].layer_index
+                view = views[li] = buffer_view(hw, plan[li])
+                mappings = chooser.choose(group, view, plan[li])
+                chosen.update(mappings)
+                tilings.update(chooser.tilings(group, mappings))
+            return tilings, chosen, views
+        except CompatibilityError:
+            across = kept_across(wl, producers, plan, li)
+            if not across:
+                raise
+            evicted.add(max(across, key=lambda j: (wl.layers[j].output_bytes, j)))
 
 
 def _check_hw(hw: HardwareConfig, source: str) -> None:

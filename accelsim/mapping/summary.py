@@ -38,6 +38,10 @@ def layer_sums(plan: Schedule, hw: HardwareConfig) -> list[LayerSums]:
     ``busy_cycles[u]`` is unit-cycles of useful work divided by the number of units of ``u``
     (operations that occupy a unit: fused operations excluded)."""
     out = [LayerSums(name) for name in plan.layers]
+    kept = plan.meta.get("kept_outputs")
+    if isinstance(kept, (list, tuple)):  # where each layer's output went (residency)
+        for rec in out:
+            rec.mapping["output"] = "on_chip" if rec.name in kept else "dram"
     counts = hw.counts
     for s in plan.stages:
         rec = out[s.layer]

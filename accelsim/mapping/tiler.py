@@ -8,7 +8,7 @@ from dataclasses import replace
 from accelsim.errors import CompatibilityError, Problem
 from accelsim.hw.config import HardwareConfig, ZeroHandling
 from accelsim.mapping.build import RoutedStage, TimingModel
-from accelsim.mapping.memory import DRAM, FWD, SPILL, StageMemory, StageTiling
+from accelsim.mapping.memory import DRAM, FWD, RES, SPILL, StageMemory, StageTiling
 from accelsim.mapping.tiling import (
     INF,
     Block,
@@ -28,14 +28,14 @@ def limits_of(s: RoutedStage, mem: StageMemory, hw: HardwareConfig) -> Limits:
     bufs = dict(hw.buffers.items())
     w = INF if mem.resident_w else bufs["weights"].tile_bytes
     if mem.source == DRAM:
-        i = INF if mem.resident_in else bufs["inputs"].tile_bytes
-    elif mem.source == FWD:
+        i = INF if mem.resident_in or mem.input_staged == "reads" else bufs["inputs"].tile_bytes
+    elif mem.source in (FWD, RES):
         i = INF
     else:
         i = bufs["inputs"].tile_bytes
     if mem.in_place and mem.source == FWD:
         o = INF
-    elif mem.sink == FWD:  # (a systolic stage's partial sums live in the output buffer)
+    elif mem.sink in (FWD, RES):  # (a systolic stage's partial sums live in the output buffer)
         o = bufs[mem.out_buf].tile_bytes
         if s.timing is TimingModel.SYSTOLIC:
             o = min(o, bufs["outputs"].tile_bytes)

@@ -14,13 +14,16 @@ from accelsim.mapping.tiling import Block, share
 
 
 def stage_tiles(routed: Sequence[RoutedStage], tilings: Mapping[int, StageTiling],
-                hw: HardwareConfig, zero_skip: bool
+                hw: HardwareConfig, zero_skip: bool,
+                views: Mapping[int, HardwareConfig] | None = None
                 ) -> Iterator[tuple[RoutedStage, int, Block, TileMemory, int, dict[int, int]]]:
     """``(stage, block index, block, its memory traffic, fused operations, the stage's on-chip
     partial sets)`` for every block of ``routed`` (in workload and stage order: producers before
-    consumers), with forwarded bytes kept and freed across tiles as :func:`tile_memory` says."""
+    consumers), with forwarded bytes kept and freed across tiles as :func:`tile_memory` says.
+    ``views``: each layer's view of the buffers (by layer index; default ``hw``)."""
     kept: dict[int, defaultdict[int, int]] = {}
     for s in routed:
+        hw_s = views.get(s.layer_index, hw) if views else hw
         t = tilings[s.index]
         mem, blocks = t.memory, t.blocks
         mine = kept[s.index] = defaultdict(int)
@@ -29,13 +32,13 @@ def stage_tiles(routed: Sequence[RoutedStage], tilings: Mapping[int, StageTiling
         last_of_chunk = {}
         for j, b in enumerate(blocks):
             last_of_chunk[b.chunk if mem.chunk_edge_in else -1] = j
-        sets = partial_sets(s, blocks, hw)
+        sets = partial_sets(s, blocks, hw_s)
         st = s.stage
         for j, b in enumerate(blocks):
             key = b.chunk if mem.chunk_edge_in else -1
             tm = tile_memory(b, mem, mine, producer_kept, first=j == 0, last=j == n_b - 1,
                              chunk_last=last_of_chunk[key] == j,
-                             partial_bytes=sets.get(b.cfold, 0), hw=hw)
+                             partial_bytes=sets.get(b.cfold, 0), hw=hw_s)
             fused_ops = sum(b.finished * f.k if (f.m, f.n) == (st.m, st.n) else
                             share(f.ops(zero_skip), 0, b.finished, st.m * st.n)
                             for f in s.fused)
@@ -43,13 +46,14 @@ def stage_tiles(routed: Sequence[RoutedStage], tilings: Mapping[int, StageTiling
 
 
 def build_tiles(routed: Sequence[RoutedStage], tilings: Mapping[int, StageTiling],
-                ids: Mapping[int, tuple[int, ...]], hw: HardwareConfig, zero_skip: bool
+                ids: Mapping[int, tuple[int, ...]], hw: HardwareConfig, zero_skip: bool,
+                views: Mapping[int, HardwareConfig] | None = None
                 ) -> tuple[list[Tile], dict[int, dict[int, int]]]:
     """Every tile (indexed by id) and, per stage, the channel folds whose partial sums stay on
-    chip (:func:`partial_sets`)."""
+    chip (:func:`partial_sets`); ``views`` as in :func:`stage_tiles`."""
     tiles: list[Tile | None] = [None] * sum(len(t.blocks) for t in tilings.values())
     partials: dict[int, dict[int, int]] = {}
-    for s, j, b, tm, fused_ops, sets in stage_tiles(routed, tilings, hw, zero_skip):
+    for s, j, b, tm, fused_ops, sets in stage_tiles(routed, tilings, hw, zero_skip, views):
         partials[s.index] = sets
         tid = ids[s.index][j]
         tiles[tid] = Tile(

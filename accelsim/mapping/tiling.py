@@ -217,8 +217,9 @@ def systolic_blocks(st: Stage, sl: Slices, hw: HardwareConfig, lim: Limits,
                                   (f.n0, f.n1, f.m0, f.m1), (f.n0, f.n1, f.k0, f.k1))
         return got
 
-    def add(f_list: list[Fold], dry: bool) -> bool:
-        """Add folds to the open group (or test whether they would fit)."""
+    def trial(f_list: list[Fold]) -> tuple | None:
+        """The open group's totals and new slice keys with ``f_list`` added; None if they
+        would not fit."""
         w, i, o = acc
         new_in, new_out, new_w = set(), set(), set()
         for f in f_list:
@@ -233,20 +234,26 @@ def systolic_blocks(st: Stage, sl: Slices, hw: HardwareConfig, lim: Limits,
                 o += fo
                 new_out.add(kout)
         if w > lim.weights or i > lim.inputs or o > lim.outputs:
+            return None
+        return w, i, o, new_in, new_out, new_w
+
+    def add(f_list: list[Fold]) -> bool:
+        """Add folds to the open group if they fit; say whether they did."""
+        t = trial(f_list)
+        if t is None:
             return False
-        if not dry:
-            group.extend(f_list)
-            seen_in.update(new_in)
-            seen_out.update(new_out)
-            seen_w.update(new_w)
-            acc[:] = [w, i, o]
+        group.extend(f_list)
+        seen_in.update(t[3])
+        seen_out.update(t[4])
+        seen_w.update(t[5])
+        acc[:] = t[:3]
         return True
 
     def flush(cfold: int) -> None:
         if not group:
             return
         ops = sum(_ops(st, sl, f.m0, f.m1, f.n0, f.n1, f.k0, f.k1, order) for f in group)
-        reads = sum(_in(st, sl, f.m0, f.m1, f.n0, f.n1, f.k0, f.k1, order) for f in group)
+        reads = sum(fold_data(f)[1] for f in group)
         cycles = segments_cycles(ph, [(f.stream, True, True) for f in group]) + lat
         done = {(f.n0, f.n1, f.m0, f.m1) for f in group if f.k1 == st.k}
         finished = sum((n1 - n0) * (m1 - m0) for n0, n1, m0, m1 in done)
@@ -262,21 +269,16 @@ def systolic_blocks(st: Stage, sl: Slices, hw: HardwareConfig, lim: Limits,
         acc[:] = [0, 0, 0]
 
     for cfold, item in enumerate(items):
-        if add(item, dry=True):
-            add(item, dry=False)
+        if add(item):
             continue
         flush(cfold - 1)
-        if add(item, dry=True):  # fits in a block of its own
-            add(item, dry=False)
+        if add(item):  # fits in a block of its own
             continue
         for f in item:  # runs of term folds with partial sums, or continuation chunks
-            if add([f], dry=True):
-                add([f], dry=False)
+            if add([f]):
                 continue
             flush(cfold)
-            if add([f], dry=True):
-                add([f], dry=False)
-            else:
+            if not add([f]):
                 blocks.extend(_continuation(st, sl, f, lim, mapping, ph, lat, cfold))
         flush(cfold)
     flush(len(items) - 1)

@@ -40,7 +40,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from accelsim.hw.config import AdderArray, DepthwiseMapping, HardwareConfig, Loading, MacArray
+from accelsim.hw.config import (
+    AdderArray,
+    DepthwiseMapping,
+    HardwareConfig,
+    Loading,
+    MacArray,
+    UnsharedOperands,
+)
 
 
 class SystolicMapping(StrEnum):
@@ -87,10 +94,14 @@ class Phases:
 
 def phases(mac: MacArray, mapping: SystolicMapping) -> Phases:
     """The fold overheads of ``mapping`` on ``mac`` (SCALE-Sim's with blocking loads and no
-    pipelining: WS/IS ``2R + C - 2``, OS ``R + C - 2`` per fold)."""
+    pipelining: WS/IS ``2R + C - 2``, OS ``R + C - 2`` per fold). CP has no skewed fill: no
+    operand travels from PE to PE (each column's weight is broadcast down it, each PE reads its
+    own input window), so a fold is its ``k`` terms plus the ``C - 1`` cycles of shifting the
+    accumulated outputs out."""
     r, c = mac.rows, mac.cols
     load = r if mapping in (SystolicMapping.WS, SystolicMapping.IS) else 0
-    return Phases(load, max(r - 1, 0), max(c - 1, 0), mac.loading == Loading.DOUBLE_BUFFERED,
+    fill = 0 if mapping is SystolicMapping.CP else max(r - 1, 0)
+    return Phases(load, fill, max(c - 1, 0), mac.loading == Loading.DOUBLE_BUFFERED,
                   mac.fold_pipelining)
 
 
@@ -270,12 +281,13 @@ def lockstep_cycles(positions: int, n0: int, n1: int, k: int, channels_per_group
     slowest tree is done, ``max_c ceil(t_c / w)`` cycles for the terms ``t_c`` each channel adds
     (``k``, or its non-zero terms when zero terms are skipped). Operands are read once per
     broadcast group of ``B = broadcast_trees`` trees (0: every tree, ideally: once per position)
-    and reach it over a bus of
-    ``operand_bus_terms`` terms per cycle, so no group spends fewer than ``ceil(k_in / bus)``
-    cycles on a position (``k_in = k`` times the input groups its channels span: a depthwise
-    sum shares nothing). Groups work in parallel on (position, channel group) items, the trees
-    left over forming a smaller group: ``ceil(positions * sum(item cycles) * L / trees)`` plus
-    the tree's pipeline fill."""
+    and reach it over a bus of ``operand_bus_terms`` terms per cycle, so no group spends fewer
+    than ``ceil(k_in / bus)`` cycles on a position (``k_in = k`` times the input groups its
+    channels span: a depthwise sum shares nothing; with ``unshared_operands: private`` each
+    tree reads its unshared operands through its own feed and the bus carries one input group's
+    ``k``). Groups work in parallel on (position, channel group) items, the trees left over
+    forming a smaller group: ``ceil(positions * sum(item cycles) * L / trees)`` plus the tree's
+    pipeline fill."""
     nb = n1 - n0
     if positions <= 0 or nb <= 0 or k <= 0:
         return 0, 0
@@ -284,8 +296,11 @@ def lockstep_cycles(positions: int, n0: int, n1: int, k: int, channels_per_group
     fan = nb if adder.broadcast_trees <= 0 else max(1, min(adder.broadcast_trees, trees))
     cpg = max(1, channels_per_group)
     bus = adder.operand_bus_terms
+    private = adder.unshared_operands == UnsharedOperands.PRIVATE
 
     def spans(a: int, b: int) -> int:
+        if private:
+            return 1
         return (n0 + b - 1) // cpg - (n0 + a) // cpg + 1
 
     total = 0

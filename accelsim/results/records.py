@@ -51,7 +51,9 @@ class LayerRecord:
     tiles: int = 0
     unit_stall_cycles: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
     #: how each stage is laid out on its array (stage name -> ``ws``/``os``/``is``/``cp`` for the
-    #: systolic array, ``tree``/``elementwise`` otherwise): the mapping's per-layer choices
+    #: systolic array, ``tree``/``elementwise`` otherwise): the mapping's per-layer choices;
+    #: under a resident or fused memory policy also ``output`` -> ``on_chip`` (kept in the
+    #: activation buffer for its consumers) or ``dram``
     mapping: Mapping[str, str] = field(default_factory=dict)
 
     @property

@@ -163,6 +163,11 @@ def summary_text(result: Result) -> str:
               "ops: " + ", ".join(f"{k} {v:,}" for k, v in t["ops"].items()),
               f"DRAM bytes: read {t['bytes_read'].get('dram', 0):,}, written "
               f"{t['bytes_written'].get('dram', 0):,}; tiles {t['tiles']:,}"]
+    kept = result.meta.get("kept_outputs")
+    if isinstance(kept, list):
+        lines.append(f"memory policy {result.meta.get('memory')}: {len(kept)} of "
+                     f"{len(result.layers)} layer outputs kept in the "
+                     f"{result.meta.get('activation_buffer')} buffer for their consumers")
     return "\n".join(lines)
 
 

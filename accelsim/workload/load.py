@@ -110,8 +110,10 @@ def save_workload(wl: Workload, path: str | Path) -> None:
 
 
 def workload_hash(wl: Workload) -> str:
-    """sha256 of the canonical JSON: identifies a workload in result stores."""
-    return hashlib.sha256(dumps_workload(wl).encode()).hexdigest()
+    """sha256 of the workload's content as compact JSON (stable key order): identifies a
+    workload in result stores, whatever the file's layout."""
+    text = json.dumps(workload_to_dict(wl), separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def workload_to_dict(wl: Workload) -> dict:
