@@ -35,7 +35,7 @@ RUNS = ((Model.BALANCE, SchedulePolicy.SEQUENTIAL, False),
         (Model.DES, SchedulePolicy.OVERLAP, False),
         (Model.DES, SchedulePolicy.SEQUENTIAL, True))
 ENERGY = ("mac", "add", "mul", "sram_weights", "sram_inputs", "sram_outputs", "sram_hidden",
-          "dram", "leakage")
+          "dram", "leakage", "mac_operands", "add_operands")
 
 
 def _fmt(value: object) -> str:

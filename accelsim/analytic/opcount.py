@@ -244,4 +244,4 @@ def sequential(wl: Workload, hw: HardwareConfig, *, zero_skip: bool = False) -> 
                     workload=wl.name, hw=hw.name, zero_skip=zero_skip, cycles=start,
                     clock_mhz=hw.clock_mhz, layers=tuple(records),
                     meta={"workload_hash": workload_hash(wl), "accelsim_version": __version__})
-    return price(result, hw)
+    return price(result, hw, operands=False)  # op counts move no data (as the array path)

@@ -135,7 +135,10 @@ class MacArray:
     one per stage among them; empty: only ``dataflow``). ``loading`` of the stationary operand,
     ``fold_pipelining`` (the next fold's skewed fill overlaps the current fold's drain) and the
     ``depthwise`` mapping are microarchitecture choices; the defaults are SCALE-Sim's (blocking
-    loads, no pipelining, block-diagonal depthwise)."""
+    loads, no pipelining, block-diagonal depthwise). ``operand_energy_pj_per_op``: energy (pJ)
+    of moving one operation's operands inside the array (per-PE register files, PE-to-PE hops),
+    per operation the array executes (0: not priced; sourced presets in
+    ``accelsim/data/energy/operands.yaml``)."""
 
     rows: int
     cols: int
@@ -145,6 +148,7 @@ class MacArray:
     loading: Loading = Loading.BLOCKING
     fold_pipelining: bool = False
     depthwise: DepthwiseMapping = DepthwiseMapping.BLOCK_DIAGONAL
+    operand_energy_pj_per_op: float = 0.0
 
     @property
     def supported(self) -> tuple[Dataflow, ...]:
@@ -170,7 +174,8 @@ class AdderArray:
     wait for their slowest member when zero terms are skipped. ``zero_handling`` and
     ``sparse_format`` say what zero-skipping does and costs. The defaults (one broadcast to all
     trees, no bus limit, independent trees, skip, dense storage) are the earlier, idealised
-    model; the realistic configs set all of them."""
+    model; the realistic configs set all of them. ``operand_energy_pj_per_op``: energy (pJ) of
+    moving one addition's operands inside the trees, per addition (0: not priced)."""
 
     count: int
     tree_width: int = field(default=16, metadata=rule(minimum=1))
@@ -181,6 +186,7 @@ class AdderArray:
     zero_handling: ZeroHandling = ZeroHandling.SKIP
     sparse_format: SparseFormat = SparseFormat.NONE
     unshared_operands: UnsharedOperands = UnsharedOperands.BUS
+    operand_energy_pj_per_op: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ from accelsim.hw.config import (
     Sram,
     UnitClass,
 )
+from accelsim.hw.energy_tables import resolve_tables
 from accelsim.hw.rules import unused_area
 from accelsim.hw.schema import checked, consistency, read_fields, replace_field
 
@@ -166,6 +167,8 @@ def _read(rd: Reader, doc: Any) -> HardwareConfig | None:
     if doc is None:
         return None
     rd.keys(doc, _TOP, "")
+    doc, table_sources, table_problems = resolve_tables(doc)  # table names -> numbers
+    rd.problems.extend(table_problems)
     if doc.get("schema", SCHEMA) != SCHEMA:
         rd.problem("schema", doc.get("schema"), f"must be '{SCHEMA}'")
     if doc.get("schema_version", SCHEMA_VERSION) != SCHEMA_VERSION:
@@ -205,7 +208,8 @@ def _read(rd: Reader, doc: Any) -> HardwareConfig | None:
     cfg = HardwareConfig(name=name, clock_mhz=clock, units=units, mac_array=mac, adder_array=add,
                          multiplier_array=mul, buffers=buffers, dram=dram, route=route,
                          area_budget_um2=budget, description=str(description),
-                         sources={str(k): str(v) for k, v in sources.items()},
+                         sources={**table_sources,
+                                  **{str(k): str(v) for k, v in sources.items()}},
                          mapping=mapping)
     rd.problems.extend(consistency(cfg))
     return None if rd.problems else cfg
