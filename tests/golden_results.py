@@ -7,7 +7,8 @@ result of :data:`FOCUS` (of the config's own focus, :data:`CONFIG_FOCUS`). A con
 :data:`CONFIG_WORKLOADS` is tabled on those workloads only (the binary config on the binary
 networks: the others run there as on ``iso_area_45nm``). ``tests/test_golden_results.py``
 compares them with the files in ``tests/golden/results/``; ``pytest --update-golden`` rewrites
-the files, so a change that moves a number shows it in the diff. Floats are written with ``repr`` (exact).
+the files, so a change that moves a number shows it in the diff. Floats are written with
+``repr`` (exact).
 """
 from __future__ import annotations
 
