@@ -108,4 +108,4 @@ def test_round_trip_property(rows, add, mul, kib, bw, df, lat, e):
     doc["dram"].update(latency_cycles=lat, energy_pj_per_byte=e)
     cfg = loads_hwconfig(yaml.safe_dump(doc))
     assert loads_hwconfig(dumps_hwconfig(cfg)) == cfg
-    assert cfg.counts == {"mac": rows * (32 if rows else 0), "add": add, "mul": mul}
+    assert cfg.counts == {"mac": rows * (32 if rows else 0), "add": add, "mul": mul, "xnor": 0}

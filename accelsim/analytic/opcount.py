@@ -29,7 +29,7 @@ from accelsim.hw.config import HardwareConfig
 from accelsim.hw.rules import leakage_pj, leakage_uw
 from accelsim.results.energy import price
 from accelsim.results.records import LayerRecord, Result
-from accelsim.routing import assign, check_compatible
+from accelsim.routing import assign, binary_word_ops, check_compatible
 from accelsim.workload.load import workload_hash
 from accelsim.workload.schema import Workload
 
@@ -84,7 +84,9 @@ class OpcountTables:
 def opcount_tables(wl: Workload, hw: HardwareConfig, *, zero_skip: bool = False,
                    convention: ConventionLike = Convention.ACTUAL) -> OpcountTables:
     """Route every stage of ``wl`` on ``hw`` (see :class:`OpcountTables`), counted under
-    ``convention`` (:func:`accelsim.counts.counted`).
+    ``convention`` (:func:`accelsim.counts.counted`). Binary dot products (``xnor``) count
+    as word operations of the config's ``binary_array.word_bits``
+    (:func:`accelsim.routing.binary_word_ops`).
 
     Raises :class:`CompatibilityError` if a stage routes to a class the cost table lacks or
     whose ``executes`` does not include the stage's operation class."""
@@ -108,7 +110,9 @@ def opcount_tables(wl: Workload, hw: HardwareConfig, *, zero_skip: bool = False,
         ops: dict[str, float] = {}
         for st in layer.stages:
             a = assign(st, layer, hw)
-            n = stage_ops(st, zero_skip=zero_skip, convention=convention)
+            words = binary_word_ops(st, hw)
+            n = stage_ops(st, zero_skip=zero_skip, convention=convention) if words is None \
+                else words
             op, _, unit = a.op_key.partition("@")
             unit = unit or op
             price_cls = op if op in hw.units else unit

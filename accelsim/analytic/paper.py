@@ -21,7 +21,7 @@ from accelsim.counts import Convention, ConventionLike, counted, resolve, stage_
 from accelsim.errors import CompatibilityError, Problem
 from accelsim.hw.config import HardwareConfig
 from accelsim.hw.rules import area_of
-from accelsim.routing import assign
+from accelsim.routing import assign, binary_word_ops
 from accelsim.workload.schema import Workload
 
 
@@ -43,15 +43,18 @@ class Balance:
 def op_energy_pj(wl: Workload, hw: HardwareConfig, *, zero_skip: bool = False,
                  convention: ConventionLike = Convention.ACTUAL) -> float:
     """Energy of the operations alone, summed stage by stage (each operation priced at its own
-    class when the cost table has it, else at the class that executes it)."""
+    class when the cost table has it, else at the class that executes it; binary dot products
+    as word operations of the config's word width)."""
     total = 0.0
     convention = resolve(convention)
     for layer in counted(wl, convention).layers:
         for st in layer.stages:
             a = assign(st, layer, hw)
             cost = hw.units.get(st.op) or hw.units[a.unit]
-            total += stage_ops(st, zero_skip=zero_skip, convention=convention) * \
-                cost.energy_pj_per_op
+            words = binary_word_ops(st, hw)
+            n = stage_ops(st, zero_skip=zero_skip, convention=convention) if words is None \
+                else words
+            total += n * cost.energy_pj_per_op
     return total
 
 

@@ -58,7 +58,7 @@ def _maybe(path: Path | None):
 def allocate_cmd(workload: Path, hw: Path, area: float | None, objective: str, engine: str,
                  schedule: str, convention: str, zero_skip: bool, baseline: Path | None,
                  as_json: bool) -> None:
-    """How many MAC units, adders and multipliers to build in the area budget."""
+    """How many MAC units, adders, multipliers and binary lanes to build in the area budget."""
     rep = api.allocate_report(api.load_workload(workload), api.load_hwconfig(hw), area_um2=area,
                               objective=objective, engine=engine, schedule=schedule,
                               baseline=_maybe(baseline), zero_skip=zero_skip,
@@ -76,9 +76,12 @@ def format_allocation(rep) -> str:
              f"{rep.objective}" + (f", normalised to {rep.baseline} on a MAC-only array"
                                    if norm else "")]
     bound = f"{rep.bound_throughput:.3f} x" if norm else f"{rep.bound_cycles:,.0f} cycles"
+    binary = any(c.counts.get("xnor", 0) for c in rep.choices) or rep.bound_binary_share > 0
+    split = f", binary share {rep.bound_binary_share:.3f}" if binary else ""
     lines.append(f"paper balance bound (whole network, fractional split): MAC share "
-                 f"{rep.bound_mac_share:.3f}, throughput {bound}")
-    head = ["chosen by", "MACs", "adders", "muls", "MAC share", "balance", "sequential", "DES",
+                 f"{rep.bound_mac_share:.3f}{split}, throughput {bound}")
+    head = ["chosen by", "MACs", "adders", "muls", *(["binary lanes"] if binary else []),
+            "MAC share", *(["binary share"] if binary else []), "balance", "sequential", "DES",
             "energy uJ"]
     rows = []
     for c in rep.choices:
@@ -86,8 +89,10 @@ def format_allocation(rep) -> str:
             vals = [c.thr_balance, c.thr_sequential, c.thr_des]
         else:
             vals = [c.balance_cycles, c.sequential_cycles, c.des_cycles]
-        rows.append([c.chosen_by, c.counts["mac"], c.counts["add"], c.counts["mul"],
-                     c.mac_share, *vals, c.energy_pj / 1e6])
+        lanes = [c.counts.get("xnor", 0)] if binary else []
+        shares = [c.mac_share, *([c.binary_share] if binary else [])]
+        rows.append([c.chosen_by, c.counts["mac"], c.counts["add"], c.counts["mul"], *lanes,
+                     *shares, *vals, c.energy_pj / 1e6])
     lines.append(table(head, rows, 3))
     lines.append(("throughput (x baseline)" if norm else "cycles") + ": balance = whole network "
                  "balanced (the paper's model); sequential = layers one after another on this "

@@ -36,10 +36,12 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("workload", "string"), ("workload_hash", "string"), ("engine", "string"),
     ("schedule", "string"), ("zero_skip", "bool"), ("params_json", "string"),
     ("mac_units", "int64"), ("adder_units", "int64"), ("multiplier_units", "int64"),
-    ("compute_area_um2", "float64"), ("area_budget_um2", "float64"), ("clock_mhz", "float64"),
+    ("binary_units", "int64"), ("compute_area_um2", "float64"),
+    ("area_budget_um2", "float64"), ("clock_mhz", "float64"),
     ("cycles", "float64"), ("latency_s", "float64"), ("inferences_per_s", "float64"),
     ("energy_pj", "float64"), ("energy_mac_pj", "float64"), ("energy_add_pj", "float64"),
-    ("energy_mul_pj", "float64"), ("energy_sram_pj", "float64"), ("energy_dram_pj", "float64"),
+    ("energy_mul_pj", "float64"), ("energy_xnor_pj", "float64"),
+    ("energy_sram_pj", "float64"), ("energy_dram_pj", "float64"),
     ("energy_leakage_pj", "float64"), ("energy_other_pj", "float64"), ("error", "string"),
     ("accelsim_version", "string"), ("config_json", "string"),
 )
@@ -256,11 +258,23 @@ def expand_params(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _read(pq: Any, path: Path, columns: list[str] | None = None) -> pa.Table:
+    """One part's ``columns`` (all of :data:`COLUMNS`), in the store's column order; a column
+    that parts written by an earlier accelsim lack (``binary_units``, ``energy_xnor_pj``) is
+    read as nulls."""
     try:
-        return pq.read_table(path, columns=columns)
+        present = set(pq.read_schema(path).names)
+        want = list(columns) if columns is not None else list(COLUMN_NAMES)
+        table = pq.read_table(path, columns=[c for c in want if c in present])
     except Exception as exc:
         raise StoreError(Problem("store", str(path), f"unreadable part ({type(exc).__name__}); "
                                  "move it away and rerun the sweep to recompute its points"))
+    if all(c in present for c in want):
+        return table.select(want)
+    pa, _ = _arrow()
+    full = schema()
+    arrays = [table.column(c) if c in present else pa.nulls(len(table), full.field(c).type)
+              for c in want]
+    return pa.table(arrays, names=want, metadata=table.schema.metadata)
 
 
 def _fsync_dir(path: Path) -> None:

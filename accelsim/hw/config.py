@@ -87,14 +87,19 @@ class UnsharedOperands(StrEnum):
     PRIVATE = "private"
 
 
-def rule(*, minimum: float = 0, strict: bool = False, maximum: float | None = None
-         ) -> dict[str, Any]:
+def rule(*, minimum: float = 0, strict: bool = False, maximum: float | None = None,
+         power_of_two: bool = False, why: str = "") -> dict[str, Any]:
     """A field's validation rule, as dataclass field metadata (:mod:`accelsim.hw.schema` reads
     it): numbers ``>= minimum`` (``> minimum`` when ``strict``) and ``<= maximum`` (default: the
-    models' 64-bit limit). Fields without a rule are checked as ``>= 0``."""
+    models' 64-bit limit); integers that must be a ``power_of_two``; ``why`` says what the
+    field is in the error message. Fields without a rule are checked as ``>= 0``."""
     md: dict[str, Any] = {"minimum": minimum, "strict": strict}
     if maximum is not None:
         md["maximum"] = maximum
+    if power_of_two:
+        md["power_of_two"] = True
+    if why:
+        md["why"] = why
     return md
 
 
@@ -198,6 +203,26 @@ class MultiplierArray:
 
 
 @dataclass(frozen=True)
+class BinaryArray:
+    """``lanes`` binary (XNOR-popcount) lanes of ``word_bits`` bits each (a power of two): a
+    lane xors a ``word_bits``-bit activation word with a weight word, counts the ones and adds
+    the count into its accumulator, one *word operation* per cycle, so the array performs
+    ``lanes`` word operations per cycle. A binary dot product of ``k`` bits takes
+    ``ceil(k / word_bits)`` word operations on one lane; ``latency_cycles`` of pipeline
+    (xnor, popcount tree, accumulate) are added once per tile. The scaling of the dot products
+    is a stage of its own (``mul``). No lanes (the default): the config has no binary units."""
+
+    lanes: int = 0
+    word_bits: int = field(default=64, metadata=rule(
+        minimum=1, power_of_two=True, why="bits per packed word"))
+    latency_cycles: int = 2
+
+    @property
+    def count(self) -> int:
+        return self.lanes
+
+
+@dataclass(frozen=True)
 class Sram:
     """An on-chip buffer. ``bandwidth_bytes_per_cycle`` is its port width; ``double_buffered``
     halves the capacity available to one tile so the next can load while this one computes."""
@@ -277,12 +302,13 @@ class HardwareConfig:
     description: str = ""
     sources: Mapping[str, str] = field(default_factory=dict)
     mapping: MappingPolicy = field(default_factory=MappingPolicy)
+    binary_array: BinaryArray = field(default_factory=BinaryArray)
 
     @property
     def counts(self) -> dict[str, int]:
-        """Number of units of each unit class."""
+        """Number of units of each unit class (``xnor``: binary lanes)."""
         return {"mac": self.mac_array.count, "add": self.adder_array.count,
-                "mul": self.multiplier_array.count}
+                "mul": self.multiplier_array.count, "xnor": self.binary_array.lanes}
 
     def unit_for(self, op: str) -> str:
         """The unit class that runs operations of class ``op``."""

@@ -24,6 +24,7 @@ from accelsim.hw.config import (
     SCHEMA,
     SCHEMA_VERSION,
     AdderArray,
+    BinaryArray,
     Buffers,
     Dram,
     HardwareConfig,
@@ -39,7 +40,7 @@ from accelsim.hw.schema import checked, consistency, read_fields, replace_field
 
 _TOP = ("schema", "schema_version", "name", "description", "clock_mhz", "area_budget_um2",
         "units", "mac_array", "adder_array", "multiplier_array", "buffers", "dram", "route",
-        "sources", "mapping")
+        "sources", "mapping", "binary_array")
 
 
 def load_hwconfig(path: str | Path) -> HardwareConfig:
@@ -112,6 +113,7 @@ def hwconfig_to_dict(cfg: HardwareConfig) -> dict:
     out["route"] = dict(cfg.route)
     out["sources"] = dict(cfg.sources)
     out["mapping"] = _plain(asdict(cfg.mapping))
+    out["binary_array"] = _plain(asdict(cfg.binary_array))
     return out
 
 
@@ -196,6 +198,9 @@ def _read(rd: Reader, doc: Any) -> HardwareConfig | None:
     mapping = MappingPolicy()
     if doc.get("mapping") is not None:
         mapping = _read_section(rd, doc["mapping"], "mapping", MappingPolicy) or mapping
+    binary = BinaryArray()
+    if doc.get("binary_array") is not None:
+        binary = _read_section(rd, doc["binary_array"], "binary_array", BinaryArray) or binary
     sources = rd.get(doc, "sources", "", default={}) or {}
     if not isinstance(sources, dict):
         rd.problem("sources", sources, "must be a mapping of names to citations")
@@ -210,7 +215,7 @@ def _read(rd: Reader, doc: Any) -> HardwareConfig | None:
                          area_budget_um2=budget, description=str(description),
                          sources={**table_sources,
                                   **{str(k): str(v) for k, v in sources.items()}},
-                         mapping=mapping)
+                         mapping=mapping, binary_array=binary)
     rd.problems.extend(consistency(cfg))
     return None if rd.problems else cfg
 

@@ -8,7 +8,8 @@ functions (the array forms take numpy arrays of many configs at once, the scalar
 * :func:`mac_shape`: a MAC count becomes whole rows of the array's columns; fewer MACs than
   columns make a one-row array; no MACs, a 0 x 0 array.
 * :func:`split_area`: the ``mac_fraction`` rule of the sweeps: a share of the area left after the
-  multipliers goes to MACs (whole rows), adders fill the rest.
+  multipliers goes to MACs (whole rows), adders fill the rest; :func:`split_area3` adds the
+  ``binary_fraction`` rule (a share of that area to binary lanes).
 * :func:`within_budget`: compute area at most the budget (relative tolerance 1e-9);
   :func:`unused_area`: a warning when the units use less than :data:`UNUSED_AREA_WARNING` of it.
 * :func:`leakage_uw`: leakage power of units and buffers.
@@ -58,17 +59,39 @@ def split_area(frac: ArrayLike, area: ArrayLike, a_mac: ArrayLike, a_add: ArrayL
 
     MACs = floor(frac x free area / MAC area), rounded down to whole rows (:func:`mac_shape`);
     adders fill the rest (>= 0)."""
+    rows, cols_out, macs, _, adders = split_area3(frac, 0.0, area, a_mac, a_add, 1.0, a_mul,
+                                                  n_mul, cols)
+    return rows, cols_out, macs, adders
+
+
+def split_area3(frac: ArrayLike, bin_frac: ArrayLike, area: ArrayLike, a_mac: ArrayLike,
+                a_add: ArrayLike, a_bin: ArrayLike, a_mul: ArrayLike, n_mul: ArrayLike,
+                cols: ArrayLike, macs: ArrayLike | None = None, lanes: ArrayLike | None = None
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """MAC rows, MAC columns, MAC count, binary lanes and adder count for a MAC share ``frac``
+    and a binary share ``bin_frac`` of the area left after the multipliers (elementwise; areas
+    in um2). Lanes = floor(bin_frac x free area / lane area); MACs as :func:`split_area`. A NaN
+    share keeps the given count instead (``macs`` MAC units, ``lanes`` binary lanes). Adders
+    fill the rest (>= 0: shares adding up to more than 1 leave the units over the area, which
+    :func:`within_budget` catches)."""
     frac, area = np.asarray(frac, dtype=float), np.asarray(area, dtype=float)
+    bin_frac = np.asarray(bin_frac, dtype=float)
     cols = np.asarray(cols, dtype=float)
     free = area - np.asarray(n_mul, dtype=float) * np.asarray(a_mul, dtype=float)
     a_mac, a_add = np.asarray(a_mac, dtype=float), np.asarray(a_add, dtype=float)
-    n = np.floor(np.maximum(frac * free, 0.0) / a_mac + 1e-9)
+    a_bin = np.asarray(a_bin, dtype=float)
+    n = np.floor(np.maximum(np.nan_to_num(frac) * free, 0.0) / a_mac + 1e-9)
+    if macs is not None:
+        n = np.where(np.isnan(frac), np.asarray(macs, dtype=float), n)
     rows, cols_out = mac_shape(n, cols)
     rows = np.floor(rows)
-    macs = rows * cols_out
-    adders = np.maximum(np.floor((free - macs * a_mac) / a_add + 1e-9), 0.0)
-    return (rows.astype(np.int64), cols_out.astype(np.int64), macs.astype(np.int64),
-            adders.astype(np.int64))
+    n_mac = rows * cols_out
+    n_bin = np.floor(np.maximum(np.nan_to_num(bin_frac) * free, 0.0) / a_bin + 1e-9)
+    if lanes is not None:
+        n_bin = np.where(np.isnan(bin_frac), np.asarray(lanes, dtype=float), n_bin)
+    adders = np.maximum(np.floor((free - n_mac * a_mac - n_bin * a_bin) / a_add + 1e-9), 0.0)
+    return (rows.astype(np.int64), cols_out.astype(np.int64), n_mac.astype(np.int64),
+            n_bin.astype(np.int64), adders.astype(np.int64))
 
 
 def within_budget(area: ArrayLike, budget: ArrayLike) -> np.ndarray:
@@ -131,9 +154,10 @@ def area_of(hw: HardwareConfig, area_um2: float | None = None) -> float:
 
 def with_counts(hw: HardwareConfig, counts: Mapping[str, int], *,
                 area_um2: float | None = None) -> HardwareConfig:
-    """``hw`` with the given unit counts (keys ``mac``, ``add``, ``mul``; missing keys keep the
-    config's counts). The MAC array keeps its columns (:func:`mac_shape`; a config without
-    columns gets one row). The budget becomes ``area_um2`` when given."""
+    """``hw`` with the given unit counts (keys ``mac``, ``add``, ``mul``, ``xnor``: binary
+    lanes; missing keys keep the config's counts). The MAC array keeps its columns
+    (:func:`mac_shape`; a config without columns gets one row). The budget becomes
+    ``area_um2`` when given."""
     mac = hw.mac_array
     if "mac" in counts:
         n = int(counts["mac"])
@@ -141,14 +165,15 @@ def with_counts(hw: HardwareConfig, counts: Mapping[str, int], *,
         mac = replace(mac, rows=int(rows), cols=int(cols))
     add = replace(hw.adder_array, count=int(counts.get("add", hw.adder_array.count)))
     mul = replace(hw.multiplier_array, count=int(counts.get("mul", hw.multiplier_array.count)))
+    binary = replace(hw.binary_array, lanes=int(counts.get("xnor", hw.binary_array.lanes)))
     budget = area_um2 if area_um2 is not None else hw.area_budget_um2
     return replace(hw, mac_array=mac, adder_array=add, multiplier_array=mul,
-                   area_budget_um2=budget)
+                   binary_array=binary, area_budget_um2=budget)
 
 
 def mac_only(hw: HardwareConfig, *, area_um2: float | None = None) -> HardwareConfig:
-    """The same-area accelerator with MAC units only (adds and multiplications routed to them):
-    the reference of the paper's normalisation.
+    """The same-area accelerator with MAC units only (adds and multiplications routed to them,
+    no adders, multipliers or binary lanes): the reference of the paper's normalisation.
 
     The array is as square as powers of two allow (1024 MACs -> 32 x 32) and keeps every
     microarchitecture field of ``hw``'s MAC array (dataflows, loading, pipelining, depthwise
@@ -168,4 +193,5 @@ def mac_only(hw: HardwareConfig, *, area_um2: float | None = None) -> HardwareCo
                    mac_array=replace(hw.mac_array, rows=rows, cols=cols),
                    adder_array=replace(hw.adder_array, count=0),
                    multiplier_array=replace(hw.multiplier_array, count=0),
+                   binary_array=replace(hw.binary_array, lanes=0),
                    route=route, area_budget_um2=area)

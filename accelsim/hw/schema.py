@@ -20,6 +20,7 @@ from accelsim.fields import LIMIT, Reader
 from accelsim.hw.config import (
     ACTIVATION_BUFFERS,
     AdderArray,
+    BinaryArray,
     Dram,
     HardwareConfig,
     MacArray,
@@ -33,9 +34,13 @@ from accelsim.hw.rules import over_budget
 #: The sections of a config that are one dataclass each (dotted prefix -> class).
 SECTIONS: dict[str, type] = {"mac_array": MacArray, "adder_array": AdderArray,
                              "multiplier_array": MultiplierArray, "dram": Dram,
-                             "mapping": MappingPolicy}
+                             "mapping": MappingPolicy, "binary_array": BinaryArray}
 #: Array sections and the unit class they count.
-ARRAY_UNITS = {"mac_array": "mac", "adder_array": "add", "multiplier_array": "mul"}
+ARRAY_UNITS = {"mac_array": "mac", "adder_array": "add", "multiplier_array": "mul",
+               "binary_array": "xnor"}
+#: The field of each array section that holds its number of units (``mac_array``: rows x cols).
+COUNT_FIELDS = {"mac_array": "rows", "adder_array": "count", "multiplier_array": "count",
+                "binary_array": "lanes"}
 
 
 def _hints(cls: type) -> dict[str, Any]:
@@ -79,8 +84,14 @@ def _read_one(rd: Reader, raw: dict, path: str, f: dataclasses.Field, tp: Any) -
     if tp is bool:
         return rd.boolean(raw, f.name, path, **kw)
     if tp is int:
-        return rd.integer(raw, f.name, path, minimum=md.get("minimum", 0),
-                          maximum=md.get("maximum", LIMIT), **kw)
+        number = rd.integer(raw, f.name, path, minimum=md.get("minimum", 0),
+                            maximum=md.get("maximum", LIMIT), **kw)
+        if number is not None and md.get("power_of_two") and number & (number - 1):
+            why = f"{md['why']}: " if md.get("why") else ""
+            rd.problem(f"{path}.{f.name}" if path else f.name, number,
+                       f"{why}must be a power of two")
+            return None
+        return number
     if tp is float:
         return rd.number(raw, f.name, path, minimum=md.get("minimum", 0.0),
                          strict=md.get("strict", False), maximum=md.get("maximum", LIMIT), **kw)
@@ -164,7 +175,8 @@ def replace_field(cfg: HardwareConfig, dotted: str, value: Any) -> HardwareConfi
     """``cfg`` with one field changed, the value checked by the field's rule and converted to its
     type (``64`` becomes ``64.0`` for a float field). Dotted paths: top-level fields
     (``clock_mhz``, ``area_budget_um2``, ``name``, ``description``), ``<section>.<field>``
-    (``mac_array``, ``adder_array``, ``multiplier_array``, ``dram``), ``buffers.<name>.<field>``,
+    (``mac_array``, ``adder_array``, ``multiplier_array``, ``binary_array``, ``dram``,
+    ``mapping``), ``buffers.<name>.<field>``,
     ``units.<name>.<field>`` and ``route.<op>``. Cross-field rules are not checked here (see
     :func:`checked`). Raises :class:`ConfigError` naming the path."""
     parts = dotted.split(".")

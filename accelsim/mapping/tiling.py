@@ -14,8 +14,9 @@ Three block orders, one per timing model:
   fit; a fold whose slices do not fit is cut along its streamed dimension (positions for WS,
   terms for OS) into *continuation* chunks that stream back to back: the first chunk pays the
   fill, the last the drain, so the stage's cycles equal SCALE-Sim's whatever the buffer sizes.
-* ``tree`` (adder trees) and ``elementwise``: position chunks outer, channel blocks inner, all
-  terms of an output in one block (chunk-ordered, so producer/consumer stages can pipeline).
+* ``tree`` (adder trees), ``binary`` (binary lanes; operations are word operations) and
+  ``elementwise``: position chunks outer, channel blocks inner, all terms of an output in one
+  block (chunk-ordered, so producer/consumer stages can pipeline).
 
 Byte slices are exact shares (:func:`share`): summed over a partition they give the total.
 """
@@ -30,6 +31,7 @@ from accelsim.mapping.units import (
     Fold,
     Phases,
     SystolicMapping,
+    binary_cycles,
     elementwise_cycles,
     lockstep_cycles,
     phases,
@@ -403,6 +405,11 @@ def chunked_blocks(st: Stage, sl: Slices, hw: HardwareConfig, unit: str, lim: Li
                                               terms, hw.adder_array, count)
                 if st.groups == 1:  # each broadcast group reads the positions' inputs once
                     reads = i * groups
+            elif model is TimingModel.BINARY:  # word operations, a lane per output
+                words = -(-st.k // hw.binary_array.word_bits)
+                ops = (m1 - m0) * (n1 - n0) * words
+                cyc = binary_cycles((m1 - m0) * (n1 - n0), words, count,
+                                    unit_latency(hw, unit))
             else:
                 cyc = elementwise_cycles(ops, count, unit_latency(hw, unit))
             for name, need, cap in (("weights", w, lim.weights), ("inputs", i, lim.inputs),

@@ -30,6 +30,11 @@ adders per tree). An output with ``t`` terms occupies one tree for ``ceil(t / w)
 sums (``t < w``) waste ``w - t`` inputs, i.e. the efficiency of an output is
 ``t / (w * ceil(t / w))``. A block adds ``ceil(log2 w) * latency_cycles`` of pipeline fill.
 
+**Binary lanes** (``binary_array``: ``L`` lanes of ``W``-bit words): a lane computes one binary
+dot product at a time, one ``W``-bit word operation (xnor, popcount, accumulate) per cycle, so an
+output of ``k`` bits holds it ``ceil(k / W)`` cycles; the outputs are spread over the lanes:
+``ceil(outputs / L) * ceil(k / W)`` cycles plus ``latency_cycles`` of pipeline once per block.
+
 **Element-wise work** (bias, residual adds, the ã products, or any op class routed to a unit
 that has no reduction structure): one operation per unit per cycle plus the unit's latency.
 """
@@ -339,6 +344,23 @@ def elementwise_cycles(ops: int, units: int, latency_cycles: int) -> int:
     return math.ceil(ops / units) + latency_cycles
 
 
+def binary_cycles(outputs: int, words_per_output: int, lanes: int, latency_cycles: int) -> int:
+    """Cycles for ``outputs`` binary dot products of ``words_per_output`` word operations each
+    on ``lanes`` lanes (a lane accumulates one output at a time): ``ceil(outputs / lanes) *
+    words_per_output + latency_cycles`` (0 for no work)."""
+    if outputs <= 0 or words_per_output <= 0:
+        return 0
+    return math.ceil(outputs / max(1, lanes)) * words_per_output + latency_cycles
+
+
+def binary_efficiency(outputs: int, lanes: int) -> float:
+    """Share of the lanes' word slots doing useful work for ``outputs`` dot products (the last
+    round of outputs may leave lanes idle): ``outputs / (lanes * ceil(outputs / lanes))``."""
+    if outputs <= 0 or lanes <= 0:
+        return 0.0
+    return outputs / (lanes * math.ceil(outputs / lanes))
+
+
 def unit_count(hw: HardwareConfig, unit: str) -> int:
     """Number of units of class ``unit`` (``mac``: R x C)."""
     return hw.counts.get(unit, 0)
@@ -350,4 +372,6 @@ def unit_latency(hw: HardwareConfig, unit: str) -> int:
         return hw.mac_array.pipeline_latency_cycles
     if unit == "add":
         return hw.adder_array.latency_cycles
+    if unit == "xnor":
+        return hw.binary_array.latency_cycles
     return hw.multiplier_array.latency_cycles

@@ -10,7 +10,9 @@ For every workload of the paper's table (:func:`accelsim.published.gope2019_mobi
   array of the same area under the same model, energy to the baseline's MAC energy (the paper's
   definitions);
 * on ``iso_area_45nm.yaml`` (real memories): the DES on each workload's best sequential split,
-  both schedules, with absolute energy per inference.
+  both schedules, with absolute energy per inference;
+* the binary section (:mod:`accelsim.study.binary_section`): ResNet-18 FPrec, WBin, FBin and
+  the HBN hybrid on ``iso_area_45nm_binary.yaml``, each on its best MAC / adder / binary split.
 
 Every evaluation except the two runs drawn in detail goes through the sweep machinery into a
 result store (``OUT/store``): a killed report resumes where it stopped, and every number carries
@@ -47,6 +49,7 @@ from accelsim.hw.rules import leakage_uw, mac_only
 from accelsim.published import PublishedRow, gope2019_mobilenet
 from accelsim.results.plot import layers_figure, save
 from accelsim.results.text import markdown
+from accelsim.study.binary_section import binary_section
 from accelsim.study.compare import CompareRow, compare
 from accelsim.study.figures import load_trace, plot_fraction, plot_gantt, plot_pareto
 from accelsim.study.question import SHAPE_COLUMNS
@@ -69,7 +72,8 @@ REF = "ref"
 @dataclass(frozen=True)
 class Report:
     """What :func:`report` wrote: the paper-config table rows, its markdown, the 45 nm rows,
-    every file, the wall time, and how many store points were computed now / found done."""
+    every file, the wall time, how many store points were computed now / found done, and the
+    binary section's rows and markdown."""
 
     out: Path
     rows: tuple[dict, ...]
@@ -79,6 +83,8 @@ class Report:
     elapsed_s: float
     computed: int = 0
     reused: int = 0
+    rows_binary: tuple[dict, ...] = ()
+    markdown_binary: str = ""
 
 
 @dataclass(frozen=True)
@@ -136,9 +142,12 @@ def report(out: str | Path = "report", *, workload_dir: str | Path = "workloads"
     ref_45 = des_45.get((REF, SchedulePolicy.SEQUENTIAL))
     files = _write_tables(out, rows, rows_45, real, ref_45.shape if ref_45 else None)
     files += _figures(out, wls, frac, real, splits_45, des_45, des)
+    binary = binary_section(out, wdir, hdir, jobs=jobs, des=des, progress=progress)
+    files += binary.files
     text = _markdown(rows)
     return Report(out, rows, text, rows_45, tuple(files), time.perf_counter() - t0,
-                  store.computed, store.reused)
+                  store.computed + binary.computed, store.reused + binary.reused,
+                  binary.rows, binary.markdown)
 
 
 class _Store:
