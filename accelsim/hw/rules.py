@@ -26,7 +26,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from accelsim.errors import CompatibilityError, Problem
-from accelsim.hw.config import AdderArray, HardwareConfig, MacArray, MultiplierArray, unit_sum
+from accelsim.hw.config import HardwareConfig, unit_sum
 
 _N = TypeVar("_N", float, np.ndarray)
 
@@ -150,7 +150,9 @@ def mac_only(hw: HardwareConfig, *, area_um2: float | None = None) -> HardwareCo
     """The same-area accelerator with MAC units only (adds and multiplications routed to them):
     the reference of the paper's normalisation.
 
-    The array is as square as powers of two allow (1024 MACs -> 32 x 32). Raises
+    The array is as square as powers of two allow (1024 MACs -> 32 x 32) and keeps every
+    microarchitecture field of ``hw``'s MAC array (dataflows, loading, pipelining, depthwise
+    mapping), so the reference is modelled at the config's fidelity. Raises
     :class:`CompatibilityError` if the config has no MAC unit class with an area."""
     area = area_of(hw, area_um2)
     mac_cls = hw.units.get("mac")
@@ -163,9 +165,7 @@ def mac_only(hw: HardwareConfig, *, area_um2: float | None = None) -> HardwareCo
     rows = n // cols if cols else 0
     route: dict[str, str] = {op: "mac" for op in ("add", "mul") if op in mac_cls.executes}
     return replace(hw, name=f"{hw.name}_mac_only",
-                   mac_array=MacArray(rows, cols, hw.mac_array.dataflow,
-                                      hw.mac_array.pipeline_latency_cycles),
-                   adder_array=AdderArray(0, hw.adder_array.tree_width,
-                                          hw.adder_array.latency_cycles),
-                   multiplier_array=MultiplierArray(0, hw.multiplier_array.latency_cycles),
+                   mac_array=replace(hw.mac_array, rows=rows, cols=cols),
+                   adder_array=replace(hw.adder_array, count=0),
+                   multiplier_array=replace(hw.multiplier_array, count=0),
                    route=route, area_budget_um2=area)

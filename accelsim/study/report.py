@@ -21,6 +21,11 @@ shape that won (:data:`accelsim.study.question.SHAPE_COLUMNS`, ties to the first
 Figures: throughput/energy vs MAC share (a sweep of the split, both op-count models), energy vs
 throughput with the Pareto front and the published points, per-layer cycles and energy of one
 DES run, and the Gantt chart of its timeline.
+
+With the DES, the trained workloads of ``WORKLOADS/trained/`` (those that carry an accuracy) get
+a section of their own: accuracy beside simulated energy and throughput on both configs
+(:mod:`accelsim.study.accuracy_section`: ``accuracy.csv``, ``accuracy.md``,
+``accuracy_<config>.png``), through the same store.
 """
 from __future__ import annotations
 
@@ -47,6 +52,7 @@ from accelsim.hw.rules import leakage_uw, mac_only
 from accelsim.published import PublishedRow, gope2019_mobilenet
 from accelsim.results.plot import layers_figure, save
 from accelsim.results.text import markdown
+from accelsim.study.accuracy_section import accuracy_section, load_trained
 from accelsim.study.compare import CompareRow, compare
 from accelsim.study.figures import load_trace, plot_fraction, plot_gantt, plot_pareto
 from accelsim.study.question import SHAPE_COLUMNS
@@ -69,7 +75,8 @@ REF = "ref"
 @dataclass(frozen=True)
 class Report:
     """What :func:`report` wrote: the paper-config table rows, its markdown, the 45 nm rows,
-    every file, the wall time, and how many store points were computed now / found done."""
+    every file, the wall time, how many store points were computed now / found done, and the
+    accuracy section's rows (empty without the DES or trained workloads)."""
 
     out: Path
     rows: tuple[dict, ...]
@@ -79,6 +86,7 @@ class Report:
     elapsed_s: float
     computed: int = 0
     reused: int = 0
+    accuracy_rows: tuple[dict, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -136,9 +144,18 @@ def report(out: str | Path = "report", *, workload_dir: str | Path = "workloads"
     ref_45 = des_45.get((REF, SchedulePolicy.SEQUENTIAL))
     files = _write_tables(out, rows, rows_45, real, ref_45.shape if ref_45 else None)
     files += _figures(out, wls, frac, real, splits_45, des_45, des)
+    trained = load_trained(wdir / "trained") if des else ()
+    acc_rows: tuple[dict, ...] = ()
+    if trained:
+        acc_store = _Store(out / "store", trained, jobs, progress)
+        section = accuracy_section(out, trained, (paper, real), acc_store.des_runs)
+        files += section.files
+        acc_rows = section.rows
+        store.computed, store.reused = (store.computed + acc_store.computed,
+                                        store.reused + acc_store.reused)
     text = _markdown(rows)
     return Report(out, rows, text, rows_45, tuple(files), time.perf_counter() - t0,
-                  store.computed, store.reused)
+                  store.computed, store.reused, acc_rows)
 
 
 class _Store:
