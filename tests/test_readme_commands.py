@@ -105,5 +105,6 @@ def test_every_readme_command_runs_on_the_bundled_files(tmp_path, monkeypatch):
     # the outputs the tour names exist, next to the inputs, never in the repository
     for out in ("run/trace.json", "points.csv", "split_store", "fraction.png", "pareto.png",
                 "dram.png", "layers.png", "gantt.png", "mb.csv", "mb.json", "wl.json",
-                "st_fp_fc.json", "hybrid_wl.json", "hbn.json"):
+                "st_fp_fc.json", "hybrid_wl.json", "hbn.json", "trained_store",
+                "docs/figures/accuracy.png"):
         assert (tmp_path / out).exists(), out

@@ -206,13 +206,20 @@ def plot_fraction_cmd(store: Path, baseline: Path | None, engines: tuple[str, ..
 @click.argument("store", type=_IN)
 @_baseline_option
 @click.option("--engine", "engines", multiple=True, help="Only rows of this engine.")
+@click.option("--accuracy", "accuracy", type=_IN, multiple=True, metavar="WORKLOADS",
+              help="Workload file or folder (repeatable): plot the test accuracy these "
+                   "trained workloads carry against energy and throughput instead, for the "
+                   "rows swept with them; rows without one are left out with a warning.")
 @_out_file
 @handle_errors
 def plot_pareto_cmd(store: Path, baseline: Path | None, engines: tuple[str, ...],
-                    out: Path) -> None:
+                    accuracy: tuple[Path, ...], out: Path) -> None:
     """Energy vs throughput with the Pareto front, and the paper's points where comparable
-    (--baseline, balance rows, the paper's cost table; otherwise a warning says why not)."""
-    click.echo(f"wrote {api.plot_pareto(store, out, baseline=_maybe(baseline), engines=engines)}")
+    (--baseline, balance rows, the paper's cost table; otherwise a warning says why not).
+    With --accuracy: accuracy vs energy and vs throughput, Pareto points large."""
+    path = api.plot_pareto(store, out, baseline=_maybe(baseline), engines=engines,
+                           accuracy=accuracy)
+    click.echo(f"wrote {path}")
 
 
 @plot_group.command("layers", epilog="Example: accelsim plot layers workloads/mobilenet_v1_0.5_"

@@ -102,7 +102,7 @@ def layer_marks(spans: Iterable[Mapping], time_of: Mapping[int, float]) -> list[
 
 
 _NAME = re.compile(r"^(?P<net>.*?)_?(?P<variant>baseline|twn|strassen|hybrid)"
-                   r"(?:_a(?P<alpha>[0-9.]+))?(?:_r(?P<r>[0-9.]+))?$")
+                   r"(?:_a(?P<alpha>[0-9.]+))?(?:_r(?P<r>[0-9.]+))?(?:_(?P<data>[a-z]+))?$")
 _VARIANT = {"baseline": "fp16 baseline", "twn": "TWN", "strassen": "StrassenNets",
             "hybrid": "hybrid"}
 _FAMILY_COLORS = {("baseline", ""): "#000000", ("twn", ""): "#7f7f7f",
@@ -129,11 +129,12 @@ def series_styles(names: Iterable[str]) -> dict[str, SeriesStyle]:
     """Readable labels and styles for workload names such as
     ``mobilenet_v1_0.5_hybrid_a0.375_r1.6`` ("hybrid α=0.375 r=1.6c"): one colour per family
     (baseline, TWN, StrassenNets, hybrid per α), line style and marker by r within the family.
-    The network name is kept in the label when several networks are drawn; names that do not
-    follow the bundled pattern keep their name and get colours of their own."""
+    A trained workload's dataset suffix (``resnet20_0.5_16px_twn_digits``) belongs to the
+    network. The network name is kept in the label when several networks are drawn; names that
+    do not follow the bundled pattern keep their name and get colours of their own."""
     names = sorted(set(names))
     parsed = {n: _NAME.match(n) for n in names}
-    nets = {m["net"] for m in parsed.values() if m}
+    nets = {_net(m) for m in parsed.values() if m}
     families: dict[tuple[str, str], list[tuple[float, str]]] = {}
     for n, m in parsed.items():
         key = (m["variant"], m["alpha"] or "") if m else ("", n)
@@ -152,11 +153,16 @@ def series_styles(names: Iterable[str]) -> dict[str, SeriesStyle]:
                 parts.append(f"α={_num(m['alpha']):g}")
             if m["r"]:
                 parts.append("r=c" if _num(m["r"]) == 1 else f"r={_num(m['r']):g}c")
-            label = " ".join(parts) if len(nets) <= 1 else f"{m['net']} {' '.join(parts)}"
-            order = (m["net"], list(_VARIANT).index(m["variant"]), _num(m["alpha"] or "0"), r)
+            label = " ".join(parts) if len(nets) <= 1 else f"{_net(m)} {' '.join(parts)}"
+            order = (_net(m), list(_VARIANT).index(m["variant"]), _num(m["alpha"] or "0"), r)
             out[n] = SeriesStyle(label, color, _DASHES[rank % len(_DASHES)],
                                  _MARKERS[rank % len(_MARKERS)], (0, *order))
     return dict(sorted(out.items(), key=lambda kv: kv[1].order))
+
+
+def _net(m: re.Match[str]) -> str:
+    """The network of a parsed name: its prefix, with the dataset of a trained workload."""
+    return f"{m['net']} ({m['data']})" if m["data"] else m["net"]
 
 
 def _num(text: str | None) -> float:

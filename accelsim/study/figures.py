@@ -39,7 +39,8 @@ from accelsim.results.plot import (
 )
 from accelsim.results.plotdata import series_styles
 from accelsim.results.records import Result
-from accelsim.results.training_plots import load_sensitivity, sensitivity_figure
+from accelsim.results.training_plots import accuracy_figure, load_sensitivity, sensitivity_figure
+from accelsim.study.accuracy_section import accuracy_points, accuracy_workloads
 from accelsim.workload.schema import Workload
 
 if TYPE_CHECKING:  # pandas is imported where rows are built (it takes ~0.5 s)
@@ -152,13 +153,36 @@ def plot_fraction(store: str | Path | pd.DataFrame, out: str | Path, *,
 
 def plot_pareto(store: str | Path | pd.DataFrame, out: str | Path, *,
                 baseline: Workload | None = None, engines: tuple[str, ...] = (),
-                published: bool = True, title: str | None = None) -> Path:
+                published: bool = True, title: str | None = None,
+                accuracy: Sequence[str | Path | Workload] = ()) -> Path:
     """Energy against throughput with the front, and the published points where they are
     comparable (:func:`published_for`; otherwise a note in the figure says why, and an
-    :class:`~accelsim.errors.AccelsimWarning` is issued when they were asked for)."""
+    :class:`~accelsim.errors.AccelsimWarning` is issued when they were asked for).
+
+    With ``accuracy`` (workload files, folders of them, or workloads): accuracy against energy
+    and against throughput instead, for the rows whose workload is one of them and carries an
+    accuracy (:func:`accelsim.study.accuracy_section.accuracy_points`: each workload's
+    energy-throughput Pareto points large, its other points small). Rows without one are left
+    out with a note in the figure and an :class:`~accelsim.errors.AccelsimWarning`; none with
+    one raises :class:`InputError`."""
     check_out(out)
+    wls = accuracy_workloads(accuracy)
     df = frame(store, baseline, engines)
     thr, en = _axes(baseline)
+    if accuracy:
+        points, note = accuracy_points(df, wls, thr, en)
+        if note:
+            warnings.warn(note, AccelsimWarning, stacklevel=2)
+        if not points:
+            raise InputError(Problem("--accuracy", ", ".join(map(str, accuracy)),
+                                     "no row of the store is of a workload given there that "
+                                     "carries an accuracy"))
+        legend = "large: each workload's Pareto points (energy against throughput); small: " \
+                 "its other design points"
+        fig = accuracy_figure(points, energy_label=_label(en), throughput_label=_label(thr),
+                              title=title, note=legend + (f"\n{note}" if note else ""),
+                              reference=1.0 if baseline is not None else None)
+        return save(fig, out)
     pub, why = published_for(df, baseline) if published else ([], "")
     if why and baseline is not None:
         warnings.warn(why, AccelsimWarning, stacklevel=2)

@@ -23,6 +23,11 @@ shape that won (:data:`accelsim.study.question.SHAPE_COLUMNS`, ties to the first
 Figures: throughput/energy vs MAC share (a sweep of the split, both op-count models), energy vs
 throughput with the Pareto front and the published points, per-layer cycles and energy of one
 DES run, and the Gantt chart of its timeline.
+
+With the DES, the trained workloads of ``WORKLOADS/trained/`` (those that carry an accuracy) get
+a section of their own: accuracy beside simulated energy and throughput on both configs
+(:mod:`accelsim.study.accuracy_section`: ``accuracy.csv``, ``accuracy.md``,
+``accuracy_<config>.png``), through the same store.
 """
 from __future__ import annotations
 
@@ -49,6 +54,7 @@ from accelsim.hw.rules import leakage_uw, mac_only
 from accelsim.published import PublishedRow, gope2019_mobilenet
 from accelsim.results.plot import layers_figure, save
 from accelsim.results.text import markdown
+from accelsim.study.accuracy_section import accuracy_section, load_trained
 from accelsim.study.binary_section import binary_section
 from accelsim.study.compare import CompareRow, compare
 from accelsim.study.figures import load_trace, plot_fraction, plot_gantt, plot_pareto
@@ -73,7 +79,8 @@ REF = "ref"
 class Report:
     """What :func:`report` wrote: the paper-config table rows, its markdown, the 45 nm rows,
     every file, the wall time, how many store points were computed now / found done, and the
-    binary section's rows and markdown."""
+    binary section's rows and markdown,
+    ``accuracy_rows``: the accuracy section's rows (empty without the DES or trained workloads)."""
 
     out: Path
     rows: tuple[dict, ...]
@@ -85,6 +92,7 @@ class Report:
     reused: int = 0
     rows_binary: tuple[dict, ...] = ()
     markdown_binary: str = ""
+    accuracy_rows: tuple[dict, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -144,10 +152,18 @@ def report(out: str | Path = "report", *, workload_dir: str | Path = "workloads"
     files += _figures(out, wls, frac, real, splits_45, des_45, des)
     binary = binary_section(out, wdir, hdir, jobs=jobs, des=des, progress=progress)
     files += binary.files
+    computed, reused = store.computed + binary.computed, store.reused + binary.reused
+    trained = load_trained(wdir / "trained") if des else ()
+    acc_rows: tuple[dict, ...] = ()
+    if trained:
+        acc_store = _Store(out / "store", trained, jobs, progress)
+        section = accuracy_section(out, trained, (paper, real), acc_store.des_runs)
+        files += section.files
+        acc_rows = section.rows
+        computed, reused = computed + acc_store.computed, reused + acc_store.reused
     text = _markdown(rows)
     return Report(out, rows, text, rows_45, tuple(files), time.perf_counter() - t0,
-                  store.computed + binary.computed, store.reused + binary.reused,
-                  binary.rows, binary.markdown)
+                  computed, reused, binary.rows, binary.markdown, acc_rows)
 
 
 class _Store:
