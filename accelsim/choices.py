@@ -3,7 +3,8 @@
 * :class:`Model`: how a question is answered: the paper's whole-network balance model, the
   op-count sequential model, the tile-level analytic bound, or the discrete-event engine;
 * :class:`SchedulePolicy`: how layers follow each other in the tile-level models;
-* :class:`Objective`: what an allocation or a mapping search minimises.
+* :class:`Objective`: what an allocation or a mapping search minimises;
+* :class:`MemoryPolicy`: where activations live between layers.
 
 Each is a :class:`enum.StrEnum`, so a member *is* its string value (JSON, CSV and f-strings show
 ``"des"``, not ``Model.DES``); :meth:`parse` turns user input into a member or raises the usual
@@ -98,3 +99,18 @@ class Objective(Choice):
         if self is Objective.ENERGY:
             return energy_pj
         return cycles * energy_pj
+
+
+class MemoryPolicy(Choice):
+    """Where a layer's output lives until its consumers read it (docs/engine.md, section 4).
+
+    ``roundtrip``: written to DRAM and read back by every consumer (the earlier model);
+    ``resident``: kept in the activation buffer (``mapping.activation_buffer``) when it fits
+    beside everything else live on chip, spilled to DRAM otherwise; ``fused``: as ``resident``,
+    and a depthwise layer and the pointwise layer that consumes it are processed position chunk
+    by position chunk without the intermediate map leaving the chip, when that is cheaper under
+    the mapping objective (the mapper decides per pair)."""
+
+    ROUNDTRIP = "roundtrip"
+    RESIDENT = "resident"
+    FUSED = "fused"

@@ -36,6 +36,12 @@ def _oneline(text: str) -> str:
                    for ch in text)
 
 
+class AccelsimWarning(UserWarning):
+    """Something the user should know that does not stop the command (a config that leaves a
+    quarter of its area budget unused, published points left out of a figure). The command
+    line prints it as one ``warning:`` line on stderr."""
+
+
 class AccelsimError(Exception):
     """Base class of every error accelsim raises on purpose."""
 

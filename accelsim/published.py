@@ -5,6 +5,8 @@ import csv
 from dataclasses import dataclass
 from importlib import resources
 
+import yaml
+
 #: Columns of the published table compared cell by cell, with their units.
 COLUMNS = ("muls_m", "adds_m", "macs_m", "size_kb", "energy", "throughput")
 
@@ -43,3 +45,47 @@ def gope2019_mobilenet() -> tuple[PublishedRow, ...]:
         rows.append(PublishedRow(rec["network"], alpha, rec["r"], rec["workload"], values,
                                  digits))
     return tuple(rows)
+
+
+@dataclass(frozen=True)
+class TinymlRow:
+    """One row of Gope et al.'s tinyML Table I: values as printed (``digits``: decimals)."""
+
+    network: str
+    workload: str
+    top1: float
+    values: dict[str, float]
+    digits: dict[str, int]
+
+
+@dataclass(frozen=True)
+class Headline:
+    """A percentage of the tinyML abstract's text: ``workload``'s row against the baseline by
+    ``metric`` (accelsim.study.tinyml.METRICS), ``printed`` with ``digits`` decimals."""
+
+    text: str
+    workload: str
+    metric: str
+    printed: float
+    digits: int
+
+
+#: Columns of Table I that accelsim computes (top-1 accuracy is published only).
+TINYML_COLUMNS = ("size_kb", "energy", "throughput")
+
+
+def gope2019_tinyml() -> tuple[str, tuple[TinymlRow, ...], tuple[Headline, ...]]:
+    """The tinyML abstract's Table I and headline percentages, and the convention they use."""
+    text = resources.files("accelsim.data").joinpath("gope2019_tinyml.yaml").read_text()
+    doc = yaml.safe_load(text)
+    rows = tuple(TinymlRow(r["network"], r["workload"], float(r["top1"]),
+                           {c: float(r[c]) for c in TINYML_COLUMNS},
+                           {c: _digits(r[c]) for c in TINYML_COLUMNS}) for r in doc["rows"])
+    heads = tuple(Headline(h["text"], h["workload"], h["metric"], float(h["printed"]),
+                           _digits(h["printed"])) for h in doc["headlines"])
+    return str(doc["convention"]), rows, heads
+
+
+def _digits(cell: str) -> int:
+    cell = str(cell).strip()
+    return len(cell.split(".")[1]) if "." in cell else 0

@@ -10,10 +10,22 @@ from dataclasses import dataclass
 
 from accelsim.errors import CompatibilityError, Problem
 from accelsim.hw.config import HardwareConfig
-from accelsim.hw.schema import ARRAY_UNITS
+from accelsim.hw.schema import ARRAY_UNITS, COUNT_FIELDS
 from accelsim.workload.schema import Layer, Stage, Workload
 
 _ARRAY_OF = {unit: array for array, unit in ARRAY_UNITS.items()}
+#: The operation class of binary dot products on packed words (docs/workload-format.md).
+XNOR = "xnor"
+
+
+def binary_word_ops(st: Stage, hw: HardwareConfig) -> int | None:
+    """The word operations ``hw`` executes for a binary dot-product stage (op ``xnor``):
+    ``m * n * ceil(k / binary_array.word_bits)``, whatever word width the trace recorded (the
+    cost table prices an ``xnor`` operation per word); None for any other stage, whose
+    operations are counted as the workload gives them."""
+    if st.op != XNOR:
+        return None
+    return st.word_ops(hw.binary_array.word_bits)
 
 
 @dataclass(frozen=True)
@@ -59,7 +71,7 @@ def check_compatible(wl: Workload, hw: HardwareConfig, source: str | None = None
             unit_cls = hw.units.get(a.unit)
             if count <= 0 or unit_cls is None:
                 array = _ARRAY_OF.get(a.unit, a.unit)
-                field = f"{array}.count" if array != "mac_array" else "mac_array.rows"
+                field = f"{array}.{COUNT_FIELDS.get(array, 'count')}"
                 problems.append(Problem(
                     f"layers[{layer.name}].stages[{st.name}].unit", st.op,
                     f"needs '{a.unit}' units but the config has none ({field} = "

@@ -4,7 +4,7 @@
 1. The whole MobileNet-V1 0.5 hybrid workload (workloads/mobilenet_v1_0.5_hybrid_a0.5_r1.json,
    or one built with accelsim.workload.build if that file is missing) mapped and run through the
    DES: wall time, tiles, peak traced Python memory (tracemalloc) and the process's peak RSS.
-   Targets: <= 1 s and <= 300 MB.
+   Targets: <= 0.5 s and <= 150 MB (wall and CPU time both printed).
 2. Cost against size: the same network replicated 1, 2, 4, 8 times end to end; time per tile
    should stay flat (linear growth in tiles).
 
@@ -76,16 +76,18 @@ def replicate(wl: Workload, times: int) -> Workload:
 
 def measure(wl: Workload, hw, schedule: str) -> dict:
     """Best of three timed runs (no tracing), then one run under tracemalloc for the peak."""
-    best = None
+    best = cpu = None
     for _ in range(3):
         gc.collect()
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         plan = map_workload(wl, hw, schedule=schedule)
-        t1 = time.perf_counter()
+        c1, t1 = time.process_time(), time.perf_counter()
         res = simulate_plan(plan, hw)
-        t2 = time.perf_counter()
+        c2, t2 = time.process_time(), time.perf_counter()
         if best is None or t2 - t0 < best[2] - best[0]:
             best = (t0, t1, t2)
+        if cpu is None or c2 - c0 < cpu[2] - cpu[0]:
+            cpu = (c0, c1, c2)
     t0, t1, t2 = best
     gc.collect()
     tracemalloc.start()
@@ -93,7 +95,8 @@ def measure(wl: Workload, hw, schedule: str) -> dict:
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     return {"tiles": len(plan.tiles), "map_s": t1 - t0, "des_s": t2 - t1,
-            "total_s": t2 - t0, "peak_mb": peak / 2 ** 20, "cycles": res.cycles}
+            "total_s": t2 - t0, "cpu_map_s": cpu[1] - cpu[0],
+            "cpu_des_s": cpu[2] - cpu[1], "peak_mb": peak / 2 ** 20, "cycles": res.cycles}
 
 
 def main() -> None:
@@ -110,10 +113,12 @@ def main() -> None:
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"workload {wl.name} ({origin}), {len(wl.layers)} layers; config {hw.name}; "
           f"schedule {args.schedule}")
-    print(f"  tiles {m['tiles']:,}   map {m['map_s']:.3f} s   DES {m['des_s']:.3f} s   "
-          f"total {m['total_s']:.3f} s (target <= 1 s)")
+    print(f"  tiles {m['tiles']:,}   wall: map {m['map_s']:.3f} s + DES {m['des_s']:.3f} s "
+          f"= {m['total_s']:.3f} s;   CPU: map {m['cpu_map_s']:.3f} s + DES "
+          f"{m['cpu_des_s']:.3f} s = {m['cpu_map_s'] + m['cpu_des_s']:.3f} s   (target <= 0.5 s;"
+          " wall time includes waiting for a shared core)")
     print(f"  peak traced memory {m['peak_mb']:.1f} MB, process peak RSS {rss:.0f} MB "
-          f"(target <= 300 MB); simulated {m['cycles']:,} cycles")
+          f"(target <= 150 MB); simulated {m['cycles']:,} cycles")
     print("\nscaling (network replicated end to end):")
     print(f"  {'copies':>6} {'layers':>7} {'tiles':>7} {'map s':>7} {'DES s':>7} "
           f"{'us/tile':>8} {'peak MB':>8}")

@@ -1,8 +1,10 @@
 """A minimal training loop for tests and benchmarks of the HBN partition: a small fully
-binarized network on a seeded synthetic image set (no dataset download).
+binarized network on a seeded synthetic image set (no dataset download), in seconds.
 
-This stands in for ``accelsim train`` (the trained-reference-model work) until it is merged; the
-partition reads the same checkpoint format (``accelsim.reference.binerror.save_checkpoint``).
+``accelsim train`` trains the binary variants on real data (tests/test_training_binary.py);
+this loop is faster and its synthetic classes give the partition a well-trained network to
+work on. ``accelsim.reference.binerror.save_checkpoint`` writes what it trains in the format
+``accelsim train`` exports.
 """
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""Closed-form MobileNet-V1 counts written straight from method.md (no accelsim code), used to
-check the analytic models and the paper table independently of the workload builder."""
+"""Closed-form MobileNet-V1 counts written straight from the formulas of docs/accounting.md (no
+accelsim code), used to check the analytic models and the paper table independently of the
+workload builder."""
 from __future__ import annotations
 
 

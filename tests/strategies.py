@@ -38,6 +38,7 @@ _BASE: dict[str, Any] = {
                 for name in ("weights", "inputs", "outputs", "hidden")},
     "dram": {"bandwidth_bytes_per_cycle": 8, "latency_cycles": 10, "energy_pj_per_byte": 2.0},
     "route": {},
+    "mapping": {"objective": "throughput"},
 }
 
 
@@ -91,8 +92,9 @@ def tiny_workload(hybrid: bool = True) -> Workload:
 # -- hypothesis strategies --------------------------------------------------------------------
 @st.composite
 def hwconfigs(draw, *, routes: bool = True) -> HardwareConfig:
-    """Small valid configs: 1-8 x 1-8 WS/OS arrays, 0-64 adders, 0-4 multipliers (missing
-    classes routed to the MAC array), 0.25-8 KiB buffers, 1-64 B/cycle DRAM."""
+    """Small valid configs: 1-8 x 1-8 arrays of any dataflow set and microarchitecture, 0-64
+    adders (any broadcast / bus / lockstep / zero handling / sparse format), 0-4 multipliers
+    (missing classes routed to the MAC array), 0.25-8 KiB buffers, 1-64 B/cycle DRAM."""
     rows, cols = draw(st.integers(1, 8)), draw(st.integers(1, 8))
     adders = draw(st.sampled_from([0, 1, 3, 8, 16, 64])) if routes else draw(st.integers(1, 64))
     muls = draw(st.sampled_from([0, 1, 4])) if routes else draw(st.integers(1, 4))
@@ -101,9 +103,22 @@ def hwconfigs(draw, *, routes: bool = True) -> HardwareConfig:
         route["add"] = "mac"
     if muls == 0:
         route["mul"] = "mac"
+    flows = draw(st.lists(st.sampled_from(["ws", "os", "is"]), min_size=1, max_size=3,
+                          unique=True))
     doc = hw_dict(**{
         "mac_array.rows": rows, "mac_array.cols": cols,
-        "mac_array.dataflow": draw(st.sampled_from(["ws", "os"])),
+        "mac_array.dataflow": flows[0], "mac_array.dataflows": flows,
+        "mac_array.loading": draw(st.sampled_from(["blocking", "double_buffered"])),
+        "mac_array.fold_pipelining": draw(st.booleans()),
+        "mac_array.depthwise": draw(st.sampled_from(["block_diagonal", "channel_parallel"])),
+        "adder_array.broadcast_trees": draw(st.sampled_from([0, 1, 2, 8])),
+        "adder_array.operand_bus_terms": draw(st.sampled_from([0, 1, 4, 32])),
+        "adder_array.lockstep_trees": draw(st.sampled_from([1, 2, 8])),
+        "adder_array.zero_handling": draw(st.sampled_from(["skip", "gate"])),
+        "adder_array.sparse_format": draw(st.sampled_from(["none", "bitmask", "index"])),
+        "adder_array.unshared_operands": draw(st.sampled_from(["bus", "private"])),
+        "mapping.objective": draw(st.sampled_from(["throughput", "energy", "edp"])),
+        "mapping.memory": draw(st.sampled_from(["roundtrip", "resident", "fused"])),
         "mac_array.pipeline_latency_cycles": draw(st.integers(0, 3)),
         "adder_array.count": adders, "adder_array.tree_width": draw(st.sampled_from([1, 2, 4, 16])),
         "adder_array.latency_cycles": draw(st.integers(0, 2)),
@@ -169,3 +184,39 @@ def workloads(draw, max_layers: int = 4) -> Workload:
         layers.append(fp_layer("fc", "linear", Shape(1, 1, c, 1, 1, draw(st.integers(1, 10))),
                                inputs=prev))
     return Workload("random", tuple(layers))
+
+
+@st.composite
+def branching_workloads(draw) -> Workload:
+    """A stem layer, two layers of any kind that both read it (they may run side by side under
+    the overlap schedule: a residual block's main path and projection shortcut) and an add that
+    joins them; optionally a layer after the add."""
+    h, c = draw(st.integers(2, 6)), draw(st.integers(1, 8))
+    stem = _layer(draw, "stem", draw(st.sampled_from(["fp", "twn", "strassen", "hybrid"])), h, c,
+                  ())
+    h, c = stem.shape.out_h, stem.shape.out_c
+    co = draw(st.integers(2, 12))
+    branches = []
+    for name in ("a", "b"):
+        kind = draw(st.sampled_from(["fp", "twn", "strassen", "hybrid"]))
+        ksz = draw(st.sampled_from([1, 3]))
+        sh = Shape(h, h, c, h, h, co, ksz, ksz, 1, ksz // 2)
+        k = ksz * ksz * c
+        if kind == "fp":
+            layer = fp_layer(name, "conv", sh, inputs=("stem",))
+        elif kind == "twn":
+            layer = twn_layer(name, "conv", sh, weight_nnz=draw(st.integers(0, co * k)),
+                              inputs=("stem",))
+        else:
+            alpha = 0.0 if kind == "strassen" else draw(st.sampled_from([0.25, 0.5]))
+            p = strassen_params(co, alpha=alpha,
+                                r_factor=draw(st.sampled_from([0.5, 1.0, 2.0])))
+            layer = strassen_layer(name, "conv", sh, p, wb_nnz=draw(st.integers(0, p.r * k)),
+                                   wc_nnz=[[draw(st.integers(0, p.c_rem * p.r))]],
+                                   inputs=("stem",))
+        branches.append(layer)
+    layers = [stem, *branches, eltwise_layer("join", h, h, co, ("a", "b"))]
+    if draw(st.booleans()):
+        layers.append(_layer(draw, "tail", draw(st.sampled_from(["fp", "strassen"])), h, co,
+                             ("join",)))
+    return Workload("branches", tuple(layers))

@@ -14,7 +14,7 @@ from accelsim.published import gope2019_mobilenet
 from accelsim.study.compare import truncate
 from accelsim.workload.load import load_workload
 
-INCONSISTENT = "mobilenet_v1_0.5_hybrid_a0.5_r1"   # method.md section 6
+INCONSISTENT = "mobilenet_v1_0.5_hybrid_a0.5_r1"   # docs/accounting.md, 'The inconsistent row'
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +32,7 @@ def test_paper_config_reproduces_published_normalised_throughput(paper):
         rep = allocate_report(wls[row.workload], hw, baseline=base, convention="paper")
         shown = truncate(rep.bound_throughput, row.digits["throughput"])
         if row.workload == INCONSISTENT:
-            assert rep.bound_throughput == pytest.approx(1.09, abs=0.005)  # method.md's value
+            assert rep.bound_throughput == pytest.approx(1.09, abs=0.005)  # docs/accounting.md
             assert truncate(rep.bound_throughput, 2) == 1.09 != row.values["throughput"]
             continue
         assert shown == pytest.approx(row.values["throughput"]), row.label

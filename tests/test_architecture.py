@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1] / "accelsim"
 FLOORS: tuple[tuple[str, ...], ...] = (
     ("accelsim", "errors", "fields", "choices", "data",    # base: errors, readers, closed sets,
      "limits", "documents", "outputs"),                    # limits, safe reading and writing
-    ("workload", "hw", "published", "kernels"),            # formats (and pure numba kernels)
+    ("workload", "hw", "published", "conventions", "kernels"),  # formats, data (and kernels)
     ("counts", "hbn", "routing", "results"),               # workload x hw rules; results (leaf)
     ("mapping",),                                          # layer -> tiles
     ("analytic", "engine"),                                # the models

@@ -74,7 +74,11 @@ def test_sweep_pareto_and_plots(tmp_path):
     for kind in ("fraction", "pareto"):
         target = tmp_path / f"{kind}.png"
         res = run("plot", kind, store, "--baseline", base, "--out", target)
-        assert res.output.strip() == f"wrote {target}" and target.stat().st_size > 10_000
+        assert res.stdout.strip() == f"wrote {target}" and target.stat().st_size > 10_000
+        # the paper's points are not drawn over rows of other models or cost tables
+        assert res.stderr == ("" if kind == "fraction" else
+                              "warning: published points left out: they come from the paper's "
+                              "balance model, these rows from balance, sequential\n")
     res = run("plot", "fraction", tmp_path / "nope", "--out", tmp_path / "x.png", ok=False)
     assert res.exit_code == 2 and "no such result store" in res.output
 
@@ -110,6 +114,12 @@ def test_report_without_des_reproduces_the_paper_columns(tmp_path):
     for name in ("comparison.md", "fraction.png", "pareto.png"):
         assert (tmp_path / "rep" / name).stat().st_size > 0
     assert not (tmp_path / "rep" / "gantt.png").exists()
+    # the baseline row is the reference itself, exactly, and the caption says so
+    base = df.iloc[0]
+    assert (base.balance_throughput, base.energy, base.mac_share_balance) == (1.0, 1.0, 1.0)
+    md = (tmp_path / "rep" / "comparison.md").read_text()
+    assert "| MobileNets fp16 | - | - | 1.00 | 1.00 | 1.00 | n/a | n/a | 1.00 | 1.00 |" in md
+    assert "The baseline row is the reference itself" in md
 
 
 @pytest.mark.parametrize("args, needle", [

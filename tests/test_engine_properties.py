@@ -41,6 +41,15 @@ def test_engine_conserves_work_and_never_beats_the_bound(wl, hw, schedule, zero_
     # windows are consistent and the last tile ends the run
     assert all(0 <= rec.start_cycle <= rec.end_cycle <= des.cycles for rec in des.layers)
     assert max(rec.end_cycle for rec in des.layers) == des.cycles
+    # per unit array, computing and waiting by cause add up to the layer's cycles exactly, and
+    # the layer's stalls are the arrays' stalls summed
+    for rec in des.layers:
+        assert set(rec.unit_stall_cycles) == set(rec.compute_cycles)
+        for u, waits in rec.unit_stall_cycles.items():
+            assert min(waits.values()) >= 0
+            assert rec.compute_cycles[u] + sum(waits.values()) == rec.cycles
+        assert rec.stall_cycles == {c: sum(w[c] for w in rec.unit_stall_cycles.values())
+                                    for c in ("dram", "buffer", "dependency", "unit")}
     assert des.meta["workload_hash"] and des.meta["hw_hash"] and des.meta["accelsim_version"]
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 
 import pytest
-from golden_results import CONFIGS, FOCUS, GOLDEN_RESULTS, layers_table, results_table
+from golden_results import CONFIGS, GOLDEN_RESULTS, focus, layers_table, results_table
 
 
 @pytest.mark.parametrize("config", CONFIGS)
@@ -19,7 +19,7 @@ def test_results_table(config, update_golden):
 
 @pytest.mark.parametrize("config", CONFIGS)
 def test_layers_table(config, update_golden):
-    _check(f"layers_{config}_{FOCUS}.csv", layers_table(config), update_golden)
+    _check(f"layers_{config}_{focus(config)}.csv", layers_table(config), update_golden)
 
 
 def _check(name: str, text: str, update: bool) -> None:

@@ -28,7 +28,7 @@ from accelsim.dse.vector import evaluate_vectorised
 from accelsim.errors import InputError
 from accelsim.mapping import map_workload
 from accelsim.mapping.budget import fold_count, mapping_budget
-from accelsim.mapping.units import systolic_folds
+from accelsim.mapping.units import mappings, systolic_folds
 from accelsim.outputs import strict_json
 
 
@@ -77,9 +77,14 @@ def test_json_output_of_every_command_is_parseable(tmp_path):
         res = CliRunner().invoke(main, args)
         assert res.exit_code == 0
         json.loads(res.stdout)
-    res = CliRunner().invoke(main, ["compare", str(BAD / "ok_tiny.json"), "--hw", str(hw),
+    other = tmp_path / "two.json"  # not the baseline: its energy ratio is 0 / 0
+    other.write_text((BAD / "ok_tiny.json").read_text().replace('"name": "one"', '"name": "two"'))
+    res = CliRunner().invoke(main, ["compare", str(BAD / "ok_tiny.json"), str(other),
+                                    "--baseline", str(BAD / "ok_tiny.json"), "--hw", str(hw),
                                     "--json"])
-    assert res.exit_code == 0 and json.loads(res.stdout)[0]["energy"] is None
+    assert res.exit_code == 0
+    rows = {r["workload"]: r for r in json.loads(res.stdout)}
+    assert rows["two"]["energy"] is None
 
 
 # -- exit codes --------------------------------------------------------------------------------
@@ -123,6 +128,9 @@ def test_the_budget_bounds_the_tiles_before_mapping(wl, hw, schedule):
         for s in layer.stages:
             assert fold_count(s.m, s.n, s.k, s.groups, hw.mac_array) == \
                 len(systolic_folds(s.m, s.n, s.k, s.groups, hw.mac_array))
+            for mp in mappings(hw.mac_array, s.groups, s.n):
+                assert fold_count(s.m, s.n, s.k, s.groups, hw.mac_array, mp) == \
+                    len(systolic_folds(s.m, s.n, s.k, s.groups, hw.mac_array, mp))
     try:
         plan = map_workload(wl, hw, schedule=schedule)
     except InputError:

@@ -58,7 +58,9 @@ def test_paper_command(tmp_path):
     res = CliRunner().invoke(main, ["paper", "--table", "hbn2018", "--workloads",
                                     str(WORKLOADS)])
     assert res.exit_code == 0, res.output
-    assert res.output.splitlines()[-1].startswith("132/132 cells within tolerance")
+    lines = res.output.splitlines()
+    assert lines[-3].startswith("132/132 cells within tolerance")
+    assert lines[-2].startswith("convention hbn2018 (method hbn2018)")
     res = CliRunner().invoke(main, ["paper", "--table", "hbn2018", "--workloads",
                                     str(WORKLOADS), "--json"])
     doc = json.loads(res.output)

@@ -12,7 +12,7 @@ from accelsim.hw import dumps_hwconfig, load_hwconfig, loads_hwconfig, override
 from accelsim.hw.config import Dataflow
 
 
-@pytest.mark.parametrize("name", ["paper", "iso_area_45nm", "scalesim_ws32"])
+@pytest.mark.parametrize("name", ["paper", "iso_area_45nm", "scalesim_ws32", "scalesim_os32"])
 def test_bundled_configs_load_and_round_trip(name):
     cfg = load_hwconfig(HWCONFIGS / f"{name}.yaml")
     assert loads_hwconfig(dumps_hwconfig(cfg)) == cfg
@@ -50,7 +50,7 @@ def _err(doc) -> str:
      "hw.yaml: dram.bandwidth_bytes_per_cycle: inf (must be finite)"),
     (("buffers", "hidden", "size_kib"), -1, "hw.yaml: buffers.hidden.size_kib: -1 (must be > 0)"),
     (("mac_array", "dataflow"), "wss",
-     "hw.yaml: mac_array.dataflow: 'wss' (must be one of ws, os; did you mean 'ws'?)"),
+     "hw.yaml: mac_array.dataflow: 'wss' (must be one of ws, os, is; did you mean 'ws'?)"),
     (("mac_array", "rows"), "16", "hw.yaml: mac_array.rows: '16' (must be an integer)"),
 ])
 def test_bad_values(path, value, expected):
@@ -108,4 +108,4 @@ def test_round_trip_property(rows, add, mul, kib, bw, df, lat, e):
     doc["dram"].update(latency_cycles=lat, energy_pj_per_byte=e)
     cfg = loads_hwconfig(yaml.safe_dump(doc))
     assert loads_hwconfig(dumps_hwconfig(cfg)) == cfg
-    assert cfg.counts == {"mac": rows * (32 if rows else 0), "add": add, "mul": mul}
+    assert cfg.counts == {"mac": rows * (32 if rows else 0), "add": add, "mul": mul, "xnor": 0}

@@ -127,6 +127,7 @@ def test_cli_mismatch_exits_1_naming_the_layer(tmp_path):
     layer = next(layer for layer in doc["layers"] if layer["name"] == "layer3.1.conv1")
     stage = next(s for s in layer["stages"] if s["name"] == "wc")
     stage["ops_nonzero"] += 7
+    stage["ops_nonzero_per_channel"][0] += 7
     path = tmp_path / "tampered.json"
     path.write_text(dumps_workload(loads_workload(json.dumps(doc))))
     res = run(str(path))

@@ -138,7 +138,15 @@ def test_partition_rejects_a_model_that_is_not_fully_binarized(trained, tmp_path
     assert res.stderr.strip() == (f"error: {tmp_path / 'wbin.pt'}: spec.variant: 'wbin' (the "
                                   "partition needs a fully binarized (fbin) model)")
     doc = torch.load(trained[0] / "fbin.pt", weights_only=True)
-    doc["state_dict"].pop("fc.weight")
+    assert doc["kind"] == "inference"                     # the format accelsim train exports
+    doc["state"].pop("fc.weight")
     torch.save(doc, tmp_path / "broken.pt")
     res = CliRunner().invoke(main, ["partition", str(tmp_path / "broken.pt"), "--ratio", "0.5"])
+    assert res.exit_code == 2 and "state: 'fc.weight' (missing parameter (1 missing" in \
+        res.stderr
+    # the earlier form ({spec, state_dict}, no kind) is still read, and checked the same way
+    legacy = {"format": doc["format"], "version": 1, "spec": doc["spec"],
+              "state_dict": doc["state"]}
+    torch.save(legacy, tmp_path / "legacy.pt")
+    res = CliRunner().invoke(main, ["partition", str(tmp_path / "legacy.pt"), "--ratio", "0.5"])
     assert res.exit_code == 2 and "state_dict: ['fc.weight'] (1 missing" in res.stderr

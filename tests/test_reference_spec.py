@@ -37,7 +37,8 @@ def test_bundled_files_are_exactly_the_listed_ones():
         wl = load_workload(WORKLOADS / filename)
         assert wl.name == spec.slug()
         assert ModelSpec.from_provenance(wl.provenance) == spec
-        assert (WORKLOADS / filename).stat().st_size < 100_000
+        # small enough to keep in git (per-channel non-zero counts included)
+        assert (WORKLOADS / filename).stat().st_size < 200_000
 
 
 def test_bundled_totals_match_the_independently_verified_figures():
@@ -107,7 +108,7 @@ def test_spec_reports_every_bad_field_at_once():
 @pytest.mark.parametrize("kwargs,field,why", [
     (dict(variant="strassen", alpha=0.25), "alpha", "strassen variant has alpha = 0"),
     (dict(variant="twn", overrides=(("conv1", 0.5, 1.0),)), "overrides", "no strassenified"),
-    (dict(variant="hybrid", overrides=(("conv1", 1.5, 1.0),)), "overrides[0].alpha", "[0, 1)"),
+    (dict(variant="hybrid", overrides=(("conv1", 1.5, 1.0),)), "overrides[0].alpha", "[0, 1]"),
     (dict(variant="hybrid", overrides=(("conv1", 0.5, 0.0),)), "overrides[0].r_factor", "> 0"),
     (dict(variant="hybrid", overrides=(("a", 0.5, 1.0), ("a", 0.1, 1.0))), "overrides[1].name",
      "twice"),

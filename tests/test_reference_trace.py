@@ -1,5 +1,5 @@
 """Traces of the reference networks: op counts against closed forms written here from
-method.md section 2 (not from accelsim.workload.build), zero-skip counts against the quantized
+docs/accounting.md (not from accelsim.workload.build), zero-skip counts against the quantized
 weights, names, producers and determinism."""
 from __future__ import annotations
 
@@ -70,7 +70,7 @@ def arch(spec):
 
 
 def expected(spec):
-    """{name: (macs, adds, muls, weight bits)} from the formulas of method.md s.2-4."""
+    """{name: (macs, adds, muls, weight bits)} from the formulas of docs/accounting.md."""
     fpb, res = 8 * spec.fp_bytes, {}
     ovr = {n: (a, f) for n, a, f in spec.overrides}
     for name, kind, ci, co, k, s, pad, size in arch(spec):

@@ -1,6 +1,8 @@
 """SCALE-Sim topology CSV import/export (accelsim.interop.scalesim) and its CLI commands."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from click.testing import CliRunner
 from conftest import GOLDEN, WORKLOADS
@@ -186,7 +188,7 @@ def test_export_sanitises_names():
     assert names == ["Dpconv", "a_b_c", "a_b_c_2"]  # 'DP' would make SCALE-Sim split it
 
 
-def test_export_refuses_non_baseline_layers_listing_each():
+def test_export_refuses_non_baseline_layers_in_one_line():
     sh = Shape(8, 8, 4, 8, 8, 8, kernel_h=3, kernel_w=3, padding=1)
     twn = twn_layer("t1", "conv", sh, weight_nnz=100)
     hyb = strassen_layer("h1", "conv", sh, strassen_params(8, alpha=0.5, r_factor=1.0),
@@ -194,10 +196,16 @@ def test_export_refuses_non_baseline_layers_listing_each():
     grouped = fp_layer("g1", "conv", Shape(8, 8, 4, 8, 8, 8, groups=2))
     with pytest.raises(WorkloadError) as info:
         export_topology(Workload("mixed", (twn, hyb, grouped)))
-    msg = str(info.value)
-    assert "mixed: layers[t1].variant: 'twn' (SCALE-Sim runs fp layers only" in msg
-    assert "layers[h1].variant: 'hybrid'" in msg
-    assert "layers[g1].shape.groups: 2 (SCALE-Sim has no grouped convolution" in msg
+    lines = str(info.value).splitlines()
+    assert lines == [
+        "mixed: layers[*].variant: <hybrid/twn> (2 of 3 layers are not fp (t1, h1); SCALE-Sim "
+        "runs fp layers only: export the baseline workload)",
+        "mixed: layers[g1].shape.groups: 2 (SCALE-Sim has no grouped convolution; only "
+        "depthwise (groups = in_c = 4) can be written)"]
+    with pytest.raises(WorkloadError) as info:  # a single such layer is named as before
+        export_topology(Workload("one", (twn, replace(grouped, shape=sh))))
+    assert str(info.value) == ("one: layers[t1].variant: 'twn' (SCALE-Sim runs fp layers "
+                               "only; export the baseline workload)")
     with pytest.raises(WorkloadError, match="no conv, depthwise or linear layer"):
         export_topology(Workload("e", (eltwise_layer("r", 2, 2, 2, ("a", "b")),)))
 

@@ -1,4 +1,4 @@
-"""Reading SCALE-Sim's COMPUTE_REPORT.csv, its WS closed form, and the golden file format."""
+"""Reading SCALE-Sim's COMPUTE_REPORT.csv, its WS and OS closed forms, and the golden format."""
 from __future__ import annotations
 
 import pytest
@@ -8,6 +8,7 @@ from accelsim.interop import (
     ScaleSimRow,
     dumps_golden,
     load_golden,
+    os_compute_cycles,
     per_topology_row,
     read_compute_report,
     ws_compute_cycles,
@@ -62,6 +63,17 @@ def test_report_errors(tmp_path):
 def test_ws_closed_form_matches_measured_scalesim_cycles(sr, sc, t, expected):
     # expected: Total - Stall cycles measured with scalesim==3.0.0 on bench/scalesim_ws32.cfg
     assert ws_compute_cycles(sr, sc, t, 32, 32) == expected
+
+
+@pytest.mark.parametrize("sr, sc, t, expected", [
+    (112 * 112, 16, 27, 34887),   # conv1: 392 row folds x 1 column fold
+    (56 * 56, 64, 32, 18423),     # pw2: 98 x 2 folds
+    (7 * 7, 512, 512, 18367),     # pw13: 2 x 16 folds, 512 terms streamed
+    (1, 1000, 512, 18367),        # fc: one row fold (1 of 32 rows used) x 32 column folds
+])
+def test_os_closed_form_matches_measured_scalesim_cycles(sr, sc, t, expected):
+    # expected: Total - Stall cycles measured with scalesim==3.0.0 on bench/scalesim_os32.cfg
+    assert os_compute_cycles(sr, sc, t, 32, 32) == expected
 
 
 def test_golden_round_trip_and_validation(tmp_path):

@@ -111,7 +111,7 @@ def test_mac_fraction_split_rounds_to_whole_rows_within_the_area():
     assert cfg.mac_array.cols == 32 and cfg.counts["mac"] % 32 == 0
     assert cfg.compute_area_um2 <= hw.area_budget_um2
     # 0.5 of 1024 MAC areas = 512 MACs (16 rows); the rest is 1024 adders
-    assert cfg.counts == {"mac": 512, "add": 1024, "mul": 64}
+    assert cfg.counts == {"mac": 512, "add": 1024, "mul": 64, "xnor": 0}
     rows, cols, macs, adders = split_area(np.array([0.0, 0.01, 1.0]), 2785280.0, 2720.0,
                                             1360.0, 0.0, 64, 32)
     assert macs.tolist() == [0, 10, 1024] and rows.tolist() == [0, 1, 32]

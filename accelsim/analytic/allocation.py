@@ -1,7 +1,8 @@
-"""How to split an area budget between MAC units, adders and multipliers.
+"""How to split an area budget between MAC units, adders, multipliers and binary lanes.
 
-:func:`allocate` searches the split of the area among the unit classes (vectorised over a grid of
-area shares, then refined) that optimises ``throughput``, ``energy`` or ``edp`` under one of two
+:func:`allocate` searches the split of the area among the unit classes with an area (vectorised
+over a grid of area shares on the simplex, then refined; with four classes or more a coarser
+grid refined several times) that optimises ``throughput``, ``energy`` or ``edp`` under one of two
 op-count models: ``balance`` (the paper's whole-network bound: closed form) or ``sequential``
 (a fixed split, layers one after another: the split that is best *on average over layers*, which is
 what a real accelerator with one fixed array must choose). Unit counts become a config by
@@ -9,6 +10,7 @@ what a real accelerator with one fixed array must choose). Unit counts become a 
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from itertools import product
@@ -26,7 +28,9 @@ from accelsim.workload.schema import Workload
 
 #: The op-count models an allocation can optimise under.
 ALLOCATION_MODELS = (Model.BALANCE, Model.SEQUENTIAL)
-_ARRAYS = ("mac", "add", "mul")
+_ARRAYS = ("mac", "add", "mul", "xnor")
+#: Most grid points of the first pass (the grid gets coarser for many classes).
+MAX_GRID = 50_000
 
 
 @dataclass(frozen=True)
@@ -115,12 +119,18 @@ def allocate(wl: Workload, hw: HardwareConfig, *, area_um2: float | None = None,
     elif len(opt) == 1:
         best = np.ones(1)
     else:
-        grid = _simplex(len(opt), resolution)
+        steps = _grid_steps(len(opt), resolution)
+        grid = _simplex(len(opt), steps)
         cyc, en = evaluate(grid)
         best = grid[int(np.argmin(score(cyc, en)))]
-        fine = _refine(best, 1.0 / resolution, resolution * 10)
-        cyc, en = evaluate(fine)
-        best = fine[int(np.argmin(score(cyc, en)))]
+        radius, points = 1.0 / steps, 41 if len(opt) <= 3 else 21
+        while True:  # refine around the best point until ten times finer than the grid
+            fine = _refine(best, radius, resolution * 10, points)
+            cyc, en = evaluate(fine)
+            best = fine[int(np.argmin(score(cyc, en)))]
+            radius *= 2.0 / (points - 1)
+            if radius < 1.0 / (resolution * 10) or len(opt) <= 3:
+                break
     cyc, en = evaluate(best[None, :] if len(opt) else np.zeros((1, 0)))
     shares = {names[i]: float(best[j]) for j, i in enumerate(opt)}
     ideal = {names[i]: best[j] * area / areas[i] for j, i in enumerate(opt)}
@@ -158,8 +168,9 @@ def allocate(wl: Workload, hw: HardwareConfig, *, area_um2: float | None = None,
 def _integer_candidates(hw: HardwareConfig, area: float, ideal: Mapping[str, float]
                         ) -> list[dict[str, int]]:
     """Whole-unit splits near the fractional optimum, all within the area: MACs rounded down and
-    up to whole rows of the array, multipliers to the nearest unit (>= 1 when needed), adders
-    fill what is left. The caller keeps the best one under its objective."""
+    up to whole rows of the array, binary lanes down and up to a whole lane, multipliers to the
+    nearest unit (>= 1 when needed), adders fill what is left. The caller keeps the best one
+    under its objective."""
     cols = hw.mac_array.cols or 32
     mac_options: list[int | None] = [None]
     if "mac" in ideal:
@@ -167,8 +178,12 @@ def _integer_candidates(hw: HardwareConfig, area: float, ideal: Mapping[str, flo
         low = (n // cols) * cols if n >= cols else n
         high = low + cols if n >= cols else n + 1
         mac_options = [low, high]
+    lane_options: list[int | None] = [None]
+    if "xnor" in ideal:
+        n = int(ideal["xnor"] + 1e-9)
+        lane_options = list(dict.fromkeys([max(1, n), n + 1])) if ideal["xnor"] > 0 else [0]
     out = []
-    for n_mac in mac_options:
+    for n_mac, n_lanes in product(mac_options, lane_options):
         counts: dict[str, int] = {}
         used = 0.0
         if n_mac is not None:
@@ -177,6 +192,9 @@ def _integer_candidates(hw: HardwareConfig, area: float, ideal: Mapping[str, flo
         if "mul" in ideal:
             counts["mul"] = max(1, int(round(ideal["mul"]))) if ideal["mul"] > 0 else 0
             used += counts["mul"] * hw.units["mul"].area_um2
+        if n_lanes is not None:
+            counts["xnor"] = n_lanes
+            used += n_lanes * hw.units["xnor"].area_um2
         if "add" in ideal:
             counts["add"] = max(0, int((area - used) // hw.units["add"].area_um2 + 1e-9))
             used += counts["add"] * hw.units["add"].area_um2
@@ -185,19 +203,35 @@ def _integer_candidates(hw: HardwareConfig, area: float, ideal: Mapping[str, flo
     return out
 
 
+def _grid_steps(k: int, resolution: int) -> int:
+    """Grid steps of the first pass for ``k`` classes: ``resolution`` while the simplex grid
+    has at most :data:`MAX_GRID` points (always for two or three classes at the default),
+    else the largest number of steps that keeps it there."""
+    steps = resolution
+    while k > 3 and steps > k and math.comb(steps - 1, k - 1) > MAX_GRID:
+        steps -= 1
+    return steps
+
+
 def _simplex(k: int, steps: int) -> np.ndarray:
     """All share vectors of ``k`` classes on a grid of ``steps`` (excluding zero shares)."""
     if k == 2:
         s = np.arange(1, steps) / steps
         return np.stack([s, 1 - s], axis=1)
-    pts = [c for c in product(range(1, steps), repeat=k - 1) if sum(c) < steps]
-    arr = np.array(pts, dtype=float) / steps
+    if k == 3:
+        pts = [c for c in product(range(1, steps), repeat=k - 1) if sum(c) < steps]
+        arr = np.array(pts, dtype=float) / steps
+        return np.concatenate([arr, 1 - arr.sum(axis=1, keepdims=True)], axis=1)
+    grids = np.meshgrid(*[np.arange(1, steps)] * (k - 1), indexing="ij")
+    ints = np.stack([g.ravel() for g in grids], axis=1)
+    ints = ints[ints.sum(axis=1) < steps]
+    arr = ints.astype(float) / steps
     return np.concatenate([arr, 1 - arr.sum(axis=1, keepdims=True)], axis=1)
 
 
-def _refine(center: np.ndarray, radius: float, steps: int) -> np.ndarray:
+def _refine(center: np.ndarray, radius: float, steps: int, points: int = 41) -> np.ndarray:
     k = len(center)
-    offs = np.linspace(-radius, radius, 41)
+    offs = np.linspace(-radius, radius, points)
     if k == 2:
         s = np.clip(center[0] + offs, 1.0 / steps, 1 - 1.0 / steps)
         return np.stack([s, 1 - s], axis=1)

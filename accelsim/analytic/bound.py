@@ -90,7 +90,8 @@ def _record(rec, start: int, end: int, terms: dict) -> LayerRecord:
     return LayerRecord(name=rec.name, start_cycle=int(start), end_cycle=int(end),
                        compute_cycles=dict(rec.compute_cycles), busy_cycles=dict(rec.busy_cycles),
                        ops=dict(rec.ops), bytes_read=dict(rec.bytes_read),
-                       bytes_written=dict(rec.bytes_written), stall_cycles=stall, tiles=rec.tiles)
+                       bytes_written=dict(rec.bytes_written), stall_cycles=stall, tiles=rec.tiles,
+                       mapping=dict(rec.mapping))
 
 
 def _path(plan: Schedule, stages: list[StagePlan], bw: float, lat: int, owner: list[int], *,

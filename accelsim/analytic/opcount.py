@@ -23,13 +23,13 @@ import numpy as np
 
 from accelsim import __version__
 from accelsim.choices import NO_SCHEDULE, Model, SchedulePolicy
-from accelsim.counts import Convention, stage_ops
+from accelsim.counts import Convention, ConventionLike, counted, resolve, stage_ops
 from accelsim.errors import CompatibilityError, Problem
 from accelsim.hw.config import HardwareConfig
 from accelsim.hw.rules import leakage_pj, leakage_uw
 from accelsim.results.energy import price
 from accelsim.results.records import LayerRecord, Result
-from accelsim.routing import assign, check_compatible
+from accelsim.routing import assign, binary_word_ops, check_compatible
 from accelsim.workload.load import workload_hash
 from accelsim.workload.schema import Workload
 
@@ -82,15 +82,20 @@ class OpcountTables:
 
 
 def opcount_tables(wl: Workload, hw: HardwareConfig, *, zero_skip: bool = False,
-                   convention: str = Convention.ACTUAL) -> OpcountTables:
-    """Route every stage of ``wl`` on ``hw`` (see :class:`OpcountTables`).
+                   convention: ConventionLike = Convention.ACTUAL) -> OpcountTables:
+    """Route every stage of ``wl`` on ``hw`` (see :class:`OpcountTables`), counted under
+    ``convention`` (:func:`accelsim.counts.counted`). Binary dot products (``xnor``) count
+    as word operations of the config's ``binary_array.word_bits``
+    (:func:`accelsim.routing.binary_word_ops`).
 
     Raises :class:`CompatibilityError` if a stage routes to a class the cost table lacks or
     whose ``executes`` does not include the stage's operation class."""
     units = tuple(sorted(hw.units))
     col = {u: i for i, u in enumerate(units)}
     n_u = len(units)
-    dtype = np.int64 if convention == Convention.ACTUAL else float
+    convention = resolve(convention)
+    wl = counted(wl, convention)
+    dtype = float if convention.fractional_hidden else np.int64
     work = np.zeros((len(wl.layers), n_u), dtype=dtype)
     unfused = np.zeros((len(wl.layers), n_u))
     fused = np.zeros(n_u)
@@ -105,7 +110,9 @@ def opcount_tables(wl: Workload, hw: HardwareConfig, *, zero_skip: bool = False,
         ops: dict[str, float] = {}
         for st in layer.stages:
             a = assign(st, layer, hw)
-            n = stage_ops(st, zero_skip=zero_skip, convention=convention)
+            words = binary_word_ops(st, hw)
+            n = stage_ops(st, zero_skip=zero_skip, convention=convention) if words is None \
+                else words
             op, _, unit = a.op_key.partition("@")
             unit = unit or op
             price_cls = op if op in hw.units else unit
@@ -241,4 +248,4 @@ def sequential(wl: Workload, hw: HardwareConfig, *, zero_skip: bool = False) -> 
                     workload=wl.name, hw=hw.name, zero_skip=zero_skip, cycles=start,
                     clock_mhz=hw.clock_mhz, layers=tuple(records),
                     meta={"workload_hash": workload_hash(wl), "accelsim_version": __version__})
-    return price(result, hw)
+    return price(result, hw, operands=False)  # op counts move no data (as the array path)

@@ -17,11 +17,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from accelsim.analytic.opcount import opcount_tables
-from accelsim.counts import Convention, stage_ops
+from accelsim.counts import Convention, ConventionLike, counted, resolve, stage_ops
 from accelsim.errors import CompatibilityError, Problem
 from accelsim.hw.config import HardwareConfig
 from accelsim.hw.rules import area_of
-from accelsim.routing import assign
+from accelsim.routing import assign, binary_word_ops
 from accelsim.workload.schema import Workload
 
 
@@ -41,21 +41,26 @@ class Balance:
 
 
 def op_energy_pj(wl: Workload, hw: HardwareConfig, *, zero_skip: bool = False,
-                 convention: str = Convention.ACTUAL) -> float:
+                 convention: ConventionLike = Convention.ACTUAL) -> float:
     """Energy of the operations alone, summed stage by stage (each operation priced at its own
-    class when the cost table has it, else at the class that executes it)."""
+    class when the cost table has it, else at the class that executes it; binary dot products
+    as word operations of the config's word width)."""
     total = 0.0
-    for layer in wl.layers:
+    convention = resolve(convention)
+    for layer in counted(wl, convention).layers:
         for st in layer.stages:
             a = assign(st, layer, hw)
             cost = hw.units.get(st.op) or hw.units[a.unit]
-            total += stage_ops(st, zero_skip=zero_skip, convention=convention) * \
-                cost.energy_pj_per_op
+            words = binary_word_ops(st, hw)
+            n = stage_ops(st, zero_skip=zero_skip, convention=convention) if words is None \
+                else words
+            total += n * cost.energy_pj_per_op
     return total
 
 
 def balance_bound(wl: Workload, hw: HardwareConfig, *, area_um2: float | None = None,
-                  zero_skip: bool = False, convention: str = Convention.ACTUAL) -> Balance:
+                  zero_skip: bool = False, convention: ConventionLike = Convention.ACTUAL
+                  ) -> Balance:
     """The paper's whole-network balance bound (see module docstring)."""
     area = area_of(hw, area_um2)
     names = sorted(hw.units)
@@ -70,7 +75,7 @@ def balance_bound(wl: Workload, hw: HardwareConfig, *, area_um2: float | None = 
 
 
 def reference_cycles(baseline: Workload, hw: HardwareConfig, *, area_um2: float | None = None,
-                     convention: str = Convention.ACTUAL) -> float:
+                     convention: ConventionLike = Convention.ACTUAL) -> float:
     """Cycles of the baseline's MAC operations on a MAC-only array of the same area (the paper's
     throughput reference: bias adds preloaded into the accumulators). Raises
     :class:`CompatibilityError` if the baseline has no MAC operations (no reference then)."""
@@ -85,7 +90,7 @@ def reference_cycles(baseline: Workload, hw: HardwareConfig, *, area_um2: float 
 
 
 def reference_energy_pj(baseline: Workload, hw: HardwareConfig,
-                        convention: str = Convention.ACTUAL) -> float:
+                        convention: ConventionLike = Convention.ACTUAL) -> float:
     """Energy of the baseline's MAC operations alone (the paper's energy reference)."""
     return _ops_of_class(baseline, "mac", convention) * hw.units[_mac_class(hw)].energy_pj_per_op
 
@@ -99,6 +104,7 @@ def _mac_class(hw: HardwareConfig) -> str:
     return unit
 
 
-def _ops_of_class(wl: Workload, op: str, convention: str) -> float:
-    return sum(stage_ops(st, convention=convention) for layer in wl.layers
+def _ops_of_class(wl: Workload, op: str, convention: ConventionLike) -> float:
+    convention = resolve(convention)
+    return sum(stage_ops(st, convention=convention) for layer in counted(wl, convention).layers
                for st in layer.stages if st.op == op)

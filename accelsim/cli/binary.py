@@ -53,6 +53,8 @@ def print_hbn_table(workload_dir: Path, as_json: bool) -> None:
                    f"share of its tolerance {tight.deviation / tight.tolerance:.2f}. WBin, FBin "
                    "and Hybrid use the published repeats, rounded to 0.01: their tolerance "
                    "includes 0.005 x FPrec FLOPs (docs/accounting.md).")
+        conv = api.load_convention("hbn2018")
+        click.echo(f"{conv.summary()}.\n  {conv.description}")
     if bad:
         raise SystemExit(EXIT_CHECK_FAILED)
 
@@ -74,7 +76,9 @@ def print_hbn_counts(workload: Path, as_json: bool) -> None:
                f"{t['flops']:,.0f} (FPrec {t['fprec_flops']:,})")
 
 
-@click.command("partition", epilog="Example: accelsim partition fbin.pt --ratio 0.3 "
+@click.command("partition", epilog="Example: accelsim train resnet20 --width 0.5 --resolution "
+               "16 --variant fbin --optimizer adam --lr 0.01,0.01,0.01 --epochs 10,0,0 --run "
+               "fbin_run && accelsim partition fbin_run/model.pt --ratio 0.3 --data digits "
                "-o hybrid.json && accelsim trace hybrid.json -o hybrid_wl.json")
 @click.argument("checkpoint", type=INPUT_PATH)
 @click.option("--ratio", type=float, required=True,
@@ -83,28 +87,35 @@ def print_hbn_counts(workload: Path, as_json: bool) -> None:
 @click.option("--gamma", type=float, default=None,
               help="Weight of the cost term gamma / FLOPs [mean(E) / mean(1 / FLOPs)].")
 @click.option("--images", type=int, default=16, show_default=True,
-              help="Seeded random images the errors are averaged over (without --inputs).")
+              help="Images the errors are averaged over: the first of --data's training "
+                   "images, or seeded random ones (without --inputs or --data).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of those images.")
 @click.option("--inputs", type=INPUT_PATH, default=None,
               help=".npy array (N, 3, H, W) of images to average the errors over instead.")
+@click.option("--data", default=None, metavar="SOURCE",
+              help="Average over training images of this data source of accelsim train "
+                   "(digits, cifar10:DIR, imagefolder:DIR), as training normalised them.")
 @click.option("-o", "--output", "output", type=click.Path(dir_okay=False, path_type=Path),
               default=None, help="Write the hybrid model spec here (input of accelsim trace).")
 @json_option
 @handle_errors
 def partition_cmd(checkpoint: Path, ratio: float, gamma: float | None, images: int, seed: int,
-                  inputs: Path | None, output: Path | None, as_json: bool) -> None:
+                  inputs: Path | None, data: str | None, output: Path | None,
+                  as_json: bool) -> None:
     """Choose the WeightBinConv layers of a hybrid binary network (Chakraborty et al. 2018)
-    from a trained fully binarized (fbin) CHECKPOINT: per-layer binarization error and FLOPs,
+    from a trained fully binarized (fbin) CHECKPOINT (the model.pt `accelsim train` exports):
+    per-layer binarization error and FLOPs,
     score E + gamma / FLOPs, K-means on the scores with more and more clusters until the
     highest-score cluster holds at most a share R of the layers."""
     guard_outputs({"--output": output}, [checkpoint, inputs])
     result = api.partition(checkpoint, ratio=ratio, gamma=gamma, images=images, seed=seed,
-                           inputs=inputs)
+                           inputs=inputs, data=data)
     assert result.spec is not None
     if output is not None:
         atomic_write(output, api.dumps_spec(result.spec, {
             "from": str(checkpoint), "ratio": result.ratio, "gamma": result.gamma,
-            "clusters": result.clusters, "images": result.images}))
+            "clusters": result.clusters, "images": result.images,
+            **({"data": data} if data is not None else {})}))
     if as_json:
         echo_json(result.to_dict())
         return

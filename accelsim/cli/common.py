@@ -2,13 +2,16 @@
 
 Exit status: 0 success; 2 bad input (one ``error: FILE: FIELD: VALUE (why)`` line per problem);
 1 an internal error (one line, and the traceback with ``accelsim --debug``) or a check that
-failed (``paper``, ``verify``); 130 interrupted (Ctrl-C).
+failed (``paper``, ``verify``); 130 interrupted (Ctrl-C); 141 the output pipe was closed
+(``accelsim paper | head -1``), quietly.
 """
 from __future__ import annotations
 
 import functools
 import os
 import shlex
+import sys
+import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -16,14 +19,18 @@ from typing import Any
 import click
 
 from accelsim.choices import Model, Objective, SchedulePolicy
+from accelsim.conventions import bundled
 from accelsim.counts import Convention
-from accelsim.errors import AccelsimError, InputError, LivenessError, Problem
+from accelsim.errors import AccelsimError, AccelsimWarning, InputError, LivenessError, Problem
 from accelsim.outputs import OutputError, check_outputs, strict_json
 
 EXIT_BAD_INPUT = 2
 EXIT_CHECK_FAILED = 1
 EXIT_INTERNAL = 1
 EXIT_INTERRUPTED = 130
+#: A reader closed the output pipe (``accelsim paper | head -1``): stop quietly, with the
+#: status a process killed by SIGPIPE has in the shell.
+EXIT_BROKEN_PIPE = 141
 #: Environment variable that turns ``--debug`` on (tracebacks of internal errors).
 DEBUG_ENV = "ACCELSIM_DEBUG"
 
@@ -90,16 +97,44 @@ def internal_line(exc: BaseException) -> str:
             "with 'accelsim --debug ...' for the traceback and report it with the inputs")
 
 
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: Any = None, line: str | None = None) -> None:
+    """accelsim's warnings as one ``warning: ...`` line on stderr; others as Python shows them."""
+    if issubclass(category, AccelsimWarning):
+        click.echo(f"warning: {message}", err=True)
+    else:
+        click.echo(warnings.formatwarning(message, category, filename, lineno, line).rstrip(),
+                   err=True)
+
+
+def _quiet_broken_pipe() -> None:
+    """The reader of stdout went away: point stdout at /dev/null (so the interpreter's final
+    flush cannot fail again) and exit without a message."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    raise SystemExit(EXIT_BROKEN_PIPE)
+
+
 def handle_errors(fn: Callable) -> Callable:
     """Turn accelsim's input errors (and unreadable files) into :class:`BadInput` (exit 2), a
     stalled engine into :class:`EngineStalled` (exit 1), Ctrl-C into exit 130 and any other
     exception into one line with exit status 1 (re-raised with its traceback under
-    ``--debug``)."""
+    ``--debug``); print :class:`~accelsim.errors.AccelsimWarning` s as ``warning:`` lines on
+    stderr; exit quietly (status 141) when the output pipe is closed."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> object:
         try:
-            return fn(*args, **kwargs)
+            with warnings.catch_warnings():
+                warnings.simplefilter("default", AccelsimWarning)
+                warnings.showwarning = _show_warning
+                return fn(*args, **kwargs)
+        except BrokenPipeError:
+            _quiet_broken_pipe()
+            raise  # not reached
         except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
             raise
         except KeyboardInterrupt as exc:
@@ -202,10 +237,13 @@ def objective_option(fn: Callable) -> Callable:
                         help="What to minimise: cycles, energy, or their product.")(fn)
 
 
-def convention_option(help_text: str = "'paper' rescales to the paper's fractional hidden "
-                      "widths.", choices: Sequence[str] = (Convention.ACTUAL, Convention.PAPER)
+def convention_option(help_text: str = "'paper': the paper's fractional hidden widths.",
                       ) -> Callable:
-    """``--convention``: one of ``choices`` (:class:`accelsim.counts.Convention`)."""
-    return click.option("--convention", "convention",
-                        type=click.Choice([str(c) for c in choices]),
-                        default=Convention.ACTUAL.value, show_default=True, help=help_text)
+    """``--convention NAME|FILE``: a bundled accounting convention
+    (:func:`accelsim.conventions.bundled`) or a convention YAML file; checked by the command's
+    function, which reports a bad one in one line."""
+    names = ", ".join(bundled())
+    return click.option("--convention", "convention", metavar="NAME|FILE",
+                        default=Convention.ACTUAL.value, show_default=True,
+                        help=f"Accounting convention: {names}, or a convention YAML file "
+                             f"(docs/accounting.md). {help_text}")

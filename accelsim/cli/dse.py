@@ -63,7 +63,7 @@ def _maybe(path: Path | None):
 def allocate_cmd(workload: Path, hw: Path, area: float | None, objective: str, engine: str,
                  schedule: str, convention: str, zero_skip: bool, baseline: Path | None,
                  as_json: bool) -> None:
-    """How many MAC units, adders and multipliers to build in the area budget."""
+    """How many MAC units, adders, multipliers and binary lanes to build in the area budget."""
     rep = api.allocate_report(api.load_workload(workload), api.load_hwconfig(hw), area_um2=area,
                               objective=objective, engine=engine, schedule=schedule,
                               baseline=_maybe(baseline), zero_skip=zero_skip,
@@ -81,9 +81,12 @@ def format_allocation(rep) -> str:
              f"{rep.objective}" + (f", normalised to {rep.baseline} on a MAC-only array"
                                    if norm else "")]
     bound = f"{rep.bound_throughput:.3f} x" if norm else f"{rep.bound_cycles:,.0f} cycles"
+    binary = any(c.counts.get("xnor", 0) for c in rep.choices) or rep.bound_binary_share > 0
+    split = f", binary share {rep.bound_binary_share:.3f}" if binary else ""
     lines.append(f"paper balance bound (whole network, fractional split): MAC share "
-                 f"{rep.bound_mac_share:.3f}, throughput {bound}")
-    head = ["chosen by", "MACs", "adders", "muls", "MAC share", "balance", "sequential", "DES",
+                 f"{rep.bound_mac_share:.3f}{split}, throughput {bound}")
+    head = ["chosen by", "MACs", "adders", "muls", *(["binary lanes"] if binary else []),
+            "MAC share", *(["binary share"] if binary else []), "balance", "sequential", "DES",
             "energy uJ"]
     rows = []
     for c in rep.choices:
@@ -91,8 +94,10 @@ def format_allocation(rep) -> str:
             vals = [c.thr_balance, c.thr_sequential, c.thr_des]
         else:
             vals = [c.balance_cycles, c.sequential_cycles, c.des_cycles]
-        rows.append([c.chosen_by, c.counts["mac"], c.counts["add"], c.counts["mul"],
-                     c.mac_share, *vals, c.energy_pj / 1e6])
+        lanes = [c.counts.get("xnor", 0)] if binary else []
+        shares = [c.mac_share, *([c.binary_share] if binary else [])]
+        rows.append([c.chosen_by, c.counts["mac"], c.counts["add"], c.counts["mul"], *lanes,
+                     *shares, *vals, c.energy_pj / 1e6])
     lines.append(table(head, rows, 3))
     lines.append(("throughput (x baseline)" if norm else "cycles") + ": balance = whole network "
                  "balanced (the paper's model); sequential = layers one after another on this "
@@ -197,13 +202,18 @@ def _out_file(fn):
 @click.argument("store", type=_IN)
 @_baseline_option
 @click.option("--engine", "engines", multiple=True, help="Only rows of this engine.")
+@click.option("--by", "by", multiple=True, metavar="FIELD",
+              help="One panel per value of this swept field (repeatable), e.g. --by "
+                   "dram.bandwidth_bytes_per_cycle; needed for every field the store varies "
+                   "besides mac_fraction.")
 @_out_file
 @handle_errors
 def plot_fraction_cmd(store: Path, baseline: Path | None, engines: tuple[str, ...],
-                      out: Path) -> None:
+                      by: tuple[str, ...], out: Path) -> None:
     """Throughput and energy vs MAC share per workload, optimum marked."""
     guard_outputs({"--out": out}, [baseline])
-    click.echo(f"wrote {api.plot_fraction(store, out, baseline=_maybe(baseline), engines=engines)}")
+    path = api.plot_fraction(store, out, baseline=_maybe(baseline), engines=engines, by=by)
+    click.echo(f"wrote {path}")
 
 
 @plot_group.command("pareto", epilog="Example: accelsim plot pareto results/split --baseline "
@@ -211,13 +221,21 @@ def plot_fraction_cmd(store: Path, baseline: Path | None, engines: tuple[str, ..
 @click.argument("store", type=_IN)
 @_baseline_option
 @click.option("--engine", "engines", multiple=True, help="Only rows of this engine.")
+@click.option("--accuracy", "accuracy", type=_IN, multiple=True, metavar="WORKLOADS",
+              help="Workload file or folder (repeatable): plot the test accuracy these "
+                   "trained workloads carry against energy and throughput instead, for the "
+                   "rows swept with them; rows without one are left out with a warning.")
 @_out_file
 @handle_errors
 def plot_pareto_cmd(store: Path, baseline: Path | None, engines: tuple[str, ...],
-                    out: Path) -> None:
-    """Energy vs throughput with the Pareto front and the paper's points (with --baseline)."""
-    guard_outputs({"--out": out}, [baseline])
-    click.echo(f"wrote {api.plot_pareto(store, out, baseline=_maybe(baseline), engines=engines)}")
+                    accuracy: tuple[Path, ...], out: Path) -> None:
+    """Energy vs throughput with the Pareto front, and the paper's points where comparable
+    (--baseline, balance rows, the paper's cost table; otherwise a warning says why not).
+    With --accuracy: accuracy vs energy and vs throughput, Pareto points large."""
+    guard_outputs({"--out": out}, [baseline, *accuracy])
+    path = api.plot_pareto(store, out, baseline=_maybe(baseline), engines=engines,
+                           accuracy=accuracy)
+    click.echo(f"wrote {path}")
 
 
 @plot_group.command("layers", epilog="Example: accelsim plot layers workloads/mobilenet_v1_0.5_"

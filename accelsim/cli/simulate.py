@@ -6,6 +6,7 @@ from pathlib import Path
 import click
 
 from accelsim import api
+from accelsim.choices import MemoryPolicy, Objective
 from accelsim.cli.common import (
     INPUT_PATH,
     echo_json,
@@ -29,6 +30,8 @@ Examples:
       --engine analytic --schedule overlap
   accelsim simulate workloads/mobilenet_v1_0.5_baseline.json \\
       --hw hwconfigs/scalesim_ws32.yaml --json --out run/ --timeline run/trace.json
+  accelsim simulate workloads/mobilenet_v1_0.5_twn.json --hw hwconfigs/iso_area_45nm.yaml \\
+      --memory roundtrip
 """
 
 
@@ -43,9 +46,18 @@ Examples:
 @out_option("Write layers.csv and result.json (with the resolved config) here.")
 @click.option("--timeline", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write a Chrome trace-event JSON (open in ui.perfetto.dev); des only.")
+@click.option("--memory", type=click.Choice(MemoryPolicy.values()), default=None,
+              help="Where activations live between layers (overrides the config's "
+              "mapping.memory): roundtrip through DRAM, resident on chip when they fit, or "
+              "fused depthwise-pointwise pairs as well.")
+@click.option("--mapping-objective", "mapping_objective",
+              type=click.Choice(Objective.values()), default=None,
+              help="What the per-layer mapping choices minimise (overrides the config's "
+              "mapping.objective).")
 @handle_errors
 def simulate_cmd(workload: Path, hw: Path, engine: str, schedule: str, zero_skip: bool,
-                 as_json: bool, out: Path | None, timeline: Path | None) -> None:
+                 as_json: bool, out: Path | None, timeline: Path | None, memory: str | None,
+                 mapping_objective: str | None) -> None:
     """Cycles, latency, energy and stalls of one inference, per layer and in total."""
     guard_outputs({"--timeline": timeline,
                    "--out/layers.csv": None if out is None else out / "layers.csv",
@@ -53,7 +65,7 @@ def simulate_cmd(workload: Path, hw: Path, engine: str, schedule: str, zero_skip
                   [workload, hw])
     wl, cfg = api.load_workload(workload), api.load_hwconfig(hw)
     res = api.simulate(wl, cfg, engine=engine, schedule=schedule, zero_skip=zero_skip,
-                       timeline=timeline)
+                       timeline=timeline, memory=memory, mapping_objective=mapping_objective)
     if out is not None:  # created only now that the run succeeded
         with output_dir(out):
             write_csv(res, out / "layers.csv")

@@ -59,7 +59,8 @@ _MODEL_OPTIONS = (
                  help="Bytes per stored full-precision value [2]."),
     click.option("--seed", type=int, default=None, help="Parameter/input seed [0]."),
     click.option("--override", "overrides", multiple=True, metavar="NAME=ALPHA:RFACTOR",
-                 help="Per-layer alpha and r-factor of a strassenified conv (repeatable)."),
+                 help="Per-layer alpha and r-factor of a strassenified layer (repeatable); "
+                      "alpha 1 keeps the layer (a conv, or fc) full precision."),
     click.option("--binarize", "binarize", multiple=True, metavar="NAME=KIND",
                  help="Binary variants: layer NAME as fp, wbin or fbin (repeatable)."),
     click.option("--binary-last", "binary_last", is_flag=True, default=None,

@@ -57,6 +57,8 @@ def _phases(epochs: str, lr: str, schedule: str, warmup: int | None,
                "--run runs/st\n\n"
                "  accelsim train resnet20 --width 0.5 --resolution 16 --variant hybrid "
                "--alpha 0.5 --teacher runs/base/model.pt --run runs/hy\n\n"
+               "  accelsim train resnet20 --width 0.5 --resolution 16 --variant fbin "
+               "--optimizer adam --lr 0.01,0.01,0.01 --epochs 20,0,0 --run runs/fbin\n\n"
                "  accelsim train resnet20 --data cifar10 --data-dir cifar-10-batches-bin "
                "--epochs 250,40,10 "
                "--lr 0.1,0.01,0.001 --schedule step --milestones fp:150,200 "
@@ -77,7 +79,8 @@ def _phases(epochs: str, lr: str, schedule: str, warmup: int | None,
 @click.option("--export", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Where to write the exported (folded) checkpoint [RUN/model.pt].")
 @click.option("--epochs", default="30,10,5", show_default=True,
-              help="Epochs of phases fp, quantize, freeze (a baseline runs only fp).")
+              help="Epochs of phases fp, quantize, freeze (a baseline or binary network runs "
+                   "only fp).")
 @click.option("--lr", default="0.1,0.01,0.001", show_default=True,
               help="Peak learning rate of each phase.")
 @click.option("--schedule", type=click.Choice(["cosine", "step"]), default="cosine",
@@ -87,6 +90,9 @@ def _phases(epochs: str, lr: str, schedule: str, warmup: int | None,
                    "phase].")
 @click.option("--milestones", multiple=True, metavar="PHASE:E1,E2",
               help="Step schedule: epochs (within PHASE) at which lr is multiplied by 0.1.")
+@click.option("--optimizer", type=click.Choice(["sgd", "adam"]), default="sgd",
+              show_default=True, help="SGD (--momentum, --nesterov) or Adam (as XNOR-Net trains "
+                                      "binary networks); both with --weight-decay.")
 @click.option("--batch-size", "batch_size", type=int, default=64, show_default=True)
 @click.option("--momentum", type=float, default=0.9, show_default=True)
 @click.option("--nesterov/--no-nesterov", default=True, show_default=True)
@@ -109,15 +115,18 @@ def _phases(epochs: str, lr: str, schedule: str, warmup: int | None,
 @handle_errors
 def train_cmd(model: str, data: str, data_dir: Path | None, run_dir: Path, resume: bool,
               export: Path | None, epochs: str, lr: str, schedule: str, warmup: int | None,
-              milestones: tuple[str, ...], batch_size: int, momentum: float, nesterov: bool,
+              milestones: tuple[str, ...], optimizer: str, batch_size: int, momentum: float,
+              nesterov: bool,
               weight_decay: float, shuffle_seed: int | None, augment: bool, teacher: Path | None,
               distill_weight: float, temperature: float, threads: int,
               progress: bool | None, as_json: bool, **opts: object) -> None:
     """Train the reference MODEL (baseline, TWN, StrassenNets or hybrid variant) with the
     three-phase schedule: full-precision W_b/W_c, then ternary quantization (straight-through),
-    then W_b/W_c frozen while ã, fp filters and BatchNorms are fine-tuned. Writes a checkpoint
-    after every epoch (resume with --resume) and exports the network with BatchNorms folded,
-    ready for `accelsim trace --checkpoint`."""
+    then W_b/W_c frozen while ã, fp filters and BatchNorms are fine-tuned. A binary variant
+    (wbin, fbin, hbn) runs the first phase only, binarized from the first step. Writes a
+    checkpoint after every epoch (resume with --resume) and exports the network with
+    BatchNorms folded, ready for `accelsim trace --checkpoint` (and, fbin, `accelsim
+    partition`)."""
     from accelsim.reference.training_entry import spec_for_data
 
     if (data == "digits") != (data_dir is None):
@@ -132,7 +141,8 @@ def train_cmd(model: str, data: str, data_dir: Path | None, run_dir: Path, resum
         batch_size=batch_size, momentum=momentum, nesterov=nesterov,
         weight_decay=weight_decay, seed=spec.seed if shuffle_seed is None else shuffle_seed,
         augment=augment, teacher=None if teacher is None else str(teacher),
-        distill_weight=distill_weight, temperature=temperature, threads=threads)
+        distill_weight=distill_weight, temperature=temperature, threads=threads,
+        optimizer=optimizer)
     show = (not as_json) and (progress if progress is not None else sys.stderr.isatty())
 
     def line(r: api.EpochRecord) -> None:

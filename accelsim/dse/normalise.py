@@ -2,7 +2,7 @@
 
 ``throughput_norm`` and ``energy_norm`` of each row are :func:`accelsim.evaluate.normalise` of
 the row against :func:`accelsim.evaluate.reference` of the row's config under the row's model
-and schedule. References are computed once per distinct (config without its MAC split, model,
+and schedule. References are computed once per distinct (config without its area split, model,
 schedule, zero-skip) group.
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ import math
 from typing import TYPE_CHECKING
 
 from accelsim.choices import NO_SCHEDULE, Model, SchedulePolicy
-from accelsim.dse.spec import MAC_FRACTION
+from accelsim.dse.spec import FRACTIONS
 from accelsim.evaluate import Reference, normalise, reference
 from accelsim.hw.load import hwconfig_from_dict
 from accelsim.workload.schema import Workload
@@ -33,7 +33,7 @@ def normalise_rows(df: pd.DataFrame, baseline: Workload,
     for pos, row in enumerate(out.itertuples(index=False)):
         if row.error or not math.isfinite(row.cycles) or row.cycles <= 0:
             continue
-        params = {k: v for k, v in json.loads(row.params_json).items() if k != MAC_FRACTION}
+        params = {k: v for k, v in json.loads(row.params_json).items() if k not in FRACTIONS}
         key = (row.base_hw_hash, json.dumps(params, sort_keys=True), row.engine,
                row.schedule, bool(row.zero_skip))
         if key not in cache:

@@ -6,8 +6,9 @@ by content hash, so editing a file gives new keys and the old results are not re
 Axis values are first made canonical for their field (a number field gets a float, an integer
 field an int), so ``64`` and ``64.0`` name the same point.
 
-The ``mac_fraction`` pseudo-field splits the area budget (less the multipliers' area) between
-MAC units and adders by :func:`accelsim.hw.rules.split_area`.
+The ``mac_fraction`` and ``binary_fraction`` pseudo-fields split the area budget (less the
+multipliers' area) between MAC units, binary lanes and adders by
+:func:`accelsim.hw.rules.split_area3`.
 """
 from __future__ import annotations
 
@@ -16,16 +17,17 @@ import difflib
 import hashlib
 import itertools
 import json
+import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from accelsim.choices import NO_SCHEDULE, Model
-from accelsim.dse.spec import MAC_FRACTION, SweepSpec
+from accelsim.dse.spec import BINARY_FRACTION, FRACTIONS, MAC_FRACTION, SweepSpec
 from accelsim.errors import ConfigError, Problem
 from accelsim.hw.config import HardwareConfig
 from accelsim.hw.load import hwconfig_hash, hwconfig_to_dict, load_hwconfig
-from accelsim.hw.rules import DEFAULT_COLS, split_area
+from accelsim.hw.rules import DEFAULT_COLS, split_area3
 from accelsim.hw.schema import checked, replace_field
 from accelsim.limits import NUMBER
 from accelsim.workload.load import load_workload, workload_hash
@@ -83,7 +85,7 @@ def canonical_value(base_doc: Mapping, field: str, value: Any, source: str = "<s
     """``value`` in the type the config field holds (float for numbers, int for integers).
 
     Raises :class:`ConfigError` if ``field`` names no field of the config."""
-    if field == MAC_FRACTION:
+    if field in FRACTIONS:
         return float(value)
     node: Any = base_doc
     parts = field.split(".")
@@ -107,55 +109,71 @@ def canonical_value(base_doc: Mapping, field: str, value: Any, source: str = "<s
     return value
 
 
-def split_inputs(hw: HardwareConfig, source: str = "<sweep>") -> dict[str, float]:
-    """The quantities :func:`~accelsim.hw.rules.split_area` needs, read from a config.
+def split_inputs(hw: HardwareConfig, source: str = "<sweep>",
+                 fields: tuple[str, ...] = (MAC_FRACTION,)) -> dict[str, float]:
+    """The quantities :func:`~accelsim.hw.rules.split_area3` needs, read from a config, for a
+    split by the pseudo-fields ``fields``.
 
-    Raises :class:`ConfigError` if the config cannot be split (no MAC or adder area)."""
+    Raises :class:`ConfigError` if the config cannot be split (no MAC or adder area, or no
+    binary lane area for ``binary_fraction``)."""
     units = hw.units
     problems = []
-    for u in ("mac", "add"):
+    needs = [("mac", MAC_FRACTION)] if MAC_FRACTION in fields else []
+    needs.append(("add", fields[0]))
+    if BINARY_FRACTION in fields:
+        needs.append(("xnor", BINARY_FRACTION))
+    for u, field in needs:
         if u not in units or units[u].area_um2 <= 0:
             problems.append(Problem(f"units.{u}.area_um2",
                                     units[u].area_um2 if u in units else None,
-                                    f"{MAC_FRACTION} needs '{u}' units with an area > 0"))
+                                    f"{field} needs '{u}' units with an area > 0"))
     if problems:
         raise ConfigError(problems, source)
     area = hw.area_budget_um2 if hw.area_budget_um2 is not None else hw.compute_area_um2
     a_mul = units["mul"].area_um2 if "mul" in units else 0.0
-    return {"area": float(area), "a_mac": float(units["mac"].area_um2),
+    a_mac = units["mac"].area_um2 if "mac" in units else 0.0
+    return {"area": float(area), "a_mac": float(a_mac) or 1.0,
             "a_add": float(units["add"].area_um2), "a_mul": float(a_mul),
-            "n_mul": float(hw.multiplier_array.count),
+            "a_bin": float(units["xnor"].area_um2) if "xnor" in units else 1.0,
+            "n_mul": float(hw.multiplier_array.count), "macs": float(hw.mac_array.count),
+            "lanes": float(hw.binary_array.lanes),
             "cols": float(hw.mac_array.cols or DEFAULT_COLS)}
 
 
 def resolve_config(base: HardwareConfig, params: Sequence[tuple[str, Any]],
                    source: str = "<sweep>") -> HardwareConfig:
     """The validated config of a point: ``base`` with each axis value set by a typed, checked
-    replace (:func:`accelsim.hw.schema.replace_field`), the ``mac_fraction`` split applied
-    (:func:`accelsim.hw.rules.split_area`), then the cross-field rules. Raises
-    :class:`ConfigError` for an invalid value or combination."""
+    replace (:func:`accelsim.hw.schema.replace_field`), the ``mac_fraction`` /
+    ``binary_fraction`` split applied (:func:`accelsim.hw.rules.split_area3`: a share not
+    swept keeps its units), then the cross-field rules. Raises :class:`ConfigError` for an
+    invalid value or combination."""
     doc = hwconfig_to_dict(base)
     cfg = base
-    frac = None
+    fracs: dict[str, float] = {}
     try:
         for field, value in params:
-            if field == MAC_FRACTION:
-                frac = value
+            if field in FRACTIONS:
+                fracs[field] = value
             else:
                 cfg = replace_field(cfg, field, canonical_value(doc, field, value, source))
-        if frac is not None:
-            s = split_inputs(cfg, source)
-            rows, cols, _, adders = split_area(frac, s["area"], s["a_mac"], s["a_add"],
-                                               s["a_mul"], s["n_mul"], s["cols"])
-            if min(int(rows), int(cols), int(adders)) < 0:
-                raise ConfigError(Problem(MAC_FRACTION, frac,
+        if fracs:
+            s = split_inputs(cfg, source, tuple(f for f in FRACTIONS if f in fracs))
+            rows, cols, _, lanes, adders = split_area3(
+                fracs.get(MAC_FRACTION, math.nan), fracs.get(BINARY_FRACTION, math.nan),
+                s["area"], s["a_mac"], s["a_add"], s["a_bin"], s["a_mul"], s["n_mul"],
+                s["cols"], s["macs"], s["lanes"])
+            if min(int(rows), int(cols), int(lanes), int(adders)) < 0:
+                field = MAC_FRACTION if MAC_FRACTION in fracs else BINARY_FRACTION
+                raise ConfigError(Problem(field, fracs[field],
                                           f"splits an area of {s['area']:g} um2 into more than "
                                           f"{NUMBER:g} units (unit areas "
-                                          f"{s['a_mac']:g} / {s['a_add']:g} um2)"))
+                                          f"{s['a_mac']:g} / {s['a_add']:g} / {s['a_bin']:g} "
+                                          "um2)"))
             cfg = dataclasses.replace(
                 cfg, mac_array=dataclasses.replace(cfg.mac_array, rows=int(rows),
                                                    cols=int(cols)),
                 adder_array=dataclasses.replace(cfg.adder_array, count=int(adders)),
+                binary_array=dataclasses.replace(cfg.binary_array, lanes=int(lanes)),
                 area_budget_um2=s["area"])
         return checked(cfg, source)
     except ConfigError as exc:

@@ -4,8 +4,9 @@ A spec is a small YAML or JSON document (docs/dse.md)::
 
     hw: hwconfigs/paper.yaml                  # one path or a list (globs allowed)
     workloads: [workloads/mobilenet_v1_0.5_*.json]
-    axes:                                     # dotted hw-config fields, or the pseudo-field
+    axes:                                     # dotted hw-config fields, or the pseudo-fields
       mac_fraction: {start: 0.05, stop: 0.95, num: 19}     # share of the area given to MACs
+      binary_fraction: [0.0, 0.05, 0.1]                    # ... and to binary lanes
       buffers.weights.size_kib: [32, 64, 128]
       dram.bandwidth_bytes_per_cycle: {start: 8, stop: 64, step: 8}
     engine: [balance, sequential]             # balance | sequential | analytic | des
@@ -38,6 +39,12 @@ from accelsim.limits import POINTS
 #: Pseudo-field: share of the area budget (less the multipliers' area) given to MAC units; the
 #: MAC array keeps its columns, rows are rounded down, adders fill the rest.
 MAC_FRACTION = "mac_fraction"
+#: Pseudo-field: share of the same area given to binary (XNOR-popcount) lanes, whole lanes;
+#: with ``mac_fraction`` the area splits three ways (MACs, binary lanes, adders fill the rest),
+#: without it the MAC array keeps its size and adders fill what the lanes leave.
+BINARY_FRACTION = "binary_fraction"
+#: The pseudo-fields that split the area.
+FRACTIONS = (MAC_FRACTION, BINARY_FRACTION)
 _TOP = ("hw", "workloads", "axes", "engine", "schedule", "zero_skip", "store", "name",
         "description")
 
@@ -205,15 +212,19 @@ def _axes(rd: Reader, raw: Any) -> tuple[Axis, ...]:
         if values:
             axes.append(Axis(field, values))
     fields = [a.field for a in axes]
-    if MAC_FRACTION in fields:
-        for clash in ("mac_array.rows", "mac_array.cols", "adder_array.count"):
+    sets = {MAC_FRACTION: ("mac_array.rows", "mac_array.cols", "adder_array.count"),
+            BINARY_FRACTION: ("binary_array.lanes", "adder_array.count")}
+    for pseudo, clashes in sets.items():
+        if pseudo not in fields:
+            continue
+        for clash in clashes:
             if clash in fields:
                 rd.problem(f"axes.{clash}", "<key>",
-                           f"conflicts with '{MAC_FRACTION}', which sets it")
-        ax = axes[fields.index(MAC_FRACTION)]
+                           f"conflicts with '{pseudo}', which sets it")
+        ax = axes[fields.index(pseudo)]
         for v in ax.values:
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 1:
-                rd.problem(f"axes.{MAC_FRACTION}", v, "must be a number in [0, 1]")
+                rd.problem(f"axes.{pseudo}", v, "must be a number in [0, 1]")
     return tuple(axes)
 
 

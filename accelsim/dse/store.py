@@ -47,16 +47,20 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("workload", "string"), ("workload_hash", "string"), ("engine", "string"),
     ("schedule", "string"), ("zero_skip", "bool"), ("params_json", "string"),
     ("mac_units", "int64"), ("adder_units", "int64"), ("multiplier_units", "int64"),
-    ("compute_area_um2", "float64"), ("area_budget_um2", "float64"), ("clock_mhz", "float64"),
+    ("binary_units", "int64"), ("compute_area_um2", "float64"),
+    ("area_budget_um2", "float64"), ("clock_mhz", "float64"),
     ("cycles", "float64"), ("latency_s", "float64"), ("inferences_per_s", "float64"),
     ("energy_pj", "float64"), ("energy_mac_pj", "float64"), ("energy_add_pj", "float64"),
-    ("energy_mul_pj", "float64"), ("energy_sram_pj", "float64"), ("energy_dram_pj", "float64"),
+    ("energy_mul_pj", "float64"), ("energy_xnor_pj", "float64"),
+    ("energy_sram_pj", "float64"), ("energy_dram_pj", "float64"),
     ("energy_leakage_pj", "float64"), ("energy_other_pj", "float64"), ("error", "string"),
     ("accelsim_version", "string"), ("config_json", "string"),
 )
 COLUMN_NAMES = tuple(c for c, _ in COLUMNS)
 #: Unit-count columns: null for a point with an error.
-UNIT_COLUMNS = ("mac_units", "adder_units", "multiplier_units")
+UNIT_COLUMNS = ("mac_units", "adder_units", "multiplier_units", "binary_units")
+#: Columns added after the first stores were written: a part without them reads them as nulls.
+LATE_COLUMNS = ("binary_units", "energy_xnor_pj")
 #: Largest merged part written by :meth:`ResultStore.compact` (rows), and the rows of one of
 #: its row groups (the unit a reader decodes at a time: bounded memory for scans).
 MERGED_ROWS = 262_144
@@ -211,9 +215,11 @@ class ResultStore:
         cols = list(columns) if columns is not None else None
         for p in self.parts():
             f = _open(pq, p)
+            want = cols if cols is not None else list(COLUMN_NAMES)
+            present = [c for c in want if c in f.schema_arrow.names]
             try:
-                for batch in f.iter_batches(batch_size=batch_rows, columns=cols):
-                    yield _null_counts(batch)
+                for batch in f.iter_batches(batch_size=batch_rows, columns=present):
+                    yield _null_counts(_complete(batch, want))
             except Exception as exc:
                 raise _unreadable(p, exc) from None
 
@@ -293,7 +299,7 @@ class ResultStore:
                     f = _open(pq, src)
                     try:
                         for batch in f.iter_batches(batch_size=ROW_GROUP):
-                            writer.write_batch(batch.select(list(COLUMN_NAMES)),
+                            writer.write_batch(_complete(batch, COLUMN_NAMES),
                                                row_group_size=ROW_GROUP)
                     except OSError:
                         raise
@@ -341,22 +347,42 @@ def expand_params(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _read(pq: Any, path: Path, columns: list[str] | None = None) -> pa.Table:
+    """One part's ``columns`` (all of :data:`COLUMNS`), in the store's column order; a column
+    that parts written by an earlier accelsim lack (:data:`LATE_COLUMNS`) is read as nulls."""
     f = _open(pq, path)
+    want = list(columns) if columns is not None else list(COLUMN_NAMES)
     try:
-        return f.read(columns=columns)
+        table = f.read(columns=[c for c in want if c in f.schema_arrow.names])
     except Exception as exc:
         raise _unreadable(path, exc) from None
+    return _complete(table, want)
+
+
+def _complete(data: Any, want: Sequence[str]) -> Any:
+    """A table or record batch with the columns ``want`` in that order, a :data:`LATE_COLUMNS`
+    column it lacks (a part of an earlier accelsim) added as nulls."""
+    names = list(data.schema.names)
+    if names == list(want):
+        return data
+    pa, _ = _arrow()
+    full = schema()
+    arrays = [data.column(names.index(c)) if c in names else
+              pa.nulls(data.num_rows, full.field(c).type) for c in want]
+    if isinstance(data, pa.RecordBatch):
+        return pa.RecordBatch.from_arrays(arrays, names=list(want))
+    return pa.table(arrays, names=list(want), metadata=data.schema.metadata)
 
 
 def _open(pq: Any, path: Path) -> Any:
-    """A part opened for reading, its schema checked against :data:`COLUMNS`."""
+    """A part opened for reading, its schema checked against :data:`COLUMNS` (a part of an
+    earlier accelsim may lack the :data:`LATE_COLUMNS`)."""
     try:
         f = pq.ParquetFile(path)
         got = f.schema_arrow
     except Exception as exc:
         raise _unreadable(path, exc) from None
     want = schema()
-    missing = [n for n in COLUMN_NAMES if n not in got.names]
+    missing = [n for n in COLUMN_NAMES if n not in got.names and n not in LATE_COLUMNS]
     wrong = [n for n in COLUMN_NAMES if n in got.names
              and not got.field(n).type.equals(want.field(n).type)]
     if missing or wrong:

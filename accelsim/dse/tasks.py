@@ -20,7 +20,7 @@ import numpy as np
 from accelsim import __version__
 from accelsim.choices import NO_SCHEDULE, SchedulePolicy
 from accelsim.dse.points import Point, resolve_config
-from accelsim.dse.spec import MAC_FRACTION
+from accelsim.dse.spec import BINARY_FRACTION, MAC_FRACTION
 from accelsim.dse.store import COLUMN_NAMES
 from accelsim.errors import AccelsimError, InputError
 from accelsim.evaluate import evaluate
@@ -92,6 +92,7 @@ def make_row(task: Task, point: Point, *, config_text: str, counts: Mapping[str,
         "mac_units": int(counts["mac"]) if counts else None,
         "adder_units": int(counts["add"]) if counts else None,
         "multiplier_units": int(counts["mul"]) if counts else None,
+        "binary_units": int(counts.get("xnor", 0)) if counts else None,
         "compute_area_um2": float(compute_area_um2), "area_budget_um2": float(area_budget_um2),
         "clock_mhz": float(clock_mhz), "cycles": float(cycles) if ok else math.nan,
         "latency_s": latency,
@@ -103,8 +104,8 @@ def make_row(task: Task, point: Point, *, config_text: str, counts: Mapping[str,
 
 #: Energy columns of a row and the components (of :func:`accelsim.results.energy.layer_energy`)
 #: each one sums; anything else lands in ``energy_other_pj``.
-ENERGY_COLUMNS = ("energy_mac_pj", "energy_add_pj", "energy_mul_pj", "energy_sram_pj",
-                  "energy_dram_pj", "energy_leakage_pj", "energy_other_pj")
+ENERGY_COLUMNS = ("energy_mac_pj", "energy_add_pj", "energy_mul_pj", "energy_xnor_pj",
+                  "energy_sram_pj", "energy_dram_pj", "energy_leakage_pj", "energy_other_pj")
 
 
 def energy_columns(energy: Mapping[str, float] | None) -> dict[str, float]:
@@ -135,6 +136,7 @@ def total_energy(parts: Sequence[_E]) -> _E:
 
 #: Fields the array path evaluates (op-count engines ignore memory and timing fields entirely).
 _VECTOR_TOP = ("area_budget_um2", "clock_mhz", "name", "description", MAC_FRACTION,
+               BINARY_FRACTION, "binary_array.lanes", "binary_array.latency_cycles",
                "mac_array.rows", "mac_array.cols", "mac_array.dataflow",
                "mac_array.pipeline_latency_cycles", "adder_array.count",
                "adder_array.tree_width", "adder_array.latency_cycles",

@@ -26,7 +26,7 @@ from accelsim import __version__
 from accelsim.analytic.opcount import OpcountTables, evaluate_counts, feasible, opcount_tables
 from accelsim.choices import Model
 from accelsim.dse.points import canonical_value, split_inputs
-from accelsim.dse.spec import MAC_FRACTION
+from accelsim.dse.spec import BINARY_FRACTION, FRACTIONS, MAC_FRACTION
 from accelsim.dse.store import COLUMN_NAMES
 from accelsim.dse.tasks import (
     ENERGY_COLUMNS,
@@ -39,13 +39,13 @@ from accelsim.dse.tasks import (
 from accelsim.errors import ConfigError, InputError
 from accelsim.hw.config import HardwareConfig, unit_sum
 from accelsim.hw.load import hwconfig_to_dict, text_hash
-from accelsim.hw.rules import DEFAULT_COLS, leakage_power, split_area, within_budget
+from accelsim.hw.rules import DEFAULT_COLS, leakage_power, split_area3, within_budget
 from accelsim.hw.schema import replace_field
 from accelsim.limits import NUMBER
 
 _SLOT = "@@accelsim-slot-{}@@"
 _SLOT_RE = re.compile(r'"@@accelsim-slot-(\d+)@@"')
-_ARRAY_UNITS = ("mac", "add", "mul")
+_ARRAY_UNITS = ("mac", "add", "mul", "xnor")
 
 
 def evaluate_vectorised(task: Task) -> dict[str, list]:
@@ -135,6 +135,7 @@ def _columns(task: Task, arr: dict, idx: np.ndarray, cycles: np.ndarray,
         "mac_units": raw["mac"][idx].astype(np.int64).tolist(),
         "adder_units": raw["add"][idx].astype(np.int64).tolist(),
         "multiplier_units": raw["mul"][idx].astype(np.int64).tolist(),
+        "binary_units": raw["xnor"][idx].astype(np.int64).tolist(),
         "compute_area_um2": arr["area"][idx].tolist(),
         "area_budget_um2": arr["budget"][idx].tolist(), "clock_mhz": clock.tolist(),
         "cycles": cycles.tolist(), "latency_s": latency.tolist(),
@@ -159,7 +160,7 @@ def _values_ok(hw: HardwareConfig, field: str, values: Sequence[Any]) -> np.ndar
 
 
 def _value_ok(hw: HardwareConfig, field: str, value: Any) -> bool:
-    if field == MAC_FRACTION:
+    if field in FRACTIONS:
         return isinstance(value, float) and 0.0 <= value <= 1.0
     try:
         replace_field(hw, field, value)
@@ -171,7 +172,8 @@ def _value_ok(hw: HardwareConfig, field: str, value: Any) -> bool:
 def _arrays(hw: HardwareConfig, doc: dict, vals: dict[str, list], n: int,
             units: tuple[str, ...]) -> dict:
     """Per-point counts, energies, leakage, clock, budget and area; ``valid`` masks the checks
-    that involve several fields. Raises :class:`InputError` if mac_fraction cannot split."""
+    that involve several fields. Raises :class:`InputError` if mac_fraction or binary_fraction
+    cannot split."""
     def col(field: str, base: Any) -> np.ndarray:
         if field in vals:  # a value that is not a number fails its rule (_values_ok): NaN here
             return np.array([_number(v) for v in vals[field]])
@@ -181,20 +183,29 @@ def _arrays(hw: HardwareConfig, doc: dict, vals: dict[str, list], n: int,
     rows = col("mac_array.rows", doc["mac_array"]["rows"])
     cols = col("mac_array.cols", doc["mac_array"]["cols"])
     count = {"add": col("adder_array.count", doc["adder_array"]["count"]),
-             "mul": col("multiplier_array.count", doc["multiplier_array"]["count"])}
+             "mul": col("multiplier_array.count", doc["multiplier_array"]["count"]),
+             "xnor": col("binary_array.lanes", doc["binary_array"]["lanes"])}
     area_u = {u: col(f"units.{u}.area_um2", u_doc[u]["area_um2"]) for u in units}
     budget = col("area_budget_um2", doc.get("area_budget_um2"))
     valid = np.ones(n, dtype=bool)
-    if MAC_FRACTION in vals:
-        split_inputs(hw)  # raises InputError if the config cannot be split
-        pre = rows * cols * area_u.get("mac", 0.0) + count["add"] * area_u.get("add", 0.0) + \
-            count["mul"] * area_u.get("mul", 0.0)
+    fracs = tuple(f for f in FRACTIONS if f in vals)
+    if fracs:
+        split_inputs(hw, fields=fracs)  # raises InputError if the config cannot be split
+        zero = np.zeros(n)
+        pre = rows * cols * area_u.get("mac", zero) + count["add"] * area_u.get("add", zero) + \
+            count["mul"] * area_u.get("mul", zero) + count["xnor"] * area_u.get("xnor", zero)
         free_area = np.where(np.isnan(budget), pre, budget)
-        r, c, _, adders = split_area(np.array(vals[MAC_FRACTION]), free_area, area_u["mac"],
-                                     area_u["add"], area_u.get("mul", np.zeros(n)), count["mul"],
-                                     np.where(cols > 0, cols, DEFAULT_COLS))
+        nan = np.full(n, math.nan)
+        mac_frac = np.array(vals[MAC_FRACTION], dtype=float) if MAC_FRACTION in vals else nan
+        bin_frac = np.array(vals[BINARY_FRACTION], dtype=float) if BINARY_FRACTION in vals \
+            else nan
+        r, c, _, lanes, adders = split_area3(
+            mac_frac, bin_frac, free_area, area_u.get("mac", np.ones(n)), area_u["add"],
+            area_u.get("xnor", np.ones(n)), area_u.get("mul", zero), count["mul"],
+            np.where(cols > 0, cols, DEFAULT_COLS), rows * cols, count["xnor"])
         rows, cols, count["add"] = r.astype(float), c.astype(float), adders.astype(float)
-        valid &= r >= 0  # split_area marks a split into more than NUMBER units with -1
+        count["xnor"] = lanes.astype(float)
+        valid &= r >= 0  # split_area3 marks a split into more than NUMBER units with -1
         budget = free_area
     count["mac"] = rows * cols
     valid &= (rows == 0) == (cols == 0)
@@ -243,7 +254,7 @@ def _render(doc: dict, vals: dict[str, list], arr: dict, idx: np.ndarray) -> lis
     """Canonical config JSON of the points ``idx`` (equal to the scalar path's text)."""
     slots: dict[str, list[str]] = {}
     for field, values in vals.items():
-        if field == MAC_FRACTION:
+        if field in FRACTIONS:
             continue
         cache: dict[tuple, str] = {}
         out = []
@@ -254,10 +265,11 @@ def _render(doc: dict, vals: dict[str, list], arr: dict, idx: np.ndarray) -> lis
                 cache[k] = json.dumps(canonical_value(doc, field, v))
             out.append(cache[k])
         slots[field] = out
-    if MAC_FRACTION in vals:
+    if any(f in vals for f in FRACTIONS):
         slots["mac_array.rows"] = [str(int(arr["rows"][i])) for i in idx]
         slots["mac_array.cols"] = [str(int(arr["cols"][i])) for i in idx]
         slots["adder_array.count"] = [str(int(arr["raw"]["add"][i])) for i in idx]
+        slots["binary_array.lanes"] = [str(int(arr["raw"]["xnor"][i])) for i in idx]
         if doc.get("area_budget_um2") is None and "area_budget_um2" not in vals:
             slots["area_budget_um2"] = [json.dumps(float(arr["budget"][i])) for i in idx]
     template = copy.deepcopy(doc)

@@ -1,6 +1,7 @@
 """Chrome trace-event JSON of an engine run (open it in https://ui.perfetto.dev).
 
-One track (``tid``) per unit array and one for the DRAM channel; one complete (``"X"``) slice
+The process name says what ran (workload, config, MAC array shape, schedule); one track
+(``tid``) per unit array and one for the DRAM channel; one complete (``"X"``) slice
 per tile (named ``layer.stage``) on its unit and per DRAM transfer; counter (``"C"``) tracks of
 the bytes in use in each SRAM buffer. Timestamps are microseconds at the config's clock
 (``cycle / clock_mhz``); every slice carries its cycle numbers in ``args``.
@@ -19,8 +20,10 @@ def trace_events(engine: Engine) -> dict:
     units = sorted({s.unit for s in plan.stages})
     tid_of = {u: i + 1 for i, u in enumerate(units)}
     dram_tid = len(units) + 1
+    arr = engine.hw.mac_array
     ev: list[dict] = [{"ph": "M", "pid": 1, "name": "process_name",
-                       "args": {"name": f"accelsim {plan.workload} on {plan.hw}"}}]
+                       "args": {"name": f"{plan.workload} on {plan.hw}, MAC array "
+                                        f"{arr.rows}x{arr.cols} (DES, {plan.policy})"}}]
     for u, i in tid_of.items():
         ev.append({"ph": "M", "pid": 1, "tid": i, "name": "thread_name",
                    "args": {"name": f"{u} array"}})

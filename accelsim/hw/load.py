@@ -5,8 +5,10 @@ lines read ``hwconfigs/x.yaml: adder_array.count: -4 (must be >= 0)``.
 """
 from __future__ import annotations
 
+import enum
 import hashlib
 import json
+import warnings
 from collections.abc import Mapping
 from dataclasses import asdict, fields
 from pathlib import Path
@@ -15,31 +17,55 @@ from typing import Any
 import yaml
 
 from accelsim.documents import parse_yaml, read_text
-from accelsim.errors import ConfigError, Problem
+from accelsim.errors import AccelsimWarning, ConfigError, Problem
 from accelsim.fields import Reader
 from accelsim.hw.config import (
     BUFFER_NAMES,
+    OPTIONAL_BUFFERS,
     SCHEMA,
     SCHEMA_VERSION,
     AdderArray,
+    BinaryArray,
     Buffers,
     Dram,
     HardwareConfig,
     MacArray,
+    MappingPolicy,
     MultiplierArray,
     Sram,
     UnitClass,
 )
+from accelsim.hw.energy_tables import resolve_tables
+from accelsim.hw.rules import unused_area
 from accelsim.hw.schema import checked, consistency, read_fields, replace_field
 
 _TOP = ("schema", "schema_version", "name", "description", "clock_mhz", "area_budget_um2",
         "units", "mac_array", "adder_array", "multiplier_array", "buffers", "dram", "route",
-        "sources")
+        "sources", "mapping", "binary_array")
 
 
 def load_hwconfig(path: str | Path) -> HardwareConfig:
-    """Load and validate a YAML hardware config; raises :class:`ConfigError` naming file+field."""
-    return loads_hwconfig(read_text(path, ConfigError), str(path))
+    """Load and validate a YAML hardware config; raises :class:`ConfigError` naming file+field.
+    Issues an :class:`~accelsim.errors.AccelsimWarning` (one line) when the compute units use
+    less than 75% of ``area_budget_um2`` (:func:`accelsim.hw.rules.unused_area`)."""
+    cfg = loads_hwconfig(read_text(path, ConfigError), str(path))
+    why = unused_area(cfg)
+    if why:
+        warnings.warn(f"{path}: {why}", AccelsimWarning, stacklevel=2)
+    return cfg
+
+
+def as_hwconfig(value: HardwareConfig | str | Path, field: str = "hw") -> HardwareConfig:
+    """``value`` if it is a :class:`HardwareConfig`, else the config file it names (loaded,
+    with :func:`load_hwconfig`'s warning); raises :class:`ConfigError` (one line naming the
+    file, or ``field`` for a value of another type) otherwise. What the Python twins of the
+    commands accept for a config."""
+    if isinstance(value, HardwareConfig):
+        return value
+    if isinstance(value, (str, Path)):
+        return load_hwconfig(value)
+    raise ConfigError(Problem(field, type(value).__name__, "must be a HardwareConfig or the "
+                              "path of a config file"), "<argument>")
 
 
 def loads_hwconfig(text: str, source: str = "<memory>") -> HardwareConfig:
@@ -74,16 +100,27 @@ def hwconfig_to_dict(cfg: HardwareConfig) -> dict:
                     for n, u in cfg.units.items()}
     for u in out["units"].values():
         u["executes"] = list(u["executes"])
-    mac = asdict(cfg.mac_array)
-    mac["dataflow"] = cfg.mac_array.dataflow.value
-    out["mac_array"] = mac
-    out["adder_array"] = asdict(cfg.adder_array)
-    out["multiplier_array"] = asdict(cfg.multiplier_array)
-    out["buffers"] = {n: asdict(s) for n, s in cfg.buffers.items()}
-    out["dram"] = asdict(cfg.dram)
+    out["mac_array"] = _plain(asdict(cfg.mac_array))
+    out["adder_array"] = _plain(asdict(cfg.adder_array))
+    out["multiplier_array"] = _plain(asdict(cfg.multiplier_array))
+    out["buffers"] = {n: _plain(asdict(s)) for n, s in cfg.buffers.items()}
+    out["dram"] = _plain(asdict(cfg.dram))
     out["route"] = dict(cfg.route)
     out["sources"] = dict(cfg.sources)
+    out["mapping"] = _plain(asdict(cfg.mapping))
+    out["binary_array"] = _plain(asdict(cfg.binary_array))
     return out
+
+
+def _plain(value: Any) -> Any:
+    """Enums as their values, tuples as lists (YAML- and JSON-ready)."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (tuple, list)):
+        return [_plain(v) for v in value]
+    if isinstance(value, enum.Enum):
+        return value.value
+    return value
 
 
 def dumps_hwconfig(cfg: HardwareConfig) -> str:
@@ -127,6 +164,8 @@ def _read(rd: Reader, doc: Any) -> HardwareConfig | None:
     if doc is None:
         return None
     rd.keys(doc, _TOP, "")
+    doc, table_sources, table_problems = resolve_tables(doc)  # table names -> numbers
+    rd.problems.extend(table_problems)
     if doc.get("schema", SCHEMA) != SCHEMA:
         rd.problem("schema", doc.get("schema"), f"must be '{SCHEMA}'")
     if doc.get("schema_version", SCHEMA_VERSION) != SCHEMA_VERSION:
@@ -151,6 +190,12 @@ def _read(rd: Reader, doc: Any) -> HardwareConfig | None:
                                               for k, v in route.items()):
         rd.problem("route", route, "must map operation classes to unit classes")
         route = {}
+    mapping = MappingPolicy()
+    if doc.get("mapping") is not None:
+        mapping = _read_section(rd, doc["mapping"], "mapping", MappingPolicy) or mapping
+    binary = BinaryArray()
+    if doc.get("binary_array") is not None:
+        binary = _read_section(rd, doc["binary_array"], "binary_array", BinaryArray) or binary
     sources = rd.get(doc, "sources", "", default={}) or {}
     if not isinstance(sources, dict):
         rd.problem("sources", sources, "must be a mapping of names to citations")
@@ -163,7 +208,9 @@ def _read(rd: Reader, doc: Any) -> HardwareConfig | None:
     cfg = HardwareConfig(name=name, clock_mhz=clock, units=units, mac_array=mac, adder_array=add,
                          multiplier_array=mul, buffers=buffers, dram=dram, route=route,
                          area_budget_um2=budget, description=str(description),
-                         sources={str(k): str(v) for k, v in sources.items()})
+                         sources={**table_sources,
+                                  **{str(k): str(v) for k, v in sources.items()}},
+                         mapping=mapping, binary_array=binary)
     rd.problems.extend(consistency(cfg))
     return None if rd.problems else cfg
 
@@ -221,13 +268,18 @@ def _read_buffers(rd: Reader, raw: Any) -> Buffers | None:
     raw = rd.mapping(raw, "buffers")
     if raw is None:
         return None
-    rd.keys(raw, BUFFER_NAMES, "buffers")
-    out = {}
+    rd.keys(raw, BUFFER_NAMES + OPTIONAL_BUFFERS, "buffers")
+    out: dict[str, Sram] = {}
+    for name in OPTIONAL_BUFFERS:
+        b = raw.get(name)
+        sram = _read_section(rd, b, f"buffers.{name}", Sram) if b is not None else None
+        if sram is not None:
+            out[name] = sram
     for name in BUFFER_NAMES:
         b = rd.get(raw, name, "buffers")
         sram = _read_section(rd, b, f"buffers.{name}", Sram) if b is not None else None
         if sram is not None:
             out[name] = sram
-    if len(out) != len(BUFFER_NAMES):
+    if not all(name in out for name in BUFFER_NAMES):
         return None
     return Buffers(**out)

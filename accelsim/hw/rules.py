@@ -8,8 +8,10 @@ functions (the array forms take numpy arrays of many configs at once, the scalar
 * :func:`mac_shape`: a MAC count becomes whole rows of the array's columns; fewer MACs than
   columns make a one-row array; no MACs, a 0 x 0 array.
 * :func:`split_area`: the ``mac_fraction`` rule of the sweeps: a share of the area left after the
-  multipliers goes to MACs (whole rows), adders fill the rest.
-* :func:`within_budget`: compute area at most the budget (relative tolerance 1e-9).
+  multipliers goes to MACs (whole rows), adders fill the rest; :func:`split_area3` adds the
+  ``binary_fraction`` rule (a share of that area to binary lanes).
+* :func:`within_budget`: compute area at most the budget (relative tolerance 1e-9);
+  :func:`unused_area`: a warning when the units use less than :data:`UNUSED_AREA_WARNING` of it.
 * :func:`leakage_uw`: leakage power of units and buffers.
 * :func:`with_counts`, :func:`mac_only`: derived configs (an allocation applied; the same-area
   MAC-only reference accelerator of the paper's normalisation).
@@ -25,7 +27,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from accelsim.errors import CompatibilityError, Problem
-from accelsim.hw.config import AdderArray, HardwareConfig, MacArray, MultiplierArray, unit_sum
+from accelsim.hw.config import HardwareConfig, unit_sum
 from accelsim.limits import NUMBER
 
 _N = TypeVar("_N", float, np.ndarray)
@@ -34,6 +36,9 @@ _N = TypeVar("_N", float, np.ndarray)
 BUDGET_TOLERANCE = 1e-9
 #: Columns of the MAC array when a config has none and a split needs some.
 DEFAULT_COLS = 32
+#: Share of the area budget below which a config's compute units get a warning (not an error:
+#: a deliberately small config is legal, but usually a MAC share or count was mistyped).
+UNUSED_AREA_WARNING = 0.75
 
 
 def mac_shape(n: ArrayLike, cols: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
@@ -56,22 +61,48 @@ def split_area(frac: ArrayLike, area: ArrayLike, a_mac: ArrayLike, a_add: ArrayL
     MACs = floor(frac x free area / MAC area), rounded down to whole rows (:func:`mac_shape`);
     adders fill the rest (>= 0). Where a count would exceed :data:`accelsim.limits.NUMBER` (or
     is not a number) all four results are -1: the split is invalid (callers check)."""
+    rows, cols_out, macs, _, adders = split_area3(frac, 0.0, area, a_mac, a_add, 1.0, a_mul,
+                                                  n_mul, cols)
+    return rows, cols_out, macs, adders
+
+
+def split_area3(frac: ArrayLike, bin_frac: ArrayLike, area: ArrayLike, a_mac: ArrayLike,
+                a_add: ArrayLike, a_bin: ArrayLike, a_mul: ArrayLike, n_mul: ArrayLike,
+                cols: ArrayLike, macs: ArrayLike | None = None, lanes: ArrayLike | None = None
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """MAC rows, MAC columns, MAC count, binary lanes and adder count for a MAC share ``frac``
+    and a binary share ``bin_frac`` of the area left after the multipliers (elementwise; areas
+    in um2). Lanes = floor(bin_frac x free area / lane area); MACs as :func:`split_area`. A NaN
+    share keeps the given count instead (``macs`` MAC units, ``lanes`` binary lanes). Adders
+    fill the rest (>= 0: shares adding up to more than 1 leave the units over the area, which
+    :func:`within_budget` catches). Where a count would exceed :data:`accelsim.limits.NUMBER`
+    (or is not a number) all five results are -1: the split is invalid (callers check)."""
     frac, area = np.asarray(frac, dtype=float), np.asarray(area, dtype=float)
+    bin_frac = np.asarray(bin_frac, dtype=float)
     cols = np.asarray(cols, dtype=float)
     free = area - np.asarray(n_mul, dtype=float) * np.asarray(a_mul, dtype=float)
     a_mac, a_add = np.asarray(a_mac, dtype=float), np.asarray(a_add, dtype=float)
+    a_bin = np.asarray(a_bin, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        n = np.floor(np.maximum(frac * free, 0.0) / a_mac + 1e-9)
+        n = np.floor(np.maximum(np.nan_to_num(frac) * free, 0.0) / a_mac + 1e-9)
+        if macs is not None:
+            n = np.where(np.isnan(frac), np.asarray(macs, dtype=float), n)
         ok = np.isfinite(n) & (n <= NUMBER)
         n = np.where(ok, n, 0.0)
         rows, cols_out = mac_shape(n, np.where(ok, cols, 1.0))
         rows = np.floor(rows)
-        macs = rows * cols_out
-        adders = np.maximum(np.floor((free - macs * a_mac) / a_add + 1e-9), 0.0)
-    ok &= np.isfinite(adders) & (adders <= NUMBER) & (rows * cols_out <= NUMBER)
+        n_mac = rows * cols_out
+        n_bin = np.floor(np.maximum(np.nan_to_num(bin_frac) * free, 0.0) / a_bin + 1e-9)
+        if lanes is not None:
+            n_bin = np.where(np.isnan(bin_frac), np.asarray(lanes, dtype=float), n_bin)
+        ok &= np.isfinite(n_bin) & (n_bin <= NUMBER)
+        n_bin = np.where(ok, n_bin, 0.0)
+        adders = np.maximum(np.floor((free - n_mac * a_mac - n_bin * a_bin) / a_add + 1e-9),
+                            0.0)
+    ok &= np.isfinite(adders) & (adders <= NUMBER) & (n_mac <= NUMBER)
     bad = np.int64(-1)
     return tuple(np.where(ok, np.where(ok, x, 0).astype(np.int64), bad)  # type: ignore[return-value]
-                 for x in (rows, cols_out, macs, adders))
+                 for x in (rows, cols_out, n_mac, n_bin, adders))
 
 
 def within_budget(area: ArrayLike, budget: ArrayLike) -> np.ndarray:
@@ -84,6 +115,20 @@ def over_budget(hw: HardwareConfig) -> bool:
     """Whether ``hw``'s compute units need more than its area budget."""
     budget = math.nan if hw.area_budget_um2 is None else hw.area_budget_um2
     return not bool(within_budget(np.array(hw.compute_area_um2), np.array(budget)))
+
+
+def unused_area(hw: HardwareConfig) -> str:
+    """Why ``hw`` leaves more than a quarter of its area budget unused ("" if it does not, or
+    has no budget): one line naming the config, the area used and the budget."""
+    budget = hw.area_budget_um2
+    if not budget:
+        return ""
+    used = hw.compute_area_um2
+    if used >= UNUSED_AREA_WARNING * budget:
+        return ""
+    return (f"{hw.name}: compute units use {used:,.0f} of area_budget_um2 {budget:,.0f} "
+            f"({100 * used / budget:.0f}%, below {100 * UNUSED_AREA_WARNING:.0f}%): "
+            "throughput normalised to a same-area MAC-only array will look low")
 
 
 def leakage_uw(hw: HardwareConfig) -> float:
@@ -135,9 +180,10 @@ def area_of(hw: HardwareConfig, area_um2: float | None = None) -> float:
 
 def with_counts(hw: HardwareConfig, counts: Mapping[str, int], *,
                 area_um2: float | None = None) -> HardwareConfig:
-    """``hw`` with the given unit counts (keys ``mac``, ``add``, ``mul``; missing keys keep the
-    config's counts). The MAC array keeps its columns (:func:`mac_shape`; a config without
-    columns gets one row). The budget becomes ``area_um2`` when given."""
+    """``hw`` with the given unit counts (keys ``mac``, ``add``, ``mul``, ``xnor``: binary
+    lanes; missing keys keep the config's counts). The MAC array keeps its columns
+    (:func:`mac_shape`; a config without columns gets one row). The budget becomes
+    ``area_um2`` when given."""
     mac = hw.mac_array
     if "mac" in counts:
         n = int(counts["mac"])
@@ -145,16 +191,19 @@ def with_counts(hw: HardwareConfig, counts: Mapping[str, int], *,
         mac = replace(mac, rows=int(rows), cols=int(cols))
     add = replace(hw.adder_array, count=int(counts.get("add", hw.adder_array.count)))
     mul = replace(hw.multiplier_array, count=int(counts.get("mul", hw.multiplier_array.count)))
+    binary = replace(hw.binary_array, lanes=int(counts.get("xnor", hw.binary_array.lanes)))
     budget = area_um2 if area_um2 is not None else hw.area_budget_um2
     return replace(hw, mac_array=mac, adder_array=add, multiplier_array=mul,
-                   area_budget_um2=budget)
+                   binary_array=binary, area_budget_um2=budget)
 
 
 def mac_only(hw: HardwareConfig, *, area_um2: float | None = None) -> HardwareConfig:
-    """The same-area accelerator with MAC units only (adds and multiplications routed to them):
-    the reference of the paper's normalisation.
+    """The same-area accelerator with MAC units only (adds and multiplications routed to them,
+    no adders, multipliers or binary lanes): the reference of the paper's normalisation.
 
-    The array is as square as powers of two allow (1024 MACs -> 32 x 32). Raises
+    The array is as square as powers of two allow (1024 MACs -> 32 x 32) and keeps every
+    microarchitecture field of ``hw``'s MAC array (dataflows, loading, pipelining, depthwise
+    mapping), so the reference is modelled at the config's fidelity. Raises
     :class:`CompatibilityError` if the config has no MAC unit class with an area."""
     area = area_of(hw, area_um2)
     mac_cls = hw.units.get("mac")
@@ -171,9 +220,8 @@ def mac_only(hw: HardwareConfig, *, area_um2: float | None = None) -> HardwareCo
     rows = n // cols if cols else 0
     route: dict[str, str] = {op: "mac" for op in ("add", "mul") if op in mac_cls.executes}
     return replace(hw, name=f"{hw.name}_mac_only",
-                   mac_array=MacArray(rows, cols, hw.mac_array.dataflow,
-                                      hw.mac_array.pipeline_latency_cycles),
-                   adder_array=AdderArray(0, hw.adder_array.tree_width,
-                                          hw.adder_array.latency_cycles),
-                   multiplier_array=MultiplierArray(0, hw.multiplier_array.latency_cycles),
+                   mac_array=replace(hw.mac_array, rows=rows, cols=cols),
+                   adder_array=replace(hw.adder_array, count=0),
+                   multiplier_array=replace(hw.multiplier_array, count=0),
+                   binary_array=replace(hw.binary_array, lanes=0),
                    route=route, area_budget_um2=area)

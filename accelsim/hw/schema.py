@@ -18,10 +18,13 @@ from typing import Any, get_type_hints
 from accelsim.errors import ConfigError, Problem
 from accelsim.fields import LIMIT, Reader
 from accelsim.hw.config import (
+    ACTIVATION_BUFFERS,
     AdderArray,
+    BinaryArray,
     Dram,
     HardwareConfig,
     MacArray,
+    MappingPolicy,
     MultiplierArray,
     Sram,
     UnitClass,
@@ -30,9 +33,14 @@ from accelsim.hw.rules import over_budget
 
 #: The sections of a config that are one dataclass each (dotted prefix -> class).
 SECTIONS: dict[str, type] = {"mac_array": MacArray, "adder_array": AdderArray,
-                             "multiplier_array": MultiplierArray, "dram": Dram}
+                             "multiplier_array": MultiplierArray, "dram": Dram,
+                             "mapping": MappingPolicy, "binary_array": BinaryArray}
 #: Array sections and the unit class they count.
-ARRAY_UNITS = {"mac_array": "mac", "adder_array": "add", "multiplier_array": "mul"}
+ARRAY_UNITS = {"mac_array": "mac", "adder_array": "add", "multiplier_array": "mul",
+               "binary_array": "xnor"}
+#: The field of each array section that holds its number of units (``mac_array``: rows x cols).
+COUNT_FIELDS = {"mac_array": "rows", "adder_array": "count", "multiplier_array": "count",
+                "binary_array": "lanes"}
 
 
 def _hints(cls: type) -> dict[str, Any]:
@@ -71,11 +79,19 @@ def _read_one(rd: Reader, raw: dict, path: str, f: dataclasses.Field, tp: Any) -
     if f.default is not dataclasses.MISSING:
         kw["default"] = f.default.value if isinstance(f.default, enum.Enum) else f.default
     tp = _base(tp)
+    if typing.get_origin(tp) is tuple:
+        return _read_tuple(rd, raw, path, f, typing.get_args(tp)[0])
     if tp is bool:
         return rd.boolean(raw, f.name, path, **kw)
     if tp is int:
-        return rd.integer(raw, f.name, path, minimum=md.get("minimum", 0),
-                          maximum=md.get("maximum", LIMIT), **kw)
+        number = rd.integer(raw, f.name, path, minimum=md.get("minimum", 0),
+                            maximum=md.get("maximum", LIMIT), **kw)
+        if number is not None and md.get("power_of_two") and number & (number - 1):
+            why = f"{md['why']}: " if md.get("why") else ""
+            rd.problem(f"{path}.{f.name}" if path else f.name, number,
+                       f"{why}must be a power of two")
+            return None
+        return number
     if tp is float:
         return rd.number(raw, f.name, path, minimum=md.get("minimum", 0.0),
                          strict=md.get("strict", False), maximum=md.get("maximum", LIMIT), **kw)
@@ -86,6 +102,22 @@ def _read_one(rd: Reader, raw: dict, path: str, f: dataclasses.Field, tp: Any) -
         value = rd.get(raw, f.name, path, **kw)
         return None if value is None else str(value)
     raise TypeError(f"{f.name}: no reader for type {tp!r}")  # pragma: no cover
+
+
+def _read_tuple(rd: Reader, raw: dict, path: str, f: dataclasses.Field, item: Any) -> Any:
+    """A list of enum values (e.g. ``mac_array.dataflows``), duplicates dropped."""
+    value = raw.get(f.name)
+    if value is None:
+        return f.default
+    choices = [m.value for m in item] if isinstance(item, type) and issubclass(item, enum.Enum) \
+        else None
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value) or \
+            (choices is not None and any(v not in choices for v in value)):
+        hint = f" of {', '.join(choices)}" if choices else ""
+        rd.problem(f"{path}.{f.name}" if path else f.name, value,
+                   f"must be a list{hint}")
+        return None
+    return tuple(dict.fromkeys(item(v) for v in value))
 
 
 def check_value(cls: type, name: str, value: Any, path: str) -> list[Problem]:
@@ -104,6 +136,18 @@ def consistency(cfg: HardwareConfig) -> list[Problem]:
     if (mac.rows == 0) != (mac.cols == 0):
         problems.append(Problem("mac_array.rows", mac.rows,
                                 f"rows and cols must both be 0 or both > 0 (cols = {mac.cols})"))
+    if mac.dataflows and mac.dataflow not in mac.dataflows:
+        problems.append(Problem("mac_array.dataflow", mac.dataflow.value,
+                                "the array cannot do it: not among mac_array.dataflows "
+                                f"({', '.join(d.value for d in mac.dataflows)})"))
+    act = cfg.mapping.activation_buffer
+    names = dict(cfg.buffers.items())
+    if act not in ACTIVATION_BUFFERS:
+        problems.append(Problem("mapping.activation_buffer", act,
+                                f"must be one of {', '.join(ACTIVATION_BUFFERS)}"))
+    elif act not in names:
+        problems.append(Problem("mapping.activation_buffer", act,
+                                f"the config declares no buffers.{act}"))
     if cfg.counts["mac"] > LIMIT:
         problems.append(Problem("mac_array.rows", mac.rows,
                                 f"rows x cols = {cfg.counts['mac']:.3g} MAC units, over the limit "
@@ -131,7 +175,8 @@ def replace_field(cfg: HardwareConfig, dotted: str, value: Any) -> HardwareConfi
     """``cfg`` with one field changed, the value checked by the field's rule and converted to its
     type (``64`` becomes ``64.0`` for a float field). Dotted paths: top-level fields
     (``clock_mhz``, ``area_budget_um2``, ``name``, ``description``), ``<section>.<field>``
-    (``mac_array``, ``adder_array``, ``multiplier_array``, ``dram``), ``buffers.<name>.<field>``,
+    (``mac_array``, ``adder_array``, ``multiplier_array``, ``binary_array``, ``dram``,
+    ``mapping``), ``buffers.<name>.<field>``,
     ``units.<name>.<field>`` and ``route.<op>``. Cross-field rules are not checked here (see
     :func:`checked`). Raises :class:`ConfigError` naming the path."""
     parts = dotted.split(".")
@@ -191,6 +236,9 @@ def _converted(cls: type, name: str, value: Any, dotted: str) -> Any:
     tp = _base(_hints(cls)[name])
     if value is None:
         return None
+    if typing.get_origin(tp) is tuple:
+        item = typing.get_args(tp)[0]
+        return tuple(dict.fromkeys(item(v) for v in value))
     if isinstance(tp, type) and issubclass(tp, enum.Enum):
         return tp(value)
     if tp is float:

@@ -199,8 +199,19 @@ def export_topology(wl: Workload) -> str:
     problems: list[Problem] = []
     rows: list[str] = [HEADER]
     used: set[str] = set()
+    not_fp = [layer for layer in wl.layers if layer.kind != "eltwise" and layer.variant != "fp"]
+    if len(not_fp) == 1:
+        problems.append(Problem(f"layers[{not_fp[0].name}].variant", not_fp[0].variant,
+                                "SCALE-Sim runs fp layers only; export the baseline workload"))
+    elif not_fp:  # one line for the whole workload, not one per layer
+        variants = sorted({layer.variant for layer in not_fp})
+        names = [layer.name for layer in not_fp]
+        shown = ", ".join(names[:4]) + (f", ... {names[-1]}" if len(names) > 4 else "")
+        problems.append(Problem("layers[*].variant", "<" + "/".join(variants) + ">",
+                                f"{len(names)} of {len(wl.layers)} layers are not fp ({shown}); "
+                                "SCALE-Sim runs fp layers only: export the baseline workload"))
     for layer in wl.layers:
-        if layer.kind == "eltwise":
+        if layer.kind == "eltwise" or layer.variant != "fp":
             continue
         row = _export_row(layer, used, problems)
         if row is not None:
@@ -216,10 +227,6 @@ def export_topology(wl: Workload) -> str:
 def _export_row(layer: Layer, used: set[str], problems: list[Problem]) -> str | None:
     where = f"layers[{layer.name}]"
     sh = layer.shape
-    if layer.variant != "fp":
-        problems.append(Problem(f"{where}.variant", layer.variant,
-                                "SCALE-Sim runs fp layers only; export the baseline workload"))
-        return None
     depthwise = layer.kind == "depthwise" or sh.groups > 1
     if depthwise and (sh.groups != sh.in_c or sh.out_c % sh.in_c):
         problems.append(Problem(f"{where}.shape.groups", sh.groups,

@@ -1,4 +1,4 @@
-"""SCALE-Sim's outputs: COMPUTE_REPORT.csv, its WS compute-cycle formula, and goldens.
+"""SCALE-Sim's outputs: COMPUTE_REPORT.csv, its WS and OS compute-cycle formulas, and goldens.
 
 SCALE-Sim 3.0.0 writes one ``COMPUTE_REPORT.csv`` row per *simulated* layer, in topology order,
 keyed only by ``LayerID``; a ``DP`` row of the topology is simulated as one layer per channel.
@@ -102,6 +102,20 @@ def ws_compute_cycles(sr: int, sc: int, t: int, rows: int, cols: int) -> int:
     """
     folds = math.ceil(sr / rows) * math.ceil(sc / cols)
     return folds * (t + 2 * rows + cols - 2) - 1
+
+
+def os_compute_cycles(sr: int, sc: int, t: int, rows: int, cols: int) -> int:
+    """SCALE-Sim 3.0.0's OS compute cycles for one simulated layer (closed form of its demand
+    matrices, ``compute/systolic_compute_os.py``).
+
+    ``sr`` = OFMAP pixels (mapped on array rows), ``sc`` = filters (columns), ``t`` = filter terms
+    R*S*C (streamed in time). Each of ``ceil(sr/rows) * ceil(sc/cols)`` folds streams ``t``
+    cycles of operands with ``rows - 1`` cycles of skew and ``cols - 1`` to drain the outputs
+    (nothing to load: the outputs stay): ``t + rows + cols - 2``; the memory model counts one
+    cycle less over the whole layer (the last cycle index, not a count).
+    """
+    folds = math.ceil(sr / rows) * math.ceil(sc / cols)
+    return folds * (t + rows + cols - 2) - 1
 
 
 # -- golden files --------------------------------------------------------------------------------

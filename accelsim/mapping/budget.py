@@ -5,8 +5,10 @@ a big layer on a 1 x 1 MAC array), and a valid config can make the cycles of a s
 astronomical (a bandwidth of 1e-15 bytes per cycle). :func:`mapping_budget` estimates, from the
 workload's stage geometry and the config's array and buffer sizes alone (no tile is built):
 
-* ``folds``: the systolic folds of every stage on the MAC array, exactly (the closed form of
-  :func:`accelsim.mapping.units.systolic_folds`): the mapping lists them all;
+* ``folds``: the systolic folds of every stage on the MAC array, exactly for each layout (the
+  closed form of :func:`accelsim.mapping.units.systolic_folds`), under the layout with the most
+  of those the mapping may choose (``mac_array.dataflows``, channel-parallel depthwise): the
+  mapping lists them all;
 * ``tiles``: an upper estimate of the tiles: per stage, its folds (systolic) or channel blocks
   (trees, element-wise), each cut into as many chunks as its share of the stage's bytes needs
   tiles of the smallest buffer's tile size;
@@ -23,11 +25,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from accelsim.errors import CompatibilityError, Problem
-from accelsim.hw.config import Dataflow, HardwareConfig, MacArray
+from accelsim.hw.config import HardwareConfig, MacArray
 from accelsim.limits import NUMBER, TILES
 from accelsim.mapping.build import TimingModel, timing_model
+from accelsim.mapping.units import SystolicMapping, cp_shape, mappings
 from accelsim.routing import assign
-from accelsim.workload.schema import Workload
+from accelsim.workload.schema import Stage, Workload
 
 
 @dataclass(frozen=True)
@@ -44,20 +47,58 @@ class Budget:
     transfer_cycles: float = 0.0
 
 
-def fold_count(m: int, n: int, k: int, groups: int, mac: MacArray) -> int:
-    """Number of folds :func:`accelsim.mapping.units.systolic_folds` lists, without listing
-    them (closed form; 0 for an empty array)."""
+def fold_count(m: int, n: int, k: int, groups: int, mac: MacArray,
+               mapping: SystolicMapping | None = None) -> int:
+    """Number of folds :func:`accelsim.mapping.units.systolic_folds` lists under ``mapping``
+    (default: the array's dataflow), without listing them (closed form; 0 for an empty
+    array)."""
     r, c = mac.rows, mac.cols
     if r <= 0 or c <= 0:
         return 0
+    mp = mapping if mapping is not None else SystolicMapping(mac.dataflow.value)
     ng = n // groups
-    ws = mac.dataflow is Dataflow.WS
+    if mp is SystolicMapping.CP:
+        rows, vcols = cp_shape(m, groups, r, c)
+        return -(-groups // vcols) * -(-m // rows)
+    if mp is SystolicMapping.IS:
+        return groups * -(-m // c) * -(-k // r)
+    ws = mp is SystolicMapping.WS
     if groups > 1 and ng <= c and (k <= r or not ws):
         b = max(1, min(c // ng, groups, r // k if ws else groups))
         packs = -(-groups // b)
         return packs if ws else packs * -(-m // r)
     per_group = -(-ng // c) * (-(-k // r) if ws else -(-m // r))
     return groups * per_group
+
+
+def _systolic_estimate(st: Stage, mac: MacArray, mp: SystolicMapping, t_in: int, t_out: int,
+                       t_w: int) -> tuple[int, int, int]:
+    """(folds, tiles, streamed operands per fold) of a systolic stage laid out as ``mp``: one
+    fold's slices of the inputs, outputs and weights, a fold that does not fit its buffers cut
+    into chunks that do (upper estimates)."""
+    f = fold_count(st.m, st.n, st.k, st.groups, mac, mp)
+    r, c = mac.rows, mac.cols
+    m, n, k, g = max(1, st.m), max(1, st.n), max(1, st.k), max(1, st.groups)
+    if mp is SystolicMapping.CP:
+        rows, vcols = cp_shape(st.m, st.groups, r, c)
+        share = min(vcols, g) / g * min(rows, m) / m
+        in_fold, out_fold = int(st.in_bytes * share), int(st.out_bytes * share)
+        w_fold = st.weight_bytes * min(vcols, g) // g
+        stream = k
+    elif mp is SystolicMapping.IS:  # rows hold terms, columns positions, channels stream
+        in_fold = int(st.in_bytes * min(r, k) / k * min(c, m) / m)
+        out_fold = st.out_bytes * min(c, m) // m
+        w_fold = st.weight_bytes * min(r, k) // k
+        stream = max(1, st.n // g)
+    else:
+        ws = mp is SystolicMapping.WS
+        rows, cols = min(r, st.m if not ws else st.k), min(c, st.n)
+        in_fold = st.in_bytes * rows // (k if ws else m)
+        out_fold = st.out_bytes * cols // n
+        w_fold = 0 if ws else st.weight_bytes * cols // n
+        stream = st.m if ws else st.k
+    chunks = 1 + max(in_fold // t_in, out_fold // t_out, w_fold // t_w)
+    return f, f * chunks, stream
 
 
 def mapping_budget(wl: Workload, hw: HardwareConfig) -> Budget:
@@ -71,7 +112,8 @@ def mapping_budget(wl: Workload, hw: HardwareConfig) -> Budget:
     mac = hw.mac_array
     fill = 2 * mac.rows + mac.cols + mac.pipeline_latency_cycles
     per_tile = hw.dram.latency_cycles + max(hw.adder_array.latency_cycles * 16,
-                                            hw.multiplier_array.latency_cycles, fill)
+                                            hw.multiplier_array.latency_cycles,
+                                            hw.binary_array.latency_cycles, fill)
     folds = tiles = 0
     cycles = transfer = 0.0
     largest, most = "", 0
@@ -83,17 +125,13 @@ def mapping_budget(wl: Workload, hw: HardwareConfig) -> Budget:
             nbytes = st.in_bytes + st.out_bytes + st.weight_bytes
             count = max(1, hw.counts.get(a.unit, 0))
             if timing_model(st, a.unit) is TimingModel.SYSTOLIC:
-                f = fold_count(st.m, st.n, st.k, st.groups, mac)
-                ws = mac.dataflow is Dataflow.WS
-                # one fold's slices; a fold that does not fit is cut into chunks that do
-                rows, cols = min(mac.rows, st.m if not ws else st.k), min(mac.cols, st.n)
-                in_fold = st.in_bytes * rows // (st.k if ws else st.m)
-                out_fold = st.out_bytes * cols // st.n
-                w_fold = st.weight_bytes * cols // st.n
-                chunks = 1 + max(in_fold // t_in, out_fold // t_out, 0 if ws else w_fold // t_w)
-                t = f * chunks
+                # the layout the mapping chooses is not known yet: the most of every candidate
+                est = [_systolic_estimate(st, mac, mp, t_in, t_out, t_w)
+                       for mp in mappings(mac, st.groups, st.n)]
+                f = max(e[0] for e in est)
+                t = max(e[1] for e in est)
                 folds += f
-                cycles += f * (st.m + fill) + st.ops_dense / count
+                cycles += max(e[0] * (e[2] + fill) for e in est) + st.ops_dense / count
             else:
                 blocks = 1 + st.weight_bytes // t_w
                 t = blocks * (1 + max(st.in_bytes // t_in, st.out_bytes // blocks // t_out))

@@ -20,15 +20,19 @@ from accelsim.workload.schema import LAYER_INPUT, Layer, Stage, Workload
 
 class TimingModel(StrEnum):
     """How a stage's blocks are timed (:mod:`accelsim.mapping.units`): on the ``systolic`` MAC
-    array, on ``tree`` s of adders, or ``elementwise`` (one operation per unit per cycle)."""
+    array, on ``tree`` s of adders, on the ``binary`` lanes (word operations), or
+    ``elementwise`` (one operation per unit per cycle)."""
 
     SYSTOLIC = "systolic"
     TREE = "tree"
     ELEMENTWISE = "elementwise"
+    BINARY = "binary"
 
 
 def timing_model(st: Stage, unit: str) -> TimingModel:
     """Timing model of ``st`` on unit class ``unit``."""
+    if unit == "xnor":
+        return TimingModel.BINARY
     if st.k <= 1 or st.role == "eltwise" or unit == "mul":
         return TimingModel.ELEMENTWISE
     return TimingModel.SYSTOLIC if unit == "mac" else TimingModel.TREE

@@ -10,13 +10,13 @@ consumer's input grid; otherwise a consumer waits for the whole producer stage.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from accelsim.choices import SchedulePolicy
 from accelsim.errors import CompatibilityError, Problem
 from accelsim.mapping.build import RoutedStage
-from accelsim.mapping.memory import DRAM, StageTiling
+from accelsim.mapping.memory import DRAM, RES, StageTiling
 from accelsim.mapping.schedule import StagePlan, Tile
 from accelsim.workload.schema import LAYER_INPUT, Layer, Stage, Workload
 
@@ -63,9 +63,13 @@ def stage_grid(layer: Layer, st: Stage) -> tuple[int, int, int, int, int] | None
 def wire(wl: Workload, routed: Sequence[RoutedStage],
          layers: Sequence[Sequence[RoutedStage]], tilings: dict[int, StageTiling],
          ids: dict[int, tuple[int, ...]], partials: dict[int, dict[int, int]],
-         tiles: list[Tile], producers: list[list[int]], policy: SchedulePolicy
+         tiles: list[Tile], producers: list[list[int]], policy: SchedulePolicy,
+         mappings: Mapping[int, str], hw_budgets: Mapping[str, int]
          ) -> tuple[list[StagePlan], list[Tile]]:
-    """Stage-level ``after`` lists and tile-level ``deps``; returns stage plans and tiles."""
+    """Stage-level ``after`` lists and tile-level ``deps``; returns stage plans and tiles
+    (``mappings``: the systolic stages' layouts, recorded in their plans; ``hw_budgets``: bytes
+    of the weight and input buffers that resident operands may hold at once, by buffer: the
+    size less one working tile)."""
     w = _Wiring(wl, routed, layers, tilings, ids, partials, tiles, producers)
     plans = []
     for s in routed:
@@ -99,7 +103,11 @@ def wire(wl: Workload, routed: Sequence[RoutedStage],
             role=s.stage.role, unit=s.unit, op_key=s.op_key, timing=s.timing,
             tiles=ids[s.index], after=tuple(sorted(after)),
             fused=tuple(f.name for f in s.fused), fused_key=s.fused_key,
-            notes=_notes(tilings[s.index], bool(partials[s.index]), positional)))
+            notes=_notes(tilings[s.index], bool(partials[s.index]), positional),
+            mapping=mappings.get(s.index, s.timing.value)))
+    w.free_after_readers()
+    if policy is not SchedulePolicy.SEQUENTIAL:
+        w.serialise_holders(hw_budgets)
     out = [replace(t, deps=tuple(sorted(w.deps[t.id]))) if w.deps.get(t.id) else t for t in tiles]
     return plans, out
 
@@ -119,6 +127,8 @@ def _notes(t: StageTiling, partials: bool, positional: bool) -> tuple[str, ...]:
         notes.append("partial sums on chip")
     if positional:
         notes.append("receptive-field deps")
+    if mem.index_bytes:
+        notes.append(f"sparse weights: {mem.index_bytes} B of metadata")
     return tuple(notes)
 
 
@@ -132,9 +142,92 @@ class _Wiring:
         self.wl, self.routed, self.tilings, self.ids = wl, routed, tilings, ids
         self.partials, self.tiles, self.producers = partials, tiles, producers
         self.by_layer = {group[0].layer_index: list(group) for group in layers}
-        self.finals = {li: [s for s in group if tilings[s.index].memory.sink == DRAM]
+        self.finals = {li: [s for s in group if tilings[s.index].memory.sink in (DRAM, RES)]
                        for li, group in self.by_layer.items()}
         self.deps: dict[int, set[int]] = {}
+
+    def free_after_readers(self) -> None:
+        """A kept activation is freed by the last tile of its last reader layer's last stage:
+        that tile waits for the last tile of every stage that reads the tensor on chip (both
+        branches of a hybrid layer, earlier consumer layers)."""
+        readers: dict[int, list[RoutedStage]] = {}
+        for s in self.routed:
+            if s.producer is None and self.tilings[s.index].memory.input_kept:
+                for p in self.producers[s.layer_index]:
+                    readers.setdefault(p, []).append(s)
+        layer_of = {s.index: s.layer_index for s in self.routed}
+        for s in self.routed:  # a staged input: read after the load, freed after the reads
+            mem = self.tilings[s.index].memory
+            if not mem.input_staged or not self.ids[s.index]:
+                continue
+            group = self.by_layer[layer_of[s.index]]
+            loader = next(x for x in group
+                          if self.tilings[x.index].memory.input_staged == "loads")
+            if mem.input_staged == "reads" and self.ids[loader.index]:
+                self.deps.setdefault(self.ids[s.index][0], set()).add(
+                    self.ids[loader.index][0])
+            tail = group[-1]
+            if tail.index != s.index and self.ids[tail.index]:
+                self.deps.setdefault(self.ids[tail.index][-1], set()).add(self.ids[s.index][-1])
+        for s in self.routed:
+            mem = self.tilings[s.index].memory
+            if not mem.frees_act or not self.ids[s.index]:
+                continue
+            last = self.ids[s.index][-1]
+            for p in self.producers[s.layer_index]:
+                for r in readers.get(p, []):
+                    if r.index < s.index and self.ids[r.index]:
+                        self.deps.setdefault(last, set()).add(self.ids[r.index][-1])
+
+    def serialise_holders(self, budgets: Mapping[str, int]) -> None:
+        """The residency budget is global across layers in flight together (overlap): a layer
+        that keeps operands resident (weights or inputs loaded once, held until its stages end)
+        loads them only after enough earlier holders have released theirs that the live ones
+        fit ``budgets`` together (and so does the rest of the layer: its streaming stages would
+        otherwise fill the buffers the holders' chunk pipelines need). Holders are taken in
+        layer order; holder ``q``'s *window* is the run of holders just before it that fit
+        beside it. If holder ``h`` is the first one
+        outside the window, ``q``'s loading tiles wait for the last tiles of holders
+        ``window(h)..h``; every holder before ``window(h)`` was released before ``h`` loaded.
+        So at any time the live holders are the latest one's window and itself: within
+        budget, and no two layers side by side (parallel branches of a block) can each hold
+        so much that neither finds room for a working tile."""
+        holders: list[tuple[dict[str, int], list[int], list[int]]] = []
+        for _, group in sorted(self.by_layer.items()):
+            held = {"weights": 0, "inputs": 0}
+            loads = []
+            for s in group:
+                mem = self.tilings[s.index].memory
+                if not self.ids[s.index]:
+                    continue
+                if mem.resident_w:
+                    held["weights"] += mem.weights_total
+                if mem.resident_in:
+                    held["inputs"] += mem.inputs_total - mem.input_kept
+                if mem.resident_w or mem.resident_in:
+                    loads.append(self.ids[s.index][0])
+            if loads:  # the whole layer waits: its streaming stages would fill shared buffers
+                loads = [self.ids[s.index][0] for s in group if self.ids[s.index]]
+                releases = [self.ids[s.index][-1] for s in group if self.ids[s.index]]
+                holders.append((held, loads, releases))
+        start: list[int] = []
+        for q, (held, loads, _) in enumerate(holders):
+            total = dict(held)
+            p = q - 1
+            while p >= 0:
+                over = False
+                for buf in total:
+                    total[buf] += holders[p][0][buf]
+                    over = over or total[buf] > budgets.get(buf, 0)
+                if over:
+                    break
+                p -= 1
+            start.append(p + 1)
+            if p < 0:
+                continue
+            wait = [t for g in range(start[p], p + 1) for t in holders[g][2]]
+            for t in loads:
+                self.deps.setdefault(t, set()).update(wait)
 
     def streams(self, s: RoutedStage) -> bool:
         """True when the stage (and its chunk pipeline) holds nothing across tiles while

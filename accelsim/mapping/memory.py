@@ -28,12 +28,18 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from accelsim.hw.config import Dataflow, HardwareConfig
+from accelsim.hw.config import HardwareConfig, SparseFormat, Sram, ZeroHandling
 from accelsim.mapping.build import RoutedStage, TimingModel
+from accelsim.mapping.residency import NONE as NO_RESIDENCY
+from accelsim.mapping.residency import Residency
 from accelsim.mapping.tiling import Block
-from accelsim.workload.schema import HIDDEN
+from accelsim.mapping.units import SystolicMapping
+from accelsim.workload.build import TERNARY_BITS
+from accelsim.workload.schema import HIDDEN, Stage
 
 DRAM, FWD, SPILL = "dram", "fwd", "spill"
+#: a layer's input read from / output kept in the activation buffer (cross-layer residency)
+RES = "resident"
 
 
 @dataclass(frozen=True)
@@ -46,7 +52,14 @@ class StageMemory:
     forwarded output lives in; ``resident_w``/``resident_in``: weights / inputs loaded once for
     the stage; ``weights_total``/``inputs_total``/``out_tensor``: bytes of its weights (fused
     stages' included), input and output tensor; ``chunk_edge_in``/``chunk_edge_out``: its
-    producer / consumer edge is chunk by chunk (set by the tiling pass)."""
+    producer / consumer edge is chunk by chunk (set by the tiling pass); ``index_bytes``: the
+    part of ``weights_total`` that is sparse-format metadata (zero-skipping);
+    ``input_kept``: bytes of ``inputs_total`` read from the activation buffer ``act_buf`` (the
+    layer's input kept on chip by the residency pass; all of it when ``source`` is
+    ``resident``), ``frees_act``: kept bytes the stage's last tile frees there;
+    ``input_staged``: ``loads`` (its first tile loads the layer's DRAM input once for every
+    stage that reads it) or ``reads`` (it reads what another stage staged), ``frees_staged``:
+    staged input bytes its last tile frees (the layer's last stage)."""
 
     source: str = DRAM
     sink: str = DRAM
@@ -60,6 +73,12 @@ class StageMemory:
     out_tensor: int = 0
     chunk_edge_in: bool = False
     chunk_edge_out: bool = False
+    index_bytes: int = 0
+    input_kept: int = 0
+    act_buf: str = "outputs"
+    frees_act: int = 0
+    input_staged: str = ""
+    frees_staged: int = 0
 
 
 @dataclass(frozen=True)
@@ -73,16 +92,51 @@ class StageTiling:
     blocks: tuple[Block, ...]
 
 
+def stored_weight_bytes(st: Stage, hw: HardwareConfig, zero_skip: bool) -> tuple[int, int]:
+    """(bytes, of which metadata) of a stage's weights as the accelerator stores them.
+
+    With zero-skipping on adders that skip (``adder_array.zero_handling: skip``) and a sparse
+    format, each ternary weight matrix (2-bit tensors larger than one value per channel) is
+    stored sparse: ``bitmask`` keeps one presence bit per weight and one sign bit per non-zero;
+    ``index`` keeps per non-zero a sign bit and a ``ceil(log2 k)``-bit term index. The
+    non-zeros are the stage's density (``ops_nonzero / ops_dense``) times the tensor's size.
+    Otherwise the dense form (2 bits per ternary weight) is stored and no metadata counted."""
+    adder = hw.adder_array
+    if not (zero_skip and adder.zero_handling == ZeroHandling.SKIP and
+            adder.sparse_format != SparseFormat.NONE and st.ops_nonzero < st.ops_dense
+            and st.ops_dense):
+        return st.weight_bytes, 0
+    density = st.ops_nonzero / st.ops_dense
+    total = meta = 0
+    for w in st.weights:
+        if w.bits != TERNARY_BITS or w.count <= st.n:
+            total += w.nbytes
+            continue
+        nnz = round(w.count * density)
+        if adder.sparse_format == SparseFormat.BITMASK:
+            bits, meta_bits = w.count + nnz, w.count
+        else:
+            idx = max(1, math.ceil(math.log2(max(st.k, 2))))
+            bits, meta_bits = nnz * (1 + idx), nnz * idx
+        total += -(-bits // 8)
+        meta += meta_bits // 8
+    return total, meta
+
+
 def _buf(writes: str) -> str:
     return "hidden" if writes == HIDDEN else "outputs"
 
 
-def plan_layer_memory(group: Sequence[RoutedStage], hw: HardwareConfig
-                      ) -> dict[int, StageMemory]:
+def plan_layer_memory(group: Sequence[RoutedStage], hw: HardwareConfig,
+                      mappings: Mapping[int, SystolicMapping], zero_skip: bool = False,
+                      residency: Residency = NO_RESIDENCY) -> dict[int, StageMemory]:
     """Sources, sinks, in-place work, tensors and residency of one layer's stages (by stage
-    index). ``group`` is in stage order, a topological order of the layer's stages."""
+    index), given the systolic stages' ``mappings`` (``zero_skip``: ternary weights stored as
+    the config's sparse format says) and the layer's part in the cross-layer residency plan.
+    ``group`` is in stage order, a topological order of the layer's stages."""
     bufs = dict(hw.buffers.items())
     budget = {name: sram.size_bytes - sram.tile_bytes for name, sram in bufs.items()}
+    act = hw.mapping.activation_buffer
     mem: dict[int, StageMemory] = {}
     for s in group:
         st = s.stage
@@ -97,8 +151,10 @@ def plan_layer_memory(group: Sequence[RoutedStage], hw: HardwareConfig
         out_tensor = p.out_tensor if (p is not None and m.in_place) else st.out_bytes
         if m.in_place and p is not None:
             m = replace(m, out_buf=p.out_buf)
+        stored, index = stored_weight_bytes(st, hw, zero_skip)
         m = replace(m, out_tensor=out_tensor,
-                    weights_total=st.weight_bytes + sum(f.weight_bytes for f in s.fused),
+                    weights_total=stored + sum(f.weight_bytes for f in s.fused),
+                    index_bytes=index,
                     inputs_total=st.in_bytes if p is None else p.out_tensor)
         if p is not None and pst is not None:
             one = len(pst.consumers) == 1
@@ -107,16 +163,21 @@ def plan_layer_memory(group: Sequence[RoutedStage], hw: HardwareConfig
             source = FWD if one and (fits or (s.chunked and pst.chunked)) else SPILL
             m = replace(m, source=source, in_buf=p.out_buf if source == FWD else "inputs")
         # residency: operands that would be re-read, within the layer's budget
-        reuse_w, reuse_in = _reuse(s, hw)
+        reuse_w, reuse_in = _reuse(s, hw, mappings.get(s.index))
         w_tile = bufs["weights"].tile_bytes
         if reuse_w and m.weights_total <= min(w_tile, budget["weights"]):
             m = replace(m, resident_w=True)
             budget["weights"] -= m.weights_total
         in_tile = bufs["inputs"].tile_bytes
-        if (m.source == DRAM and reuse_in and
-                m.inputs_total <= min(in_tile, budget["inputs"])):
+        if p is None and residency.input_kept:
+            kept = round(m.inputs_total * residency.input_share)
+            m = replace(m, input_kept=kept, act_buf=act)
+            if kept >= m.inputs_total:
+                m = replace(m, source=RES, in_buf=act)
+        dram_in = m.inputs_total - m.input_kept
+        if (m.source == DRAM and reuse_in and dram_in <= min(in_tile, budget["inputs"])):
             m = replace(m, resident_in=True)
-            budget["inputs"] -= m.inputs_total
+            budget["inputs"] -= dram_in
         mem[s.index] = m
     for s in group:
         if len(s.consumers) == 1:
@@ -125,7 +186,39 @@ def plan_layer_memory(group: Sequence[RoutedStage], hw: HardwareConfig
             mem[s.index] = replace(mem[s.index], sink=SPILL)
             for c in s.consumers:
                 mem[c] = replace(mem[c], source=SPILL, in_buf="inputs")
+        elif residency.output_kept:  # the layer's output stays in the activation buffer
+            mem[s.index] = replace(mem[s.index], sink=RES, out_buf=act, act_buf=act)
+    if residency.frees and group:  # freed by the layer's last stage, after every reader
+        last = group[-1].index
+        mem[last] = replace(mem[last], frees_act=residency.frees, act_buf=act)
+    _share_input(group, mem, bufs, budget, residency)
     return mem
+
+
+def _share_input(group: Sequence[RoutedStage], mem: dict[int, StageMemory],
+                 bufs: Mapping[str, Sram], budget: dict[str, int], residency: Residency
+                 ) -> None:
+    """Stages that read the layer's input from DRAM share one read of it: the first loads it
+    whole into the input buffer, the others read it there, the layer's last stage frees it.
+    Only when the policy asks for it and the input fits the input buffer's residency budget
+    (else each stage streams it: the earlier model)."""
+    readers = [s for s in group if s.producer is None and mem[s.index].source == DRAM]
+    if not residency.share_input or len(readers) < 2:
+        return
+    first = mem[readers[0].index]
+    total = first.inputs_total - first.input_kept
+    if not all(mem[s.index].inputs_total - mem[s.index].input_kept == total for s in readers):
+        return
+    if first.resident_in:
+        budget["inputs"] += total
+    if total <= 0 or total > min(bufs["inputs"].tile_bytes, budget["inputs"]):
+        return
+    budget["inputs"] -= total
+    for i, s in enumerate(readers):
+        mem[s.index] = replace(mem[s.index], resident_in=i == 0,
+                               input_staged="loads" if i == 0 else "reads")
+    last = group[-1].index
+    mem[last] = replace(mem[last], frees_staged=total)
 
 
 def group_stage(group: Sequence[RoutedStage], index: int | None) -> RoutedStage | None:
@@ -138,13 +231,21 @@ def group_stage(group: Sequence[RoutedStage], index: int | None) -> RoutedStage 
     return None
 
 
-def _reuse(s: RoutedStage, hw: HardwareConfig) -> tuple[bool, bool]:
-    """Would the stage read its weights / inputs more than once if they were not resident?"""
+def _reuse(s: RoutedStage, hw: HardwareConfig, mapping: SystolicMapping | None
+           ) -> tuple[bool, bool]:
+    """Would the stage read its weights / inputs more than once if they were not resident?
+    (WS re-reads inputs per channel fold; OS per channel fold too, and weights per position
+    fold; IS re-reads weights per position fold; CP reads each once but its weights per
+    position fold; chunked stages re-read weights per position chunk.)"""
     st = s.stage
     if s.timing is TimingModel.SYSTOLIC:
         mac = hw.mac_array
-        if mac.dataflow is Dataflow.WS:
+        if mapping is SystolicMapping.WS:
             return False, st.groups == 1 and st.n > mac.cols
+        if mapping is SystolicMapping.IS:
+            return st.m > mac.cols, False
+        if mapping is SystolicMapping.CP:
+            return st.m > mac.rows, False
         return st.m > mac.rows, st.groups == 1 and st.n > mac.cols
     return st.m > 1, False
 
@@ -180,15 +281,17 @@ def tile_memory(b: Block, mem: StageMemory, kept: defaultdict[int, int],
     sw: dict = defaultdict(int)
     port: dict = defaultdict(int)
 
-    def from_dram(buf: str, resident: bool, total: int, block: int) -> None:
+    def from_dram(buf: str, resident: bool, total: int, block: int, staged: bool = False
+                  ) -> None:
         """Load from DRAM into ``buf``: once for the whole stage when ``resident`` (freed after
-        its last tile), else this block's bytes (freed when the tile is done)."""
+        its last tile, or by the layer's last stage when staged for several stages), else this
+        block's bytes (freed when the tile is done)."""
         if resident:
             if first:
                 dr[buf] += total
                 alloc[buf] += total
                 sw[buf] += total
-            if last:
+            if last and not staged:
                 free[buf] += total
         elif block:
             dr[buf] += block
@@ -203,18 +306,41 @@ def tile_memory(b: Block, mem: StageMemory, kept: defaultdict[int, int],
 
     # inputs
     src_buf = mem.in_buf
-    if mem.source == DRAM:
+    if mem.source == RES:  # the layer's input, kept in the activation buffer
+        sr[mem.act_buf] += b.inp_reads
+        port[mem.act_buf] += b.inp_reads
+    elif mem.source == DRAM and mem.input_kept:  # part kept on chip (residual add), part DRAM
+        total = mem.inputs_total
+        on_chip = b.inp_reads * mem.input_kept // total if total else 0
+        sr[mem.act_buf] += on_chip
+        port[mem.act_buf] += on_chip
         src_buf = "inputs"
-        from_dram("inputs", mem.resident_in, mem.inputs_total, b.inp)
+        dram_block = b.inp - (b.inp * mem.input_kept // total if total else 0)
+        if mem.input_staged != "reads":
+            from_dram("inputs", mem.resident_in, total - mem.input_kept, dram_block,
+                      bool(mem.input_staged))
+        sr[src_buf] += b.inp_reads - on_chip
+        port[src_buf] += b.inp_reads - on_chip
+    elif mem.source == DRAM:
+        src_buf = "inputs"
+        if mem.input_staged != "reads":
+            from_dram("inputs", mem.resident_in, mem.inputs_total, b.inp,
+                      bool(mem.input_staged))
     elif mem.source == SPILL:
         src_buf = "inputs"
         dr["spill"] += b.inp
         alloc["inputs"] += b.inp
         free["inputs"] += b.inp
         sw["inputs"] += b.inp
-    sr[src_buf] += b.inp_reads
-    port[src_buf] += b.inp_reads
-    passes_on = mem.in_place and mem.sink == FWD
+    if not (mem.source == RES or (mem.source == DRAM and mem.input_kept)):
+        sr[src_buf] += b.inp_reads
+        port[src_buf] += b.inp_reads
+    if last and mem.frees_act:
+        free[mem.act_buf] += mem.frees_act
+    if last and mem.frees_staged:
+        free["inputs"] += mem.frees_staged
+    passes_on = mem.in_place and (mem.sink == FWD or (mem.sink == RES and
+                                                      src_buf == mem.act_buf))
     if mem.source == FWD and chunk_last and not passes_on and producer_kept is not None:
         key = b.chunk if mem.chunk_edge_in else -1
         free[src_buf] += producer_kept.get(key, 0)
@@ -224,7 +350,7 @@ def tile_memory(b: Block, mem: StageMemory, kept: defaultdict[int, int],
     have_out_alloc = False
     handled = False
     key_out = b.chunk if mem.chunk_edge_out else -1
-    fwd_new = mem.sink == FWD and not mem.in_place
+    fwd_new = mem.sink in (FWD, RES) and not mem.in_place
     if not (b.kfirst and b.klast):
         port["outputs"] += out * (1 if b.kfirst else 2)
         sw["outputs"] += out
@@ -239,12 +365,12 @@ def tile_memory(b: Block, mem: StageMemory, kept: defaultdict[int, int],
                     handled = True
                 else:  # written to DRAM (or forwarded to another buffer) from the partial set
                     free["outputs"] += partial_bytes
-                    have_out_alloc = mem.sink != FWD and not mem.in_place
+                    have_out_alloc = mem.sink not in (FWD, RES) and not mem.in_place
         else:  # partial sums go to DRAM between term folds
             if not (b.klast and fwd_new):
                 alloc["outputs"] += out
                 free["outputs"] += out
-                have_out_alloc = b.klast and mem.sink != FWD and not mem.in_place
+                have_out_alloc = b.klast and mem.sink not in (FWD, RES) and not mem.in_place
             if not b.klast:
                 dw["partials"] += out
                 sr["outputs"] += out
@@ -268,7 +394,12 @@ def tile_memory(b: Block, mem: StageMemory, kept: defaultdict[int, int],
                     # (a finished partial set was already written by the array)
                 sr["outputs"] += out
             dw["outputs"] += out
-        elif mem.sink == FWD:
+        elif mem.sink == RES and mem.in_place and src_buf != mem.act_buf:
+            sr[src_buf] += out  # finished in place, then moved to the activation buffer
+            alloc[mem.act_buf] += out
+            port[mem.act_buf] += out
+            sw[mem.act_buf] += out
+        elif mem.sink in (FWD, RES):
             buf = src_buf if mem.in_place else mem.out_buf
             port[buf] += out
             sw[buf] += out

@@ -82,6 +82,9 @@ class StagePlan:
     fused: tuple[str, ...] = ()
     fused_key: str = ""
     notes: tuple[str, ...] = ()
+    #: how the stage is laid out on its array: a systolic mapping (``ws``, ``os``, ``is``,
+    #: ``cp``) or the timing model's name for other units (``tree``, ``elementwise``)
+    mapping: str = ""
 
 
 @dataclass(frozen=True)

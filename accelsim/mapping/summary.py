@@ -24,6 +24,7 @@ class LayerSums:
     bytes_written: dict = field(default_factory=dict)
     dram_bytes: int = 0
     tiles: int = 0
+    mapping: dict = field(default_factory=dict)
 
 
 def _add(d: dict, key: str, v: float) -> None:
@@ -37,9 +38,14 @@ def layer_sums(plan: Schedule, hw: HardwareConfig) -> list[LayerSums]:
     ``busy_cycles[u]`` is unit-cycles of useful work divided by the number of units of ``u``
     (operations that occupy a unit: fused operations excluded)."""
     out = [LayerSums(name) for name in plan.layers]
+    kept = plan.meta.get("kept_outputs")
+    if isinstance(kept, (list, tuple)):  # where each layer's output went (residency)
+        for rec in out:
+            rec.mapping["output"] = "on_chip" if rec.name in kept else "dram"
     counts = hw.counts
     for s in plan.stages:
         rec = out[s.layer]
+        rec.mapping[s.name] = s.mapping
         for tid in s.tiles:
             t = plan.tiles[tid]
             rec.tiles += 1

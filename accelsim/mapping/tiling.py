@@ -14,8 +14,9 @@ Three block orders, one per timing model:
   fit; a fold whose slices do not fit is cut along its streamed dimension (positions for WS,
   terms for OS) into *continuation* chunks that stream back to back: the first chunk pays the
   fill, the last the drain, so the stage's cycles equal SCALE-Sim's whatever the buffer sizes.
-* ``tree`` (adder trees) and ``elementwise``: position chunks outer, channel blocks inner, all
-  terms of an output in one block (chunk-ordered, so producer/consumer stages can pipeline).
+* ``tree`` (adder trees), ``binary`` (binary lanes; operations are word operations) and
+  ``elementwise``: position chunks outer, channel blocks inner, all terms of an output in one
+  block (chunk-ordered, so producer/consumer stages can pipeline).
 
 Byte slices are exact shares (:func:`share`): summed over a partition they give the total.
 """
@@ -24,14 +25,18 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from accelsim.hw.config import Dataflow, HardwareConfig
+from accelsim.hw.config import HardwareConfig
 from accelsim.mapping.build import TimingModel, timing_model
 from accelsim.mapping.units import (
+    Fold,
+    Phases,
+    SystolicMapping,
+    binary_cycles,
     elementwise_cycles,
-    fill_drain,
-    fold_cycles,
+    lockstep_cycles,
+    phases,
+    segments_cycles,
     systolic_folds,
-    tree_cycles,
     unit_count,
     unit_latency,
 )
@@ -68,6 +73,9 @@ class Slices:
     ops: int
     #: the input is cut along the channel axis too (grouped stages, in-place consumers)
     input_by_channel: bool = False
+    #: terms per output the adder trees add, by channel, when zero terms are skipped (None:
+    #: every term, ``k``)
+    channel_terms: tuple[float, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -114,22 +122,32 @@ class TooSmall(Exception):
         self.buffer, self.need = buffer, need
 
 
-def _cut(total: int, st: Stage, ws: bool, m0: int, m1: int, n0: int, n1: int, k0: int,
+#: The order in which each mapping's blocks partition a stage (outer dimension first): slices
+#: are nested shares in this order, so the slices of any set of blocks covering the stage add up
+#: to its totals exactly.
+_ORDER = {SystolicMapping.WS: "nkm", SystolicMapping.OS: "nmk", SystolicMapping.CP: "nmk",
+          SystolicMapping.IS: "mkn"}
+
+
+def _cut(total: int, st: Stage, order: str, m0: int, m1: int, n0: int, n1: int, k0: int,
          k1: int, by_channel: bool = True) -> int:
-    """Share of ``total`` on a box, cut in the order the blocks partition the stage (channels,
-    then terms, then positions for WS folds; channels, positions, terms otherwise), so that the
-    shares of any set of blocks covering the stage add up to ``total`` exactly."""
-    x = share(total, n0, n1, st.n) if by_channel else total
-    if ws:
-        return share(share(x, k0, k1, st.k), m0, m1, st.m)
-    return share(share(x, m0, m1, st.m), k0, k1, st.k)
+    """Share of ``total`` on a box, cut in ``order`` (a permutation of ``"nmk"``, outer first;
+    ``n`` skipped unless ``by_channel``)."""
+    box = {"n": (n0, n1, st.n), "m": (m0, m1, st.m), "k": (k0, k1, st.k)}
+    x = total
+    for dim in order:
+        if dim == "n" and not by_channel:
+            continue
+        lo, hi, size = box[dim]
+        x = share(x, lo, hi, size)
+    return x
 
 
 def _ops(st: Stage, sl: Slices, m0: int, m1: int, n0: int, n1: int, k0: int, k1: int,
-         ws: bool = False) -> int:
+         order: str = "nmk") -> int:
     if sl.ops == st.ops_dense:
         return (m1 - m0) * (n1 - n0) * (k1 - k0)
-    return _cut(sl.ops, st, ws, m0, m1, n0, n1, k0, k1)
+    return _cut(sl.ops, st, order, m0, m1, n0, n1, k0, k1)
 
 
 def _w(st: Stage, sl: Slices, n0: int, n1: int, k0: int, k1: int) -> int:
@@ -137,8 +155,8 @@ def _w(st: Stage, sl: Slices, n0: int, n1: int, k0: int, k1: int) -> int:
 
 
 def _in(st: Stage, sl: Slices, m0: int, m1: int, n0: int, n1: int, k0: int, k1: int,
-        ws: bool = False) -> int:
-    return _cut(sl.inputs, st, ws, m0, m1, n0, n1, k0, k1, sl.input_by_channel)
+        order: str = "nmk") -> int:
+    return _cut(sl.inputs, st, order, m0, m1, n0, n1, k0, k1, sl.input_by_channel)
 
 
 def _out(st: Stage, sl: Slices, m0: int, m1: int, n0: int, n1: int) -> int:
@@ -153,24 +171,37 @@ def _largest(limit: int, total: int, size: int) -> int:
 
 
 # ---------------------------------------------------------------------------------------------
-def systolic_blocks(st: Stage, sl: Slices, hw: HardwareConfig, lim: Limits) -> list[Block]:
-    """Blocks of a reduction stage on the systolic MAC array (see module docstring).
+def _partial_key(f: Fold, mapping: SystolicMapping) -> tuple[int, int] | None:
+    """Folds with the same key accumulate the same outputs over successive term ranges (WS: a
+    channel fold's term folds; IS: a position fold's term folds); None: folds are independent."""
+    if mapping is SystolicMapping.WS:
+        return (f.n0, f.n1)
+    if mapping is SystolicMapping.IS:
+        return (f.m0, f.m1)
+    return None
 
-    A block holds whole channel folds (all their term folds: outputs finish inside it), or a run
-    of term folds of one channel fold (``kfirst``/``klast`` say whether partial sums start or
-    finish there), or one continuation chunk of one fold."""
+
+def systolic_blocks(st: Stage, sl: Slices, hw: HardwareConfig, lim: Limits,
+                    mapping: SystolicMapping) -> list[Block]:
+    """Blocks of a reduction stage on the systolic MAC array under ``mapping`` (see module
+    docstring).
+
+    A block holds whole partial-sum groups (all the term folds of their outputs: outputs finish
+    inside it), or a run of term folds of one group (``kfirst``/``klast`` say whether partial
+    sums start or finish there), or one continuation chunk of one fold."""
     mac = hw.mac_array
-    ws = mac.dataflow is Dataflow.WS
-    fill, drain = fill_drain(mac)
+    ph = phases(mac, mapping)
+    order = _ORDER[mapping]
     lat = mac.pipeline_latency_cycles
-    items: list[list] = []
-    for f in systolic_folds(st.m, st.n, st.k, st.groups, mac):
-        if ws and items and (items[-1][0].n0, items[-1][0].n1) == (f.n0, f.n1):
+    items: list[list[Fold]] = []
+    for f in systolic_folds(st.m, st.n, st.k, st.groups, mac, mapping):
+        key = _partial_key(f, mapping)
+        if key is not None and items and _partial_key(items[-1][0], mapping) == key:
             items[-1].append(f)
         else:
             items.append([f])
     blocks: list[Block] = []
-    group: list = []
+    group: list[Fold] = []
     seen_in: set = set()
     seen_out: set = set()
     seen_w: set = set()
@@ -178,18 +209,19 @@ def systolic_blocks(st: Stage, sl: Slices, hw: HardwareConfig, lim: Limits) -> l
 
     cache: dict[int, tuple] = {}
 
-    def fold_data(f) -> tuple[int, int, int, tuple, tuple, tuple]:
+    def fold_data(f: Fold) -> tuple[int, int, int, tuple, tuple, tuple]:
         got = cache.get(id(f))
         if got is None:
             kin = (f.k0, f.k1, f.m0, f.m1) + ((f.n0, f.n1) if sl.input_by_channel else ())
             got = cache[id(f)] = (_w(st, sl, f.n0, f.n1, f.k0, f.k1),
-                                  _in(st, sl, f.m0, f.m1, f.n0, f.n1, f.k0, f.k1, ws),
+                                  _in(st, sl, f.m0, f.m1, f.n0, f.n1, f.k0, f.k1, order),
                                   _out(st, sl, f.m0, f.m1, f.n0, f.n1), kin,
                                   (f.n0, f.n1, f.m0, f.m1), (f.n0, f.n1, f.k0, f.k1))
         return got
 
-    def add(f_list, dry: bool) -> bool:
-        """Add folds to the open group (or test whether they would fit)."""
+    def trial(f_list: list[Fold]) -> tuple | None:
+        """The open group's totals and new slice keys with ``f_list`` added; None if they
+        would not fit."""
         w, i, o = acc
         new_in, new_out, new_w = set(), set(), set()
         for f in f_list:
@@ -204,21 +236,27 @@ def systolic_blocks(st: Stage, sl: Slices, hw: HardwareConfig, lim: Limits) -> l
                 o += fo
                 new_out.add(kout)
         if w > lim.weights or i > lim.inputs or o > lim.outputs:
+            return None
+        return w, i, o, new_in, new_out, new_w
+
+    def add(f_list: list[Fold]) -> bool:
+        """Add folds to the open group if they fit; say whether they did."""
+        t = trial(f_list)
+        if t is None:
             return False
-        if not dry:
-            group.extend(f_list)
-            seen_in.update(new_in)
-            seen_out.update(new_out)
-            seen_w.update(new_w)
-            acc[:] = [w, i, o]
+        group.extend(f_list)
+        seen_in.update(t[3])
+        seen_out.update(t[4])
+        seen_w.update(t[5])
+        acc[:] = t[:3]
         return True
 
     def flush(cfold: int) -> None:
         if not group:
             return
-        ops = sum(_ops(st, sl, f.m0, f.m1, f.n0, f.n1, f.k0, f.k1, ws) for f in group)
-        reads = sum(_in(st, sl, f.m0, f.m1, f.n0, f.n1, f.k0, f.k1, ws) for f in group)
-        cycles = sum(fold_cycles(mac, f.stream) for f in group) + lat
+        ops = sum(_ops(st, sl, f.m0, f.m1, f.n0, f.n1, f.k0, f.k1, order) for f in group)
+        reads = sum(fold_data(f)[1] for f in group)
+        cycles = segments_cycles(ph, [(f.stream, True, True) for f in group]) + lat
         done = {(f.n0, f.n1, f.m0, f.m1) for f in group if f.k1 == st.k}
         finished = sum((n1 - n0) * (m1 - m0) for n0, n1, m0, m1 in done)
         blocks.append(Block(min(f.m0 for f in group), max(f.m1 for f in group),
@@ -233,36 +271,37 @@ def systolic_blocks(st: Stage, sl: Slices, hw: HardwareConfig, lim: Limits) -> l
         acc[:] = [0, 0, 0]
 
     for cfold, item in enumerate(items):
-        if add(item, dry=True):
-            add(item, dry=False)
+        if add(item):
             continue
         flush(cfold - 1)
-        if add(item, dry=True):  # fits in a block of its own
-            add(item, dry=False)
+        if add(item):  # fits in a block of its own
             continue
         for f in item:  # runs of term folds with partial sums, or continuation chunks
-            if add([f], dry=True):
-                add([f], dry=False)
+            if add([f]):
                 continue
             flush(cfold)
-            if add([f], dry=True):
-                add([f], dry=False)
-            else:
-                blocks.extend(_continuation(st, sl, f, lim, ws, fill, drain, lat, cfold))
+            if not add([f]):
+                blocks.extend(_continuation(st, sl, f, lim, mapping, ph, lat, cfold))
         flush(cfold)
     flush(len(items) - 1)
     return blocks
 
 
-def _continuation(st: Stage, sl: Slices, f, lim: Limits, ws: bool, fill: int, drain: int,
-                  lat: int, cfold: int) -> list[Block]:
-    """Cut one fold along its streamed dimension into chunks that fit."""
+def _continuation(st: Stage, sl: Slices, f: Fold, lim: Limits, mapping: SystolicMapping,
+                  ph: Phases, lat: int, cfold: int) -> list[Block]:
+    """Cut one fold along its streamed dimension into chunks that fit (the stationary operand
+    stays in the array: the first chunk pays the load and fill, the last the drain)."""
+    order = _ORDER[mapping]
     out: list[Block] = []
-    if ws:  # stream positions; weights fixed in the array
+
+    def cycles(stream: int, first: bool, last: bool) -> int:
+        return segments_cycles(ph, [(stream, first, last)]) + lat
+
+    if mapping is SystolicMapping.WS:  # stream positions; weights fixed in the array
         w = _w(st, sl, f.n0, f.n1, f.k0, f.k1)
         if w > lim.weights:
             raise TooSmall("weights", w)
-        i_all = _in(st, sl, 0, st.m, f.n0, f.n1, f.k0, f.k1, ws)
+        i_all = _in(st, sl, 0, st.m, f.n0, f.n1, f.k0, f.k1, order)
         o_all = _out(st, sl, 0, st.m, f.n0, f.n1)
         step = min(_largest(lim.inputs, i_all, st.m), _largest(lim.outputs, o_all, st.m))
         if step < 1:
@@ -271,21 +310,44 @@ def _continuation(st: Stage, sl: Slices, f, lim: Limits, ws: bool, fill: int, dr
         for m0 in range(0, st.m, step):
             m1 = min(st.m, m0 + step)
             first, last = m0 == 0, m1 == st.m
-            cyc = (m1 - m0) + (fill if first else 0) + (drain if last else 0) + lat
-            i = _in(st, sl, m0, m1, f.n0, f.n1, f.k0, f.k1, ws)
+            i = _in(st, sl, m0, m1, f.n0, f.n1, f.k0, f.k1, order)
             done = (m1 - m0) * (f.n1 - f.n0) if f.k1 == st.k else 0
-            out.append(Block(m0, m1, f.n0, f.n1, f.k0, f.k1, -1, 1 if first else 0, cyc,
-                             _ops(st, sl, m0, m1, f.n0, f.n1, f.k0, f.k1, ws), w if first else 0,
-                             i, i, _out(st, sl, m0, m1, f.n0, f.n1), done, cfold,
+            out.append(Block(m0, m1, f.n0, f.n1, f.k0, f.k1, -1, 1 if first else 0,
+                             cycles(m1 - m0, first, last),
+                             _ops(st, sl, m0, m1, f.n0, f.n1, f.k0, f.k1, order),
+                             w if first else 0, i, i, _out(st, sl, m0, m1, f.n0, f.n1), done,
+                             cfold, kfirst=f.k0 == 0, klast=f.k1 == st.k, cont=not first,
+                             chunked=True))
+        return out
+    if mapping is SystolicMapping.IS:  # stream channels; inputs fixed in the array
+        i = _in(st, sl, f.m0, f.m1, f.n0, f.n1, f.k0, f.k1, order)
+        if i > lim.inputs:
+            raise TooSmall("inputs", i)
+        size = f.n1 - f.n0
+        w_all = _w(st, sl, f.n0, f.n1, f.k0, f.k1)
+        o_all = _out(st, sl, f.m0, f.m1, f.n0, f.n1)
+        step = min(_largest(lim.weights, w_all, size), _largest(lim.outputs, o_all, size))
+        if step < 1:
+            raise TooSmall("weights" if _largest(lim.weights, w_all, size) < 1 else "outputs",
+                           max(-(-w_all // size), -(-o_all // size)))
+        for c0 in range(f.n0, f.n1, step):
+            c1 = min(f.n1, c0 + step)
+            first, last = c0 == f.n0, c1 == f.n1
+            done = (f.m1 - f.m0) * (c1 - c0) if f.k1 == st.k else 0
+            out.append(Block(f.m0, f.m1, c0, c1, f.k0, f.k1, -1, 1 if first else 0,
+                             cycles(c1 - c0, first, last),
+                             _ops(st, sl, f.m0, f.m1, c0, c1, f.k0, f.k1, order),
+                             _w(st, sl, c0, c1, f.k0, f.k1), i if first else 0,
+                             i if first else 0, _out(st, sl, f.m0, f.m1, c0, c1), done, cfold,
                              kfirst=f.k0 == 0, klast=f.k1 == st.k, cont=not first,
                              chunked=True))
         return out
-    # output stationary: stream terms, outputs stay in the PEs
+    # output stationary (OS, CP): stream terms, outputs stay in the PEs
     o = _out(st, sl, f.m0, f.m1, f.n0, f.n1)
     if o > lim.outputs:
         raise TooSmall("outputs", o)
     w_all = _w(st, sl, f.n0, f.n1, 0, st.k)
-    i_all = _in(st, sl, f.m0, f.m1, f.n0, f.n1, 0, st.k, ws)
+    i_all = _in(st, sl, f.m0, f.m1, f.n0, f.n1, 0, st.k, order)
     step_k = min(_largest(lim.weights, w_all, st.k), _largest(lim.inputs, i_all, st.k))
     if step_k < 1:
         raise TooSmall("weights" if _largest(lim.weights, w_all, st.k) < 1 else "inputs",
@@ -295,10 +357,10 @@ def _continuation(st: Stage, sl: Slices, f, lim: Limits, ws: bool, fill: int, dr
     for k0 in range(0, st.k, step_k):
         k1 = min(st.k, k0 + step_k)
         first, last = k0 == 0, k1 == st.k
-        cyc = math.ceil((k1 - k0) * scale) + (fill if first else 0) + (drain if last else 0) + lat
-        i = _in(st, sl, f.m0, f.m1, f.n0, f.n1, k0, k1, ws)
-        out.append(Block(f.m0, f.m1, f.n0, f.n1, k0, k1, -1, 1 if first else 0, cyc,
-                         _ops(st, sl, f.m0, f.m1, f.n0, f.n1, k0, k1, ws),
+        i = _in(st, sl, f.m0, f.m1, f.n0, f.n1, k0, k1, order)
+        out.append(Block(f.m0, f.m1, f.n0, f.n1, k0, k1, -1, 1 if first else 0,
+                         cycles(math.ceil((k1 - k0) * scale), first, last),
+                         _ops(st, sl, f.m0, f.m1, f.n0, f.n1, k0, k1, order),
                          _w(st, sl, f.n0, f.n1, k0, k1), i, i, o if last else 0,
                          (f.m1 - f.m0) * (f.n1 - f.n0) if last else 0, cfold,
                          kfirst=True, klast=True, cont=not first, chunked=True))
@@ -333,21 +395,28 @@ def chunked_blocks(st: Stage, sl: Slices, hw: HardwareConfig, unit: str, lim: Li
         for n0 in range(0, st.n, nblock):
             n1 = min(st.n, n0 + nblock)
             ops = _ops(st, sl, m0, m1, n0, n1, 0, st.k)
-            if model is TimingModel.TREE:
-                outputs = (m1 - m0) * (n1 - n0)
-                terms = ops / outputs if outputs else 0
-                cyc = tree_cycles(outputs, terms, count, hw.adder_array.tree_width,
-                                  hw.adder_array.latency_cycles)
-            else:
-                cyc = elementwise_cycles(ops, count, unit_latency(hw, unit))
             w = _w(st, sl, n0, n1, 0, st.k)
             i = _in(st, sl, m0, m1, n0, n1, 0, st.k)
             o = _out(st, sl, m0, m1, n0, n1)
+            reads = i
+            if model is TimingModel.TREE:
+                terms = sl.channel_terms[n0:n1] if sl.channel_terms is not None else None
+                cyc, groups = lockstep_cycles(m1 - m0, n0, n1, st.k, st.n // st.groups,
+                                              terms, hw.adder_array, count)
+                if st.groups == 1:  # each broadcast group reads the positions' inputs once
+                    reads = i * groups
+            elif model is TimingModel.BINARY:  # word operations, a lane per output
+                words = -(-st.k // hw.binary_array.word_bits)
+                ops = (m1 - m0) * (n1 - n0) * words
+                cyc = binary_cycles((m1 - m0) * (n1 - n0), words, count,
+                                    unit_latency(hw, unit))
+            else:
+                cyc = elementwise_cycles(ops, count, unit_latency(hw, unit))
             for name, need, cap in (("weights", w, lim.weights), ("inputs", i, lim.inputs),
                                     ("outputs", o, lim.outputs)):
                 if need > cap:
                     raise TooSmall(name, need)
-            blocks.append(Block(m0, m1, n0, n1, 0, st.k, c, 0, cyc, ops, w, i, i, o,
+            blocks.append(Block(m0, m1, n0, n1, 0, st.k, c, 0, cyc, ops, w, i, reads, o,
                                 (m1 - m0) * (n1 - n0)))
     return blocks
 

@@ -1,9 +1,11 @@
 """The torch half of the HBN partition: read a trained FBin checkpoint and measure the
 binarization error of every FullBinConv layer's input (:mod:`accelsim.reference.partition`).
 
-Checkpoint format (what ``accelsim train`` is to write; :func:`save_checkpoint` writes it): a
-``torch.save`` of ``{"format": "accelsim.checkpoint", "version": 1, "spec": ModelSpec.to_dict(),
-"state_dict": model.state_dict()}``, loaded with ``weights_only=True``.
+Checkpoints: the exported checkpoint that ``accelsim train`` writes for an ``fbin`` network
+(:mod:`accelsim.reference.checkpoint`, ``kind = "inference"``; :func:`save_checkpoint` writes
+the same format for a model trained elsewhere), or the earlier form ``{"format":
+"accelsim.checkpoint", "version": 1, "spec": ..., "state_dict": ...}``; both are ``torch.save``
+of a dict, loaded with ``weights_only=True``.
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ import torch
 from torch import nn
 
 from accelsim.errors import InputError, Problem
+from accelsim.reference import checkpoint as ckpt
 from accelsim.reference.binary import FullBinConv2d, FullBinLinear, sign_pm1
 from accelsim.reference.counted import iter_layers
 from accelsim.reference.models import build_model, input_shape
@@ -23,11 +26,13 @@ from accelsim.reference.spec import ModelSpec
 CHECKPOINT_FORMAT = "accelsim.checkpoint"
 
 
-def save_checkpoint(model: nn.Module, path: str | Path) -> None:
-    """Write ``model`` (built by :func:`build_model`, so it has ``model.spec``) as a checkpoint."""
+def save_checkpoint(model: nn.Module, path: str | Path,
+                    training: dict[str, Any] | None = None) -> None:
+    """Write ``model`` (built by :func:`build_model`, so it has ``model.spec``) as an exported
+    checkpoint (the format ``accelsim train`` writes; ``training``: what training measured)."""
     spec: ModelSpec = getattr(model, "spec")  # noqa: B009 (set by build_model)
-    torch.save({"format": CHECKPOINT_FORMAT, "version": 1, "spec": spec.to_dict(),
-                "state_dict": model.state_dict()}, Path(path))
+    ckpt.save_atomic({"kind": "inference", "spec": spec.to_dict(),
+                      "state": model.state_dict(), "training": training or {}}, path)
 
 
 def load_checkpoint(path: str | Path) -> tuple[ModelSpec, nn.Module]:
@@ -46,13 +51,18 @@ def load_checkpoint(path: str | Path) -> tuple[ModelSpec, nn.Module]:
     if not isinstance(doc, dict) or doc.get("format") != CHECKPOINT_FORMAT:
         value = doc.get("format", "<missing>") if isinstance(doc, dict) else type(doc).__name__
         raise InputError(Problem("format", value, f"must be '{CHECKPOINT_FORMAT}'"), source)
+    if "kind" in doc:   # an exported (or a training) checkpoint of accelsim train
+        doc = ckpt.load(path, "inference")
+        spec = ckpt.spec_of(doc, source)
+        _need_fbin(spec, source)
+        model = build_model(spec)
+        ckpt.load_state(model, doc["state"], source)
+        return spec, model.eval()
     try:
         spec = ModelSpec.from_dict(doc.get("spec", "<missing>"))
     except InputError as exc:
         raise exc.with_source(source) from None
-    if spec.variant != "fbin":
-        raise InputError(Problem("spec.variant", spec.variant, "the partition needs a fully "
-                                 "binarized (fbin) model"), source)
+    _need_fbin(spec, source)
     model = build_model(spec)
     state = doc.get("state_dict")
     if not isinstance(state, dict):
@@ -64,6 +74,26 @@ def load_checkpoint(path: str | Path) -> tuple[ModelSpec, nn.Module]:
         raise InputError(Problem("state_dict", names[:3], f"{len(missing)} missing and "
                                  f"{len(unexpected)} unexpected keys for {spec.slug()}"), source)
     return spec, model.eval()
+
+
+def _need_fbin(spec: ModelSpec, source: str) -> None:
+    if spec.variant != "fbin":
+        raise InputError(Problem("spec.variant", spec.variant, "the partition needs a fully "
+                                 "binarized (fbin) model"), source)
+
+
+def data_images(source: str, spec: ModelSpec, images: int) -> torch.Tensor:
+    """The first ``images`` training images of the data ``source`` (``digits``,
+    ``cifar10:DIR``, ``imagefolder:DIR``; what ``accelsim train`` reads) at ``spec``'s
+    resolution, normalised as in training. Raises InputError for bad data, or data whose
+    class count is not the model's."""
+    from accelsim.reference.data import load_data
+
+    data = load_data(source, int(spec.resolution or 0))
+    if data.classes != spec.classes:
+        raise InputError(Problem("data", source, f"has {data.classes} classes, the checkpoint's "
+                                 f"model {spec.classes}: it was trained on other data"))
+    return data.train_x[:images].contiguous()
 
 
 def load_inputs(path: str | Path, spec: ModelSpec) -> torch.Tensor:

@@ -66,6 +66,8 @@ class _Factory:
             return TernaryConv2d(in_c, out_c, kernel, stride, padding, groups, generator=self.gen)
         alpha, factor = self.overrides.get(name, (self.spec.alpha, self.spec.r_factor))
         self.strassen_names.append(name)
+        if alpha == 1.0:  # an override keeps this layer full precision
+            return make_conv(in_c, out_c, kernel, stride, padding, groups, generator=self.gen)
         g = math.gcd(self.spec.groups, in_c)
         params = strassen_params(out_c, alpha=alpha, r_factor=factor, patch=self.spec.patch,
                                  groups=g)
@@ -86,6 +88,9 @@ class _Factory:
             return make_linear(in_f, out_f, generator=self.gen)
         if variant == "twn":
             return TernaryLinear(in_f, out_f, generator=self.gen)
+        if name in self.overrides and self.overrides[name][0] == 1.0:  # kept full precision
+            self.strassen_names.append(name)
+            return make_linear(in_f, out_f, generator=self.gen)
         hidden = self.spec.fc_hidden if self.spec.fc_hidden is not None else in_f
         module = StrassenLinear(in_f, out_f, hidden=hidden, generator=self.gen)
         module.params = strassen_params(out_f, alpha=0.0, r=hidden)
@@ -98,7 +103,8 @@ class _Factory:
                 near = difflib.get_close_matches(name, self.strassen_names, n=1)
                 hint = f"; did you mean '{near[0]}'?" if near else ""
                 if name == "fc":
-                    hint = "; the FC's hidden width is set by fc_hidden"
+                    hint = ("; the FC's hidden width is set by fc_hidden (alpha 1 keeps it "
+                            "full precision)")
                 problems.append(Problem(f"overrides[{i}].name", name,
                                         f"not a strassenified conv layer of {self.spec.model}"
                                         f"{hint}"))

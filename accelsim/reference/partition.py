@@ -163,27 +163,35 @@ def partition_scores(names: Sequence[str], errors: Sequence[float], flops: Seque
 
 
 def partition(checkpoint: str | Path, *, ratio: float, gamma: float | None = None,
-              images: int = 16, seed: int = 0, inputs: str | Path | None = None) -> Partition:
-    """Run the partition algorithm on a trained FBin checkpoint (``accelsim partition``).
+              images: int = 16, seed: int = 0, inputs: str | Path | None = None,
+              data: str | None = None) -> Partition:
+    """Run the partition algorithm on a trained FBin checkpoint (``accelsim partition``; the
+    exported checkpoint of ``accelsim train``).
 
     The errors are averaged over ``inputs`` (a ``.npy`` float array ``(N, 3, H, W)`` of the
-    model's input size, e.g. training images) or, without it, over ``images`` seeded Gaussian
-    images (``seed``). The returned :class:`Partition`'s ``spec`` is the checkpoint's spec with
-    variant ``hbn`` and the chosen layers as ``wbin``. Raises InputError (ratio, gamma, images,
+    model's input size), over the first ``images`` training images of ``data`` (a data source
+    of ``accelsim train``: ``digits``, ``cifar10:DIR``, ``imagefolder:DIR``) or, without
+    either, over ``images`` seeded Gaussian images (``seed``). The returned
+    :class:`Partition`'s ``spec`` is the checkpoint's spec with variant ``hbn`` and the chosen
+    layers as ``wbin``. Raises InputError (ratio, gamma, images, data or inputs given both,
     unreadable or unsuitable checkpoint or inputs) and TorchMissingError without torch.
     """
     r = check_ratio(ratio)
     if isinstance(images, bool) or not isinstance(images, int) or images < 1:
         raise InputError(Problem("images", images, "must be an integer >= 1"))
+    if inputs is not None and data is not None:
+        raise InputError(Problem("data", data, "give --inputs or --data, not both"))
     require_torch()
     from accelsim.reference.binerror import (  # imports torch
+        data_images,
         layer_errors,
         load_checkpoint,
         load_inputs,
     )
 
     spec, model = load_checkpoint(checkpoint)
-    x = load_inputs(inputs, spec) if inputs is not None else None
+    x = load_inputs(inputs, spec) if inputs is not None else \
+        data_images(data, spec, images) if data is not None else None
     measured = layer_errors(model, spec, x=x, images=images, seed=seed)
     result = partition_scores([m[0] for m in measured], [m[1] for m in measured],
                               [m[2] for m in measured], ratio=r, gamma=gamma)

@@ -6,7 +6,10 @@ its own epochs and learning-rate schedule, as in StrassenNets and Gope et al.
 * phase ``freeze``: W_b / W_c (TWN weights) frozen to their ternary values; ã, fp filters,
   biases and BatchNorms are fine-tuned.
 
-A baseline network has nothing to quantize: it runs phase ``fp`` only.
+A baseline network has nothing to quantize: it runs phase ``fp`` only. So does a binary network
+(``wbin``, ``fbin``, ``hbn``): its binary layers binarize from the first step, with
+straight-through gradients to their full-precision shadows, as XNOR-Net and the HBN paper
+train; its one phase is called ``fp`` too (the fp layers train in full precision).
 
 Learning rate within a phase, for global step ``t`` of ``T`` (``W`` warm-up steps): linear
 warm-up from 0 to ``lr`` over ``W`` steps, then ``cosine``: ``lr/2 (1 + cos(pi (t-W)/(T-W)))``
@@ -24,6 +27,10 @@ from accelsim.errors import InputError, Problem
 
 PHASES = ("fp", "quantize", "freeze")
 SCHEDULES = ("cosine", "step")
+#: Optimizers: SGD (momentum, Nesterov) or Adam (what XNOR-Net trains binary networks with).
+OPTIMIZERS = ("sgd", "adam")
+#: Variants that run the first phase only (nothing to quantize or freeze).
+ONE_PHASE_VARIANTS = ("baseline", "wbin", "fbin", "hbn")
 
 
 @dataclass(frozen=True)
@@ -95,8 +102,9 @@ class TrainConfig:
     """Everything that determines a training run (recorded in every checkpoint).
 
     ``spec``: the network (:meth:`ModelSpec.to_dict`); ``data``: ``digits``,
-    ``cifar10:DIR`` or ``imagefolder:DIR``; ``phases``: fp, quantize, freeze (a baseline
-    runs only fp); SGD with ``momentum``, ``nesterov``, ``weight_decay``; ``batch_size``;
+    ``cifar10:DIR`` or ``imagefolder:DIR``; ``phases``: fp, quantize, freeze (a baseline or
+    binary network runs only fp); ``optimizer`` ``sgd`` (with ``momentum``, ``nesterov``) or
+    ``adam``, both with ``weight_decay``; ``batch_size``;
     ``seed``: data order and augmentation (the initial weights come from ``spec.seed``);
     ``augment``: random translations by up to 1/8 of the image side; ``teacher``: an exported
     checkpoint to distil from (``None``: no distillation), ``distill_weight`` and
@@ -116,9 +124,13 @@ class TrainConfig:
     distill_weight: float = 1.0
     temperature: float = 1.0
     threads: int = 1
+    optimizer: str = "sgd"
 
     def __post_init__(self) -> None:
         problems = []
+        if self.optimizer not in OPTIMIZERS:
+            problems.append(Problem("optimizer", self.optimizer,
+                                    f"must be one of {', '.join(OPTIMIZERS)}"))
         names = tuple(p.name for p in self.phases)
         if names != PHASES:
             problems.append(Problem("phases", list(names), f"must be {', '.join(PHASES)}"))
@@ -145,8 +157,8 @@ class TrainConfig:
 
     @property
     def active_phases(self) -> tuple[Phase, ...]:
-        """The phases that run: all three, or only ``fp`` for a baseline network."""
-        return self.phases[:1] if self.variant == "baseline" else self.phases
+        """The phases that run: all three, or only ``fp`` for a baseline or binary network."""
+        return self.phases[:1] if self.variant in ONE_PHASE_VARIANTS else self.phases
 
     @property
     def total_epochs(self) -> int:
@@ -161,7 +173,11 @@ class TrainConfig:
         raise IndexError(epoch)
 
     def to_dict(self) -> dict[str, Any]:
+        """Plain data (what checkpoints record); ``optimizer`` only when not the default
+        ``sgd``, so that runs started before the field existed still resume."""
         d = asdict(self)
+        if self.optimizer == "sgd":
+            del d["optimizer"]
         d["spec"] = dict(self.spec)
         d["phases"] = [dict(asdict(p), milestones=list(p.milestones)) for p in self.phases]
         return d

@@ -120,9 +120,11 @@ class ModelSpec:
             problems.append(Problem("fp_bytes", self.fp_bytes, "must be 2 or 4"))
         overrides = self._overrides(problems)
         object.__setattr__(self, "overrides", overrides)
-        if self.variant == "strassen" and (self.alpha != 0 or any(o[1] != 0 for o in overrides)):
+        if self.variant == "strassen" and (self.alpha != 0 or
+                                           any(o[1] not in (0, 1) for o in overrides)):
             problems.append(Problem("alpha", self.alpha, "the strassen variant has alpha = 0 "
-                                    "everywhere; use variant 'hybrid' for fp channels"))
+                                    "(or 1 per layer: kept fp) everywhere; use variant "
+                                    "'hybrid' for fp channels"))
         if self.variant in ("baseline", "twn") and overrides:
             problems.append(Problem("overrides", [o[0] for o in overrides],
                                     f"the {self.variant} variant has no strassenified layers"))
@@ -177,8 +179,9 @@ class ModelSpec:
                         not math.isfinite(value):
                     problems.append(Problem(f"{field}.{label}", value, "must be a number"))
                     ok = False
-                elif label == "alpha" and not 0.0 <= value < 1.0:
-                    problems.append(Problem(f"{field}.alpha", value, "must be in [0, 1)"))
+                elif label == "alpha" and not 0.0 <= value <= 1.0:
+                    problems.append(Problem(f"{field}.alpha", value, "must be in [0, 1] (1 "
+                                            "keeps the layer full precision)"))
                     ok = False
                 elif label == "r_factor" and value <= 0:
                     problems.append(Problem(f"{field}.r_factor", value, "must be > 0"))

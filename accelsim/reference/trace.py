@@ -157,18 +157,25 @@ def trace_layer(name: str, mod: nn.Module, in_shape: tuple[int, ...],
         return fp_layer(name, kind, shape, fp_bits=fp_bits, bias=mod.bias is not None,
                         inputs=inputs)
     if isinstance(mod, (TernaryConv2d, TernaryLinear)):
-        return twn_layer(name, kind, shape, weight_nnz=_nnz(ternarize(mod.weight)[0]),
-                         inputs=inputs)
+        wt = ternarize(mod.weight)[0]
+        return twn_layer(name, kind, shape, weight_nnz=_nnz(wt), inputs=inputs,
+                         channel_nnz=_row_nnz(wt))
     st = mod.st if isinstance(mod, HybridConv2d) else mod
     params = mod.params if mod.params is not None else _params_of(mod)
     wc = ternarize(st.wc.weight)[0]
-    if isinstance(mod, StrassenLinear):
+    if isinstance(mod, StrassenLinear):  # W_c is (c_rem, r)
         wc_nnz = [[_nnz(wc)]]
-    else:
+        wc_channels = [[[n]] for n in _row_nnz(wc)]
+    else:  # W_c is a transposed convolution (r, c_rem, p, p)
         p: int = getattr(st, "patch")  # noqa: B009
         wc_nnz = [[_nnz(wc[:, :, i, j]) for j in range(p)] for i in range(p)]
-    return strassen_layer(name, kind, shape, params, wb_nnz=_nnz(ternarize(st.wb.weight)[0]),
-                          wc_nnz=wc_nnz, fp_bits=fp_bits, inputs=inputs)
+        per = (wc != 0).sum(dim=0)  # (c_rem, p, p)
+        wc_channels = [[[int(per[c, i, j]) for j in range(p)] for i in range(p)]
+                       for c in range(per.shape[0])]
+    wb = ternarize(st.wb.weight)[0]
+    return strassen_layer(name, kind, shape, params, wb_nnz=_nnz(wb), wc_nnz=wc_nnz,
+                          fp_bits=fp_bits, inputs=inputs, wb_channel_nnz=_row_nnz(wb),
+                          wc_channel_nnz=wc_channels)
 
 
 def _params_of(mod: nn.Module) -> StrassenParams:
@@ -247,6 +254,11 @@ def layer_arrays(module: nn.Module, in_hw: tuple[int, int] | None = None) -> dic
 
 def _f32(t: torch.Tensor | None) -> np.ndarray | None:
     return None if t is None else t.detach().cpu().numpy().astype(np.float32, copy=True)
+
+
+def _row_nnz(t: torch.Tensor) -> list[int]:
+    """Non-zero entries of each output channel (first axis) of a weight tensor."""
+    return [int(v) for v in (t.reshape(t.shape[0], -1) != 0).sum(dim=1)]
 
 
 def _nnz(t: torch.Tensor) -> int:

@@ -1,7 +1,8 @@
 """Train a reference network with the three-phase StrassenNets schedule (docs/training.md).
 
 :func:`train` runs the phases of a :class:`~accelsim.reference.schedule.TrainConfig` (fp,
-quantize, freeze; a baseline only fp) with SGD (Nesterov, weight decay), optional knowledge
+quantize, freeze; a baseline or binary network only fp) with SGD (Nesterov, weight decay) or
+Adam, optional knowledge
 distillation from an exported teacher checkpoint, a training checkpoint after every epoch
 (resumable bit-identically) and, at the end, an exported inference-form checkpoint whose test
 accuracy is measured on the folded network.
@@ -134,11 +135,14 @@ def _start(config: TrainConfig, spec: ModelSpec, run_dir: Path, resume: bool) ->
 
 
 def _enter_phase(model: nn.Module, phase: Phase, config: TrainConfig) -> torch.optim.Optimizer:
-    """Set quantization / freezing for ``phase`` and return a fresh SGD over what trains."""
+    """Set quantization / freezing for ``phase`` and return a fresh optimizer (SGD or Adam)
+    over what trains."""
     set_quantize(model, phase.name != "fp")
     if phase.name == "freeze":
         freeze_ternary(model)
     params = [p for p in model.parameters() if p.requires_grad]
+    if config.optimizer == "adam":
+        return torch.optim.Adam(params, lr=phase.lr, weight_decay=config.weight_decay)
     nesterov = config.nesterov and config.momentum > 0
     return torch.optim.SGD(params, lr=phase.lr, momentum=config.momentum, nesterov=nesterov,
                            weight_decay=config.weight_decay)

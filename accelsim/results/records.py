@@ -6,6 +6,7 @@ Energy is not computed by the models: they count operations and bytes, and
 :func:`accelsim.results.energy.price` prices the counts with the config's cost table.
 Dictionaries are keyed by unit class (``mac``, ``add``, ``mul``), memory (``weights``, ``inputs``,
 ``outputs``, ``hidden``, ``dram``) or stall cause (``dram``, ``buffer``, ``dependency``, ``unit``).
+Every field, its unit and how stalls are attributed: docs/results.md.
 """
 from __future__ import annotations
 
@@ -13,6 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 STALL_CAUSES = ("dram", "buffer", "dependency", "unit")
+#: Where a unit array's non-compute cycles inside a layer's window go: the stall causes, and
+#: ``idle`` (no work of the layer left on that array).
+UNIT_WAITS = STALL_CAUSES + ("idle",)
 
 
 @dataclass(frozen=True)
@@ -20,12 +24,17 @@ class LayerRecord:
     """What one layer did. Cycles are integer accelerator cycles.
 
     ``compute_cycles[u]``: cycles unit class ``u`` was occupied by this layer's tiles, including
-    pipeline fill and drain (what SCALE-Sim calls compute cycles). ``busy_cycles[u]``: unit-cycles
-    of useful work divided by the number of units (utilisation numerator). ``ops``: operations
-    executed, keyed ``"op"`` or ``"op@unit"`` when class ``op`` ran on unit class ``unit`` (see
-    :func:`accelsim.results.energy.layer_energy`). ``bytes_read``/``bytes_written`` per memory
-    level.
-    ``stall_cycles[cause]``: cycles the layer's critical path waited, by cause.
+    pipeline fill and drain (what SCALE-Sim calls compute cycles). ``busy_cycles[u]``: operations
+    on ``u`` divided by the number of units of ``u`` (the utilisation numerator: the cycles the
+    array would need at 100% use, fractional because a layer's operations need not be a multiple
+    of the unit count). ``ops``: operations executed, keyed ``"op"`` or ``"op@unit"`` when class
+    ``op`` ran on unit class ``unit`` (see :func:`accelsim.results.energy.layer_energy`).
+    ``bytes_read``/``bytes_written`` per memory level.
+    ``unit_stall_cycles[u][cause]`` (discrete-event engine only): where unit array ``u``'s other
+    cycles inside the layer's window went, by cause (:data:`UNIT_WAITS`), so that
+    ``compute_cycles[u] + sum(unit_stall_cycles[u].values()) == cycles``.
+    ``stall_cycles[cause]``: ``unit_stall_cycles[u][cause]`` summed over the layer's arrays
+    (the engine); the analytic bound names the one cause of its window beyond the compute cycles.
     ``energy_pj`` per component (filled in by the energy pricing step).
     """
 
@@ -40,6 +49,12 @@ class LayerRecord:
     stall_cycles: Mapping[str, int] = field(default_factory=dict)
     energy_pj: Mapping[str, float] = field(default_factory=dict)
     tiles: int = 0
+    unit_stall_cycles: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    #: how each stage is laid out on its array (stage name -> ``ws``/``os``/``is``/``cp`` for the
+    #: systolic array, ``tree``/``elementwise`` otherwise): the mapping's per-layer choices;
+    #: under a resident or fused memory policy also ``output`` -> ``on_chip`` (kept in the
+    #: activation buffer for its consumers) or ``dram``
+    mapping: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def cycles(self) -> int:

@@ -5,6 +5,9 @@ from collections.abc import Sequence
 
 
 def fmt_num(value: object, digits: int = 2) -> str:
+    """One number as text, the same way everywhere: integers with thousands separators
+    (``243,591``), floats with ``digits`` decimals and separators (``84,956.60``), floats of
+    100,000 and more without decimals, ``-`` for None, ``n/a`` for NaN."""
     if value is None:
         return "-"
     if isinstance(value, bool):
@@ -16,7 +19,7 @@ def fmt_num(value: object, digits: int = 2) -> str:
             return "n/a"
         if abs(value) >= 1e5:
             return f"{value:,.0f}"
-        return f"{value:.{digits}f}"
+        return f"{value:,.{digits}f}"
     return str(value)
 
 

@@ -4,7 +4,8 @@
   of a trained network (the result of ``accelsim sensitivity``): which filters are hard to
   strassenify (Gope et al., appendix C.1);
 * :func:`accuracy_figure` — accuracy against energy and against throughput, one point per
-  workload that carries an accuracy (``accelsim.workload.accuracy``).
+  row that carries an accuracy (``accelsim.workload.accuracy``): per variant in the report's
+  accuracy section, per design point in ``accelsim plot pareto --accuracy``.
 
 Both return a :class:`matplotlib.figure.Figure`; :func:`accelsim.results.plot.save` writes it.
 """
@@ -86,27 +87,51 @@ def sensitivity_figure(doc: Mapping[str, Any], *, hard: int = 3) -> Figure:
 
 
 def accuracy_figure(rows: Iterable[Mapping[str, Any]], *, energy_label: str = "energy",
-                    throughput_label: str = "throughput", title: str | None = None) -> Figure:
-    """Accuracy against energy (left) and throughput (right), one labelled point per row
+                    throughput_label: str = "throughput", title: str | None = None,
+                    note: str | None = None, reference: float | None = None) -> Figure:
+    """Accuracy against energy (left) and throughput (right), one point per row
     ``{workload, accuracy, energy, throughput}`` (a DataFrame's ``to_dict("records")`` or a
-    list of dicts); rows without an accuracy are skipped. Raises :class:`InputError` when no
-    row has one."""
+    list of dicts); rows without an accuracy are skipped. Optional keys: ``color`` (default: one
+    per workload), ``label`` (the text next to the point, default the workload; ``""``: none)
+    and ``highlight``: when any row has it, highlighted rows are drawn large with an outline,
+    the others small and faint, and only highlighted rows are labelled. ``note``: a line of
+    text under the panels; ``reference``: a dotted line at that x in both panels (the value of
+    the normalisation's reference). Raises :class:`InputError` when no row has an accuracy."""
     points = [r for r in rows if r.get("accuracy") is not None]
     if not points:
         raise InputError(Problem("accuracy", "<none>", "no workload carries an accuracy "
                                  "(trace a trained checkpoint: accelsim trace --checkpoint)"))
-    fig = Figure(figsize=(10, 4))
+    emphasis = any("highlight" in r for r in points)
+    names = list(dict.fromkeys(str(r["workload"]) for r in points))
+    fig = Figure(figsize=(10, 4.4 if note else 4))
     axes = fig.subplots(1, 2, sharey=True)
     for ax, key, label in ((axes[0], "energy", energy_label),
                            (axes[1], "throughput", throughput_label)):
-        for k, row in enumerate(points):
-            ax.scatter(float(row[key]), 100 * float(row["accuracy"]), s=40, color=f"C{k}",
-                       zorder=3)
-            ax.annotate(str(row["workload"]), (float(row[key]), 100 * float(row["accuracy"])),
-                        textcoords="offset points", xytext=(5, 4), fontsize=8)
+        labels = []
+        for row in points:
+            x, y = float(row[key]), 100 * float(row["accuracy"])
+            color = row.get("color") or f"C{names.index(str(row['workload'])) % 10}"
+            strong = not emphasis or bool(row.get("highlight"))
+            ax.scatter(x, y, s=44 if strong else 14, color=color, alpha=1.0 if strong else 0.35,
+                       edgecolors="k" if emphasis and strong else "none", linewidths=0.8,
+                       zorder=3 if strong else 2)
+            text = str(row.get("label", row["workload"]))
+            if strong and text:
+                labels.append((x, y, text))
+        if reference is not None:
+            ax.axvline(reference, color="0.5", lw=0.8, ls=":", zorder=1)
+        ax.margins(x=0.08, y=0.12)
+        lo, hi = ax.get_xlim()
+        for x, y, text in labels:   # labels of points in the right half go to their left
+            right = x > (lo + hi) / 2
+            ax.annotate(text, (x, y), textcoords="offset points", xytext=(-5 if right else 5, 4),
+                        ha="right" if right else "left", fontsize=8)
         ax.set_xlabel(label)
         ax.grid(True, alpha=0.3)
     axes[0].set_ylabel("test accuracy (%)")
     if title:
         fig.suptitle(title, fontsize=10)
+    if note:
+        fig.text(0.5, 0.0, note, ha="center", va="bottom", fontsize=8, color="0.3")
+        fig.subplots_adjust(bottom=0.2)
     return fig

@@ -6,7 +6,11 @@ Throughput is reported under two op-count models (see :mod:`accelsim.analytic.ba
 (searched by :func:`accelsim.analytic.allocation.allocate`); ``thr_config`` is the same with the
 config's own split. Each is normalised to the baseline workload on a MAC-only accelerator of the
 same area. Energy follows the paper: operations priced by the cost table, divided by the energy of
-the baseline's MACs.
+the baseline's MACs. The baseline's own row is the reference itself: energy and balance
+throughput exactly 1 and MAC share 1 (on the MAC-only accelerator its bias adds are preloaded
+into the accumulators, so they cost neither adder time nor energy). Rows come in a human order:
+baseline, TWN, StrassenNets by r, hybrids by alpha and r (numerically: r = c before 1.33c), then
+other workloads by name.
 """
 from __future__ import annotations
 
@@ -23,6 +27,7 @@ from accelsim.errors import InputError, Problem
 from accelsim.evaluate import evaluate, reference
 from accelsim.hw.config import HardwareConfig
 from accelsim.published import COLUMNS, gope2019_mobilenet
+from accelsim.results.plotdata import series_styles
 from accelsim.workload.load import load_workload
 from accelsim.workload.schema import Workload
 
@@ -55,8 +60,10 @@ def pick_baseline(workloads: Sequence[Workload]) -> Workload:
 def compare(workloads: Sequence[Workload], hw: HardwareConfig, *,
             baseline: Workload | None = None, convention: str = Convention.ACTUAL
             ) -> tuple[CompareRow, ...]:
-    """One row per workload (see module docstring)."""
+    """One row per workload, in a human order (see module docstring)."""
     base = baseline if baseline is not None else pick_baseline(workloads)
+    order = list(series_styles(w.name for w in workloads))
+    workloads = sorted(workloads, key=lambda w: order.index(w.name))
     ref = reference(Model.BALANCE, base, hw, convention=convention)
     ref_c, ref_e = ref.cycles, ref.energy_pj
     ref_seq = reference(Model.SEQUENTIAL, base, hw).cycles
@@ -70,12 +77,15 @@ def compare(workloads: Sequence[Workload], hw: HardwareConfig, *,
         except InputError:
             own = float("nan")  # the config lacks a unit class this workload needs
         area = bal.area_um2
+        is_ref = wl is base
         rows.append(CompareRow(
             workload=wl.name, macs_m=c.macs / 1e6, muls_m=c.muls / 1e6, adds_m=c.adds / 1e6,
-            size_kb=c.model_size_kb, energy=bal.energy_pj / ref_e if ref_e else math.nan,
-            thr_balance=ref_c / bal.cycles if bal.cycles else math.inf,
+            size_kb=c.model_size_kb,
+            energy=1.0 if is_ref else bal.energy_pj / ref_e if ref_e else math.nan,
+            thr_balance=1.0 if is_ref else ref_c / bal.cycles if bal.cycles else math.inf,
             thr_sequential=ref_seq / best.cycles, thr_config=own,
-            mac_share_balance=bal.counts.get("mac", 0) * hw.units["mac"].area_um2 / area,
+            mac_share_balance=1.0 if is_ref else
+            bal.counts.get("mac", 0) * hw.units["mac"].area_um2 / area,
             mac_share_sequential=best.shares.get("mac", 0.0)))
     return tuple(rows)
 
@@ -104,7 +114,8 @@ class PaperRow:
 #: Rows known not to reproduce, and why (see docs/accounting.md).
 KNOWN_INCONSISTENT = {
     "mobilenet_v1_0.5_hybrid_a0.5_r1":
-        "published row is internally inconsistent (no single r reproduces it; method.md s.6)",
+        "published row is internally inconsistent (no single r reproduces it; "
+        "docs/accounting.md, 'The inconsistent row')",
 }
 
 

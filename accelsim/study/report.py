@@ -10,7 +10,9 @@ For every workload of the paper's table (:func:`accelsim.published.gope2019_mobi
   array of the same area under the same model, energy to the baseline's MAC energy (the paper's
   definitions);
 * on ``iso_area_45nm.yaml`` (real memories): the DES on each workload's best sequential split,
-  both schedules, with absolute energy per inference.
+  both schedules, with absolute energy per inference;
+* the binary section (:mod:`accelsim.study.binary_section`): ResNet-18 FPrec, WBin, FBin and
+  the HBN hybrid on ``iso_area_45nm_binary.yaml``, each on its best MAC / adder / binary split.
 
 Every evaluation except the two runs drawn in detail goes through the sweep machinery into a
 result store (``OUT/store``): a killed report resumes where it stopped, and every number carries
@@ -21,6 +23,11 @@ shape that won (:data:`accelsim.study.question.SHAPE_COLUMNS`, ties to the first
 Figures: throughput/energy vs MAC share (a sweep of the split, both op-count models), energy vs
 throughput with the Pareto front and the published points, per-layer cycles and energy of one
 DES run, and the Gantt chart of its timeline.
+
+With the DES, the trained workloads of ``WORKLOADS/trained/`` (those that carry an accuracy) get
+a section of their own: accuracy beside simulated energy and throughput on both configs
+(:mod:`accelsim.study.accuracy_section`: ``accuracy.csv``, ``accuracy.md``,
+``accuracy_<config>.png``), through the same store.
 """
 from __future__ import annotations
 
@@ -43,10 +50,12 @@ from accelsim.errors import InputError, Problem
 from accelsim.evaluate import evaluate
 from accelsim.hw.config import HardwareConfig
 from accelsim.hw.load import hwconfig_hash, load_hwconfig
-from accelsim.hw.rules import mac_only
+from accelsim.hw.rules import leakage_uw, mac_only
 from accelsim.published import PublishedRow, gope2019_mobilenet
 from accelsim.results.plot import layers_figure, save
 from accelsim.results.text import markdown
+from accelsim.study.accuracy_section import accuracy_section, load_trained
+from accelsim.study.binary_section import binary_section
 from accelsim.study.compare import CompareRow, compare
 from accelsim.study.figures import load_trace, plot_fraction, plot_gantt, plot_pareto
 from accelsim.study.question import SHAPE_COLUMNS
@@ -69,7 +78,9 @@ REF = "ref"
 @dataclass(frozen=True)
 class Report:
     """What :func:`report` wrote: the paper-config table rows, its markdown, the 45 nm rows,
-    every file, the wall time, and how many store points were computed now / found done."""
+    every file, the wall time, how many store points were computed now / found done, and the
+    binary section's rows and markdown,
+    ``accuracy_rows``: the accuracy section's rows (empty without the DES or trained workloads)."""
 
     out: Path
     rows: tuple[dict, ...]
@@ -79,6 +90,9 @@ class Report:
     elapsed_s: float
     computed: int = 0
     reused: int = 0
+    rows_binary: tuple[dict, ...] = ()
+    markdown_binary: str = ""
+    accuracy_rows: tuple[dict, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -133,11 +147,23 @@ def report(out: str | Path = "report", *, workload_dir: str | Path = "workloads"
                 des_45[(name, s)] = res
     rows = tuple(_paper_row(r, cmp_paper[r.workload], des_paper) for r in published)
     rows_45 = tuple(_real_row(wl, splits_45[wl.name], des_45) for wl in wls) if des else ()
-    files = _write_tables(out, rows, rows_45)
+    ref_45 = des_45.get((REF, SchedulePolicy.SEQUENTIAL))
+    files = _write_tables(out, rows, rows_45, real, ref_45.shape if ref_45 else None)
     files += _figures(out, wls, frac, real, splits_45, des_45, des)
+    binary = binary_section(out, wdir, hdir, jobs=jobs, des=des, progress=progress)
+    files += binary.files
+    computed, reused = store.computed + binary.computed, store.reused + binary.reused
+    trained = load_trained(wdir / "trained") if des else ()
+    acc_rows: tuple[dict, ...] = ()
+    if trained:
+        acc_store = _Store(out / "store", trained, jobs, progress)
+        section = accuracy_section(out, trained, (paper, real), acc_store.des_runs)
+        files += section.files
+        acc_rows = section.rows
+        computed, reused = computed + acc_store.computed, reused + acc_store.reused
     text = _markdown(rows)
     return Report(out, rows, text, rows_45, tuple(files), time.perf_counter() - t0,
-                  store.computed, store.reused)
+                  computed, reused, binary.rows, binary.markdown, acc_rows)
 
 
 class _Store:
@@ -235,8 +261,10 @@ def _paper_row(pub: PublishedRow, c: CompareRow, des: dict) -> dict:
 
 
 def _real_row(wl: Workload, cfg: HardwareConfig, des: dict) -> dict:
+    rows_cols = des[(wl.name, SchedulePolicy.SEQUENTIAL)].shape
     row: dict = {"workload": wl.name, "macs": cfg.counts["mac"], "adders": cfg.counts["add"],
-                 "multipliers": cfg.counts["mul"]}
+                 "multipliers": cfg.counts["mul"],
+                 "mac_array": f"{rows_cols[0]}x{rows_cols[1]}" if rows_cols[0] else "-"}
     for s in SCHEDULES:
         res, ref = des[(wl.name, s)], des[(REF, s)]
         row[f"des_{s}_cycles"] = res.cycles
@@ -244,6 +272,35 @@ def _real_row(wl: Workload, cfg: HardwareConfig, des: dict) -> dict:
         row[f"des_{s}_energy_uj"] = res.energy_pj / 1e6
         row[f"des_{s}_energy"] = res.energy_pj / ref.energy_pj
     return row
+
+
+#: Headers of des_45nm.md, one per column of des_45nm.csv.
+_HEAD_45 = ["workload", "MACs", "adders", "multipliers", "MAC array (rows x cols)",
+            "cycles, seq.", "thr seq.", "energy µJ, seq.", "energy seq.", "cycles, overlap",
+            "thr overlap", "energy µJ, overlap", "energy overlap"]
+
+
+def caption_45nm(hw: HardwareConfig, ref: tuple[int, int] | None) -> str:
+    """What des_45nm.md shows (on config ``hw``), normalised to what, and why both schedules
+    cost the same energy. ``ref``: the MAC array shape of the reference (baseline, MAC-only)."""
+    shape = f" ({ref[0]}x{ref[1]} MAC array)" if ref else ""
+    leak = "leakage is 0 in this config" if not leakage_uw(hw) else "leakage included"
+    return (
+        f"Discrete-event engine on `{hw.name}` ({hw.buffers.weights.size_kib:g} KiB buffers, "
+        f"{hw.dram.bandwidth_bytes_per_cycle:g} B/cycle DRAM at "
+        f"{hw.dram.energy_pj_per_byte:g} pJ/B): each workload on its best fixed split for "
+        "layers run one "
+        "after another (MACs, adders, multipliers: `accelsim.analytic.allocation.allocate`, "
+        "sequential model), its MAC array reshaped to the column count (4 to 64) that gives "
+        "its sequential run the fewest cycles; the overlap run uses the same shape. *cycles*: "
+        f"one inference at {hw.clock_mhz:g} MHz; *energy µJ*: per inference, every component "
+        f"(arithmetic, SRAM, DRAM; {leak}). *thr* and *energy* without a unit are "
+        "normalised to the fp16 baseline on the MAC-only accelerator of the same area"
+        f"{shape}, under the same schedule: throughput = reference cycles / cycles, energy = "
+        "energy / reference energy. Energy is the same under both schedules because it is "
+        "priced from what is done (operations, SRAM and DRAM bytes), which the schedule does "
+        "not change; only leakage, priced over the run's time, would differ. The Gantt chart "
+        "`gantt.png` is the overlap run of the hybrid α = 0.375, r = 1.6c row, on its shape.")
 
 
 _HEAD = ["network", "α", "r", "thr published", "thr balance", "thr sequential",
@@ -262,13 +319,17 @@ def _markdown(rows: Sequence[dict]) -> str:
              "accounting); *sequential*: layers one after another on the best fixed split "
              "(op counts); *DES*: discrete-event engine on that split (MAC-array aspect ratio "
              "chosen by simulation, reference included), sequential or overlapped "
-             "layers; *seq. gap*: sequential below balance. The baseline's balance value "
-             "is below 1 because the paper's balance convention counts bias adds as adder "
-             "work; its reference (1 by definition) preloads them into the accumulators.")
+             "layers; *seq. gap*: sequential below balance. *energy*: operations priced by the "
+             "paper's cost model (MAC = 5 additions, multiplication = 2.15, memory ignored) "
+             "over the baseline's MAC energy. The baseline row is the reference itself (1 by "
+             "definition: on the MAC-only accelerator its bias adds are preloaded into the "
+             "accumulators); every other row is evaluated on the same-area MAC/adder "
+             "accelerator, where the paper's convention counts bias adds as adder work.")
     return markdown(_HEAD, body, 2) + "\n\n" + notes
 
 
-def _write_tables(out: Path, rows: Sequence[dict], rows_45: Sequence[dict]) -> list[Path]:
+def _write_tables(out: Path, rows: Sequence[dict], rows_45: Sequence[dict],
+                  real: HardwareConfig, ref_shape: tuple[int, int] | None) -> list[Path]:
     import pandas as pd
 
     files = [out / "comparison.csv", out / "comparison.md"]
@@ -278,30 +339,34 @@ def _write_tables(out: Path, rows: Sequence[dict], rows_45: Sequence[dict]) -> l
         files.append(out / "des_45nm.csv")
         pd.DataFrame(list(rows_45)).to_csv(files[-1], index=False, lineterminator="\n")
         files.append(out / "des_45nm.md")
-        head = list(rows_45[0])
-        files[-1].write_text(markdown(head, [list(r.values()) for r in rows_45], 3) + "\n",
-                             encoding="utf-8")
+        files[-1].write_text(markdown(_HEAD_45, [list(r.values()) for r in rows_45], 3) +
+                             "\n\n" + caption_45nm(real, ref_shape) + "\n", encoding="utf-8")
     return files
 
 
 def _figures(out: Path, wls: Sequence[Workload], frac: pd.DataFrame, real: HardwareConfig,
              splits: dict[str, HardwareConfig], des: dict, with_des: bool) -> list[Path]:
     files = [plot_fraction(frac, out / "fraction.png", baseline=wls[0],
-                           title="MobileNet-V1 0.5 on the paper config: throughput and energy "
-                                 "vs MAC share of the area"),
+                           title="MobileNet-V1 0.5 on the paper config: throughput vs MAC share "
+                                 "of the area (every other unit: adders)"),
              plot_pareto(frac, out / "pareto.png", baseline=wls[0], engines=("balance",),
                          title="Energy vs throughput (paper config, balance model, "
                                "every MAC share)")]
     if with_des and (FOCUS, SchedulePolicy.SEQUENTIAL) in des:
+        # the runs of des_45nm.md's FOCUS row: its split, reshaped as the table says
         wl = next(w for w in wls if w.name == FOCUS)
         rows, cols = des[(FOCUS, SchedulePolicy.SEQUENTIAL)].shape
         shaped = _reshape(splits[FOCUS], rows, cols)
         res = evaluate(Model.DES, wl, shaped)
-        files.append(save(layers_figure(res), out / "layers.png"))
+        files.append(save(layers_figure(res, title=(
+            f"{FOCUS} on {real.name}, MAC array {rows}x{cols} (DES, sequential; the "
+            f"des_45nm.md run): {res.cycles:,} cycles, {res.total_energy_pj / 1e6:,.1f} µJ")),
+            out / "layers.png"))
         path = out / "timeline.json"
-        evaluate(Model.DES, wl, splits[FOCUS], schedule=SchedulePolicy.OVERLAP, timeline=path)
-        files += [path, plot_gantt(load_trace(path), out / "gantt.png",
-                                   title=f"{FOCUS} on {real.name} (DES, overlap)")]
+        ov = evaluate(Model.DES, wl, shaped, schedule=SchedulePolicy.OVERLAP, timeline=path)
+        files += [path, plot_gantt(load_trace(path), out / "gantt.png", title=(
+            f"{FOCUS} on {real.name}, MAC array {rows}x{cols} (DES, overlap; the des_45nm.md "
+            f"run, {ov.cycles:,} cycles)"))]
     return files
 
 

@@ -57,14 +57,17 @@ def fp_layer(name: str, kind: str, shape: Shape, *, fp_bits: int = 16, act_bits:
 
 
 def twn_layer(name: str, kind: str, shape: Shape, *, weight_nnz: int, act_bits: int = 16,
-              inputs: Sequence[str] = ()) -> Layer:
-    """A TWN layer: every MAC becomes one addition; ternary, folded biases (paper convention)."""
+              inputs: Sequence[str] = (), channel_nnz: Sequence[int] | None = None) -> Layer:
+    """A TWN layer: every MAC becomes one addition; ternary, folded biases (paper convention).
+    ``channel_nnz``: non-zero weights of each output channel's filter (optional)."""
     m = shape.out_h * shape.out_w
     k = shape.kernel_h * shape.kernel_w * shape.in_c // shape.groups
     count = shape.out_c * k
     _check_nnz(name, "weight_nnz", weight_nnz, count)
     st = Stage(name="conv", role="ternary", op="add", m=m, n=shape.out_c, k=k,
                groups=shape.groups, ops_dense=m * count, ops_nonzero=m * weight_nnz,
+               ops_nonzero_per_channel=_per_channel(name, "channel_nnz", channel_nnz,
+                                                    shape.out_c, weight_nnz, m),
                weights=(WeightTensor("weight", count, TERNARY_BITS),
                         WeightTensor("bias", shape.out_c, TERNARY_BITS)),
                reads="input", writes="output",
@@ -76,12 +79,16 @@ def twn_layer(name: str, kind: str, shape: Shape, *, weight_nnz: int, act_bits: 
 
 def strassen_layer(name: str, kind: str, shape: Shape, params: StrassenParams, *,
                    wb_nnz: int, wc_nnz: Sequence[Sequence[int]], fp_bits: int = 16,
-                   act_bits: int = 16, inputs: Sequence[str] = ()) -> Layer:
+                   act_bits: int = 16, inputs: Sequence[str] = (),
+                   wb_channel_nnz: Sequence[int] | None = None,
+                   wc_channel_nnz: Sequence[Sequence[Sequence[int]]] | None = None) -> Layer:
     """A strassenified (``c_fp == 0``) or hybrid filter bank layer.
 
     ``wb_nnz`` is the number of non-zero entries of W_b (shape r x in_c/g x kb x kb);
     ``wc_nnz[i][j]`` the non-zero entries of W_c[:, :, i, j] (shape c_rem x r for each of the
     p x p kernel offsets). Output positions whose offset is (y % p, x % p) use slice (i, j).
+    Optional, per channel: ``wb_channel_nnz[c]`` for each hidden channel of W_b and
+    ``wc_channel_nnz[c][i][j]`` for each output channel of W_c.
     """
     p, g, r = params.patch, params.groups, params.r
     if shape.groups != 1:
@@ -114,6 +121,8 @@ def strassen_layer(name: str, kind: str, shape: Shape, params: StrassenParams, *
     _check_nnz(name, "wb_nnz", wb_nnz, r * kb_terms)
     stages.append(Stage(name="wb", role="wb", op="add", m=mh, n=r, k=kb_terms, groups=g,
                         ops_dense=mh * r * kb_terms, ops_nonzero=mh * wb_nnz,
+                        ops_nonzero_per_channel=_per_channel(name, "wb_channel_nnz",
+                                                             wb_channel_nnz, r, wb_nnz, mh),
                         weights=(WeightTensor("wb", r * kb_terms, TERNARY_BITS),),
                         reads="input", writes=HIDDEN, in_bytes=in_bytes,
                         out_bytes=_act(mh * r, act_bits), paper_scale=scale))
@@ -123,8 +132,18 @@ def strassen_layer(name: str, kind: str, shape: Shape, params: StrassenParams, *
                         in_bytes=_act(mh * r, act_bits), out_bytes=_act(mh * r, act_bits),
                         after=("wb",), paper_scale=scale))
     wc_nonzero = _wc_nonzero(name, wc_nnz, p, shape.out_h, shape.out_w, params.c_rem * r)
+    wc_channels: tuple[int, ...] = ()
+    if wc_channel_nnz is not None:
+        wc_channels = tuple(_wc_nonzero(name, c, p, shape.out_h, shape.out_w, r)
+                            for c in wc_channel_nnz)
+        if len(wc_channels) != params.c_rem or sum(wc_channels) != wc_nonzero:
+            raise WorkloadError(Problem(f"layers[{name}].wc_channel_nnz",
+                                        f"{len(wc_channels)} channels",
+                                        f"must be one p x p count per channel of W_c "
+                                        f"({params.c_rem}) adding up to wc_nnz"))
     stages.append(Stage(name="wc", role="wc", op="add", m=m, n=params.c_rem, k=r, groups=1,
                         ops_dense=m * params.c_rem * r, ops_nonzero=wc_nonzero,
+                        ops_nonzero_per_channel=wc_channels,
                         weights=(WeightTensor("wc", params.c_rem * r * p * p, TERNARY_BITS),),
                         reads="a_mul", writes="output", in_bytes=_act(mh * r, act_bits),
                         out_bytes=_act(m * params.c_rem, act_bits), after=("a_mul",),
@@ -182,6 +201,17 @@ def _wc_nonzero(name: str, wc_nnz: Sequence[Sequence[int]], p: int, out_h: int, 
             _check_nnz(name, f"wc_nnz[{i}][{j}]", wc_nnz[i][j], slice_size)
             total += rows * len(range(j, out_w, p)) * wc_nnz[i][j]
     return total
+
+
+def _per_channel(name: str, field: str, nnz: Sequence[int] | None, n: int, total: int,
+                 positions: int) -> tuple[int, ...]:
+    """Per-channel non-zero operations (``positions`` x each channel's non-zero weights)."""
+    if nnz is None:
+        return ()
+    if len(nnz) != n or sum(nnz) != total:
+        raise WorkloadError(Problem(f"layers[{name}].{field}", f"{len(nnz)} channels",
+                                    f"must have {n} entries adding up to {total}"))
+    return tuple(positions * int(c) for c in nnz)
 
 
 def _check_nnz(name: str, field: str, value: int, size: int) -> None:

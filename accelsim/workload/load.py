@@ -10,13 +10,14 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
 
 from accelsim.documents import parse_json, read_text
 from accelsim.errors import Problem, WorkloadError
-from accelsim.fields import Reader, need
+from accelsim.fields import LIMIT, Reader, need
 from accelsim.outputs import atomic_write
 from accelsim.workload.schema import (
     HIDDEN,
@@ -57,6 +58,18 @@ def load_workload(path: str | Path) -> Workload:
     return loads_workload(read_text(path, WorkloadError), source)
 
 
+def as_workload(value: Workload | str | Path, field: str = "workload") -> Workload:
+    """``value`` if it is a :class:`Workload`, else the workload file it names (loaded); raises
+    :class:`WorkloadError` (one line naming the file, or ``field`` for a value of another
+    type) otherwise. What the Python twins of the commands accept for a workload."""
+    if isinstance(value, Workload):
+        return value
+    if isinstance(value, (str, Path)):
+        return load_workload(value)
+    raise WorkloadError(_problem(field, type(value).__name__, "must be a Workload or the path "
+                                 "of a workload file"), "<argument>")
+
+
 def loads_workload(text: str, source: str = "<memory>") -> Workload:
     try:  # NaN / Infinity are read as floats so that the field holding one can be named
         doc = parse_json(text, source, WorkloadError)
@@ -83,9 +96,16 @@ def workload_from_dict(doc: Any, source: str = "<memory>") -> Workload:
     return check_workload(wl, source)
 
 
+_INT_LIST = re.compile(r"\[\n(?:\s*-?\d+,\n)*\s*-?\d+\n\s*\]")
+
+
 def dumps_workload(wl: Workload) -> str:
-    """Canonical JSON text of a workload (stable key order, one trailing newline)."""
-    return json.dumps(workload_to_dict(wl), indent=1, ensure_ascii=True) + "\n"
+    """Canonical JSON text of a workload (stable key order, one trailing newline; lists of
+    integers on one line)."""
+    text = json.dumps(workload_to_dict(wl), indent=1, ensure_ascii=True)
+    text = _INT_LIST.sub(lambda m: "[" + ", ".join(m.group(0)[1:-1].split()).replace(",,", ",")
+                         + "]", text)
+    return text + "\n"
 
 
 def save_workload(wl: Workload, path: str | Path) -> None:
@@ -94,8 +114,10 @@ def save_workload(wl: Workload, path: str | Path) -> None:
 
 
 def workload_hash(wl: Workload) -> str:
-    """sha256 of the canonical JSON: identifies a workload in result stores."""
-    return hashlib.sha256(dumps_workload(wl).encode()).hexdigest()
+    """sha256 of the workload's content as compact JSON (stable key order): identifies a
+    workload in result stores, whatever the file's layout."""
+    text = json.dumps(workload_to_dict(wl), separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def workload_to_dict(wl: Workload) -> dict:
@@ -131,6 +153,10 @@ def _stage_to_dict(s: Stage) -> dict:
     for key in _BINARY_KEYS:
         if d[key] is None:
             del d[key]
+    if s.ops_nonzero_per_channel:
+        d["ops_nonzero_per_channel"] = list(s.ops_nonzero_per_channel)
+    else:
+        del d["ops_nonzero_per_channel"]
     return d
 
 
@@ -332,13 +358,37 @@ def _read_stage(rd: Reader, raw: Any, path: str, earlier: set[str]) -> Stage | N
     if dense is not None and nonzero is not None and nonzero > dense:
         rd.problem(f"{path}.ops_nonzero", nonzero, f"must be <= ops_dense = {dense}")
     binary = _read_binary(rd, raw, path, m, n, k)
+    per_channel = _read_per_channel(rd, raw, path, n, nonzero)
     if len(rd.problems) > n0:
         return None
     return Stage(name=need(name), role=need(role), op=need(unit), m=need(m), n=need(n),
                  k=need(k), groups=need(groups), ops_dense=need(dense),
                  ops_nonzero=need(nonzero), weights=tuple(weights), reads=need(reads),
                  writes=need(writes), in_bytes=need(in_bytes), out_bytes=need(out_bytes),
-                 after=tuple(after), fuse_into=fuse_into, paper_scale=need(scale), **binary)
+                 after=tuple(after), fuse_into=fuse_into, paper_scale=need(scale),
+                 ops_nonzero_per_channel=per_channel, **binary)
+
+
+def _read_per_channel(rd: Reader, raw: dict, path: str, n: int | None, nonzero: int | None
+                      ) -> tuple[int, ...]:
+    """``ops_nonzero_per_channel``: ``n`` non-negative integers summing to ``ops_nonzero``."""
+    value = raw.get("ops_nonzero_per_channel")
+    if value is None:
+        return ()
+    field = f"{path}.ops_nonzero_per_channel"
+    if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool)
+                                              and 0 <= v <= LIMIT for v in value):
+        rd.problem(field, _short_list(value), "must be a list of integers >= 0")
+        return ()
+    if n is not None and len(value) != n:
+        rd.problem(field, f"{len(value)} entries", f"must have one entry per channel (n = {n})")
+    elif nonzero is not None and sum(value) != nonzero:
+        rd.problem(field, f"sum {sum(value)}", f"must add up to ops_nonzero = {nonzero}")
+    return tuple(value)
+
+
+def _short_list(value: object) -> object:
+    return f"[{len(value)} items]" if isinstance(value, list) else value
 
 
 def _read_binary(rd: Reader, raw: dict, path: str, m: int | None, n: int | None,

@@ -69,6 +69,9 @@ class Stage:
     width the trace was recorded with; ``kernel_taps`` (``kh * kw``) and ``unique_kernels`` (the
     number of distinct ``kh x kw`` sign patterns per input channel, summed over input channels)
     describe the repeated binary kernels of a binary-weight stage. All four are ``None`` elsewhere.
+    ``ops_nonzero_per_channel`` (ternary stages of traced networks) splits ``ops_nonzero`` by
+    output channel (``n`` entries summing to it): what each channel's sums skip, for arrays
+    whose lanes wait for their slowest member. Empty when unknown.
     """
 
     name: str
@@ -92,6 +95,7 @@ class Stage:
     ops_words: int | None = None
     kernel_taps: int | None = None
     unique_kernels: int | None = None
+    ops_nonzero_per_channel: tuple[int, ...] = ()
 
     @property
     def weight_bytes(self) -> int:

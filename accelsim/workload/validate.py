@@ -42,6 +42,9 @@ _PER_POSITION = {"twn": ("conv",), "strassen": ("wb",), "hybrid": ("wb",)}
 _FULL_PRECISION_BITS = (16, 32)
 #: Optional binary-stage fields: checked against the definition when given.
 _OPTIONAL = ("word_bits", "ops_words", "kernel_taps")
+#: Traced per-channel splits of ``ops_nonzero``: the loader checks them (one entry per output
+#: channel, summing to ``ops_nonzero``), which the definition then fixes where it fixes the total.
+_TRACED = ("unique_kernels", "ops_nonzero_per_channel")
 
 
 def check_workload(wl: Workload, source: str = "<memory>") -> Workload:
@@ -275,7 +278,7 @@ def _compare(layer: Layer, expected: Layer) -> list[Problem]:
     for st, want in zip(layer.stages, expected.stages):
         where = f"{path}.stages[{st.name}]"
         for f in fields(Stage):
-            if f.name == "unique_kernels" or (f.name == "ops_nonzero" and st.name in free) \
+            if f.name in _TRACED or (f.name == "ops_nonzero" and st.name in free) \
                     or (f.name in _OPTIONAL and getattr(st, f.name) is None):
                 continue
             got_v, want_v = getattr(st, f.name), getattr(want, f.name)

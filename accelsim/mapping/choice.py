@@ -1,0 +1,153 @@
+"""Per-layer choices of the mapping: how each systolic stage is laid out on the MAC array.
+
+Where the array supports several dataflows (``mac_array.dataflows``, and the channel-parallel
+depthwise mapping), every combination for the layer's systolic stages is mapped and costed
+exactly as it would run (memory policy, tiling, each tile's traffic), and the one that
+minimises the objective wins: ``throughput`` (the layer's cycle bound: the busiest unit array's
+occupancy or the DRAM transfer time, whichever is longer), ``energy`` (SRAM, DRAM and leakage;
+the operations cost the same whatever the layout) or ``edp``. Ties go to the layout whose
+arrays and DRAM channel are busy for less time in total (less to overlap, less contention),
+then to the other criterion, then to the array's own dataflow. Layers that repeat a shape
+reuse the decision. Under ``throughput`` the layouts are costed cheapest compute first and the
+search stops when a layout's compute alone (a lower bound on its cost) exceeds the best cost
+found, so hopeless layouts (a depthwise filter weight-stationary) are never tiled.
+"""
+from __future__ import annotations
+
+import functools
+import itertools
+import math
+from collections.abc import Sequence
+
+from accelsim.choices import Objective
+from accelsim.errors import CompatibilityError
+from accelsim.hw.config import HardwareConfig, MacArray
+from accelsim.hw.rules import leakage_uw
+from accelsim.mapping.build import RoutedStage, TimingModel
+from accelsim.mapping.memory import StageTiling, plan_layer_memory
+from accelsim.mapping.residency import NONE as NO_RESIDENCY
+from accelsim.mapping.residency import Residency
+from accelsim.mapping.tiler import LayerTiler
+from accelsim.mapping.tiles import stage_tiles
+from accelsim.mapping.units import SystolicMapping, mappings, systolic_cycles
+
+
+class MappingChooser:
+    """Chooses the systolic mapping of every layer's systolic stages (see module docstring)."""
+
+    def __init__(self, hw: HardwareConfig, zero_skip: bool, source: str, objective: Objective):
+        self.hw, self.zero_skip, self.source, self.objective = hw, zero_skip, source, objective
+        self._cache: dict[tuple, tuple[SystolicMapping, ...]] = {}
+        self._kept: dict[tuple, dict[int, StageTiling]] = {}
+        self._view, self._res = hw, NO_RESIDENCY
+        self.leak_pj_per_cycle = leakage_uw(hw) * 1e-6 * hw.cycle_s * 1e12
+
+    def choose(self, group: Sequence[RoutedStage], view: HardwareConfig | None = None,
+               residency: Residency = NO_RESIDENCY) -> dict[int, SystolicMapping]:
+        """The mapping of each systolic stage of one layer's routed stages (by stage index);
+        ``view``: the config as the layer sees it (buffers shrunk by the activations kept
+        across it, :func:`~accelsim.mapping.residency.buffer_view`), ``residency``: its part
+        in the residency plan."""
+        self._kept.clear()
+        self._view = view if view is not None else self.hw
+        self._res = residency
+        systolic = [s for s in group if s.timing is TimingModel.SYSTOLIC]
+        if not systolic:
+            return {}
+        mac = self.hw.mac_array
+        options = [mappings(mac, s.stage.groups, s.stage.n) for s in systolic]
+        combos = list(itertools.product(*options))
+        if len(combos) > 1:
+            key = (_signature(group), residency, self._view.buffers)
+            if key not in self._cache:
+                self._cache[key] = self._best(group, systolic, combos)
+            combo = self._cache[key]
+        else:
+            combo = combos[0]
+        return {s.index: m for s, m in zip(systolic, combo)}
+
+    def _best(self, group: Sequence[RoutedStage], systolic: Sequence[RoutedStage],
+              combos: list[tuple[SystolicMapping, ...]]) -> tuple[SystolicMapping, ...]:
+        order = {c: i for i, c in enumerate(combos)}
+        best, best_score = combos[0], (math.inf, math.inf, math.inf, math.inf)
+        prune = self.objective is Objective.THROUGHPUT
+        if prune:  # cheapest compute first; stop once no layout can beat the best found
+            bounds = {c: _compute_bound(systolic, c, self.hw) for c in combos}
+            combos = sorted(combos, key=lambda c: bounds[c])
+        for combo in combos:
+            if prune and bounds[combo] > best_score[0]:
+                break
+            choice = {s.index: m for s, m in zip(systolic, combo)}
+            try:
+                cycles, busy, energy = self.cost(group, choice)
+            except CompatibilityError:  # a buffer too small for this layout's minimal tile
+                continue
+            score = self.objective.score(cycles, energy)
+            tie = energy if self.objective is not Objective.ENERGY else cycles
+            if (score, busy, tie, order[combo]) < best_score:
+                best, best_score = combo, (score, busy, tie, order[combo])
+        return best
+
+    def cost(self, group: Sequence[RoutedStage], choice: dict[int, SystolicMapping]
+             ) -> tuple[float, float, float]:
+        """(cycle bound, busy cycles of the arrays and the DRAM channel summed, memory and
+        leakage energy in pJ) of one layer under ``choice``."""
+        hw = self._view
+        memory = plan_layer_memory(group, hw, choice, self.zero_skip, self._res)
+        tilings = LayerTiler(group, memory, hw, self.zero_skip, self.source, choice).run()
+        self._kept[_key(group, choice)] = tilings
+        occupancy: dict[str, int] = {}
+        dram = 0
+        energy = 0.0
+        bufs = dict(hw.buffers.items())
+        for s, _, b, tm, _, _ in stage_tiles(group, tilings, hw, self.zero_skip):
+            occupancy[s.unit] = occupancy.get(s.unit, 0) + max(b.cycles, tm.port_cycles)
+            moved = sum(tm.dram_read.values()) + sum(tm.dram_write.values())
+            dram += moved
+            energy += moved * hw.dram.energy_pj_per_byte
+            for name, nbytes in tm.sram_read.items():
+                energy += nbytes * bufs[name].read_energy_pj_per_byte
+            for name, nbytes in tm.sram_write.items():
+                energy += nbytes * bufs[name].write_energy_pj_per_byte
+        transfer = math.ceil(dram / hw.dram.bandwidth_bytes_per_cycle)
+        cycles = max(max(occupancy.values(), default=0), transfer)
+        busy = sum(occupancy.values()) + transfer
+        return float(cycles), float(busy), energy + self.leak_pj_per_cycle * cycles
+
+
+    def tilings(self, group: Sequence[RoutedStage], choice: dict[int, SystolicMapping]
+                ) -> dict[int, StageTiling]:
+        """The layer's tiling under ``choice``: the one costed while choosing it (when it was
+        costed for this very layer), else tiled now."""
+        got = self._kept.get(_key(group, choice))
+        if got is not None:
+            return got
+        memory = plan_layer_memory(group, self._view, choice, self.zero_skip, self._res)
+        return LayerTiler(group, memory, self._view, self.zero_skip, self.source, choice).run()
+
+
+def _key(group: Sequence[RoutedStage], choice: dict[int, SystolicMapping]) -> tuple:
+    return (group[0].index, tuple(sorted(choice.items())))
+
+
+def _compute_bound(systolic: Sequence[RoutedStage], combo: tuple[SystolicMapping, ...],
+                   hw: HardwareConfig) -> int:
+    """A lower bound on the MAC array's occupancy of a layer under ``combo``: its systolic
+    stages' compute cycles, each stage in one run (tiling can only expose more fill, drain and
+    load), hence a lower bound on the layer's cycle bound too."""
+    return sum(_systolic_cycles(s.stage.m, s.stage.n, s.stage.k, s.stage.groups, hw.mac_array,
+                                m) for s, m in zip(systolic, combo))
+
+
+@functools.lru_cache(maxsize=4096)
+def _systolic_cycles(m: int, n: int, k: int, groups: int, mac: MacArray,
+                     mapping: SystolicMapping) -> int:
+    return systolic_cycles(m, n, k, groups, mac, mapping)
+
+
+def _signature(group: Sequence[RoutedStage]) -> tuple:
+    """What a layer's choice depends on: its stages and their edges (relative indices)."""
+    base = group[0].index
+    return tuple((s.stage, s.unit, s.op_key, s.timing, s.fused,
+                  None if s.producer is None else s.producer - base,
+                  tuple(c - base for c in s.consumers)) for s in group)

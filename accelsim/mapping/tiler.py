@@ -1,0 +1,172 @@
+"""The tiling pass of one layer: every routed stage cut into blocks, chunk pipelines on a
+shared grid, forwarded tensors that do not fit spilled (:class:`LayerTiler`)."""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+
+from accelsim.errors import CompatibilityError, Problem
+from accelsim.hw.config import HardwareConfig, ZeroHandling
+from accelsim.mapping.build import RoutedStage, TimingModel
+from accelsim.mapping.memory import DRAM, FWD, RES, SPILL, StageMemory, StageTiling
+from accelsim.mapping.tiling import (
+    INF,
+    Block,
+    Limits,
+    Slices,
+    TooSmall,
+    channel_block,
+    chunk_limit,
+    chunked_blocks,
+    even_grid,
+    systolic_blocks,
+)
+from accelsim.mapping.units import SystolicMapping
+
+
+def limits_of(s: RoutedStage, mem: StageMemory, hw: HardwareConfig) -> Limits:
+    bufs = dict(hw.buffers.items())
+    w = INF if mem.resident_w else bufs["weights"].tile_bytes
+    if mem.source == DRAM:
+        i = INF if mem.resident_in or mem.input_staged == "reads" else bufs["inputs"].tile_bytes
+    elif mem.source in (FWD, RES):
+        i = INF
+    else:
+        i = bufs["inputs"].tile_bytes
+    if mem.in_place and mem.source == FWD:
+        o = INF
+    elif mem.sink in (FWD, RES):  # (a systolic stage's partial sums live in the output buffer)
+        o = bufs[mem.out_buf].tile_bytes
+        if s.timing is TimingModel.SYSTOLIC:
+            o = min(o, bufs["outputs"].tile_bytes)
+    else:
+        o = bufs["outputs"].tile_bytes
+    return Limits(w, i, o)
+
+
+def slices_of(s: RoutedStage, mem: StageMemory, zero_skip: bool, hw: HardwareConfig) -> Slices:
+    st = s.stage
+    terms = None
+    skips = zero_skip and hw.adder_array.zero_handling == ZeroHandling.SKIP
+    if skips and s.timing is TimingModel.TREE and st.ops_nonzero < st.ops_dense and st.m:
+        per = st.ops_nonzero_per_channel
+        if per:
+            terms = tuple(c / st.m for c in per)
+        else:
+            terms = (st.ops_nonzero / (st.m * st.n),) * st.n
+    return Slices(weights=mem.weights_total, inputs=mem.inputs_total, outputs=mem.out_tensor,
+                  ops=st.ops(zero_skip), input_by_channel=st.groups > 1 or mem.in_place,
+                  channel_terms=terms)
+
+
+class LayerTiler:
+    """The tiling pass of one layer (its state lives only while :meth:`run` runs)."""
+
+    def __init__(self, group: Sequence[RoutedStage], memory: dict[int, StageMemory],
+                 hw: HardwareConfig, zero_skip: bool, source: str,
+                 mappings: Mapping[int, SystolicMapping]):
+        self.group, self.hw, self.zero_skip, self.source = group, hw, zero_skip, source
+        self.mappings = mappings
+        self.mem = dict(memory)
+        self.by_index = {s.index: s for s in group}
+        self.bufs = dict(hw.buffers.items())
+        self.comp: dict[int, int] = {}
+        self.limits: dict[int, Limits] = {}
+        self.nblock: dict[int, int] = {}
+        self.blocks: dict[int, list[Block]] = {}
+
+    def run(self) -> dict[int, StageTiling]:
+        """Components of chunk-ordered stages share a grid; everything else is tiled alone."""
+        comps: list[list[RoutedStage]] = []
+        mem = self.mem
+        for s in self.group:
+            p = self.by_index.get(s.producer) if s.producer is not None else None
+            pcomp = self.comp.get(p.index, -1) if p is not None else -1
+            if (s.chunked and p is not None and p.chunked and pcomp >= 0
+                    and mem[s.index].source == FWD
+                    and not (mem[p.index].in_place and comps[pcomp][0] is p)):
+                self.comp[s.index] = pcomp
+                comps[pcomp].append(s)
+            elif s.chunked:
+                self.comp[s.index] = len(comps)
+                comps.append([s])
+            own = self.comp.get(s.index, -1)
+            if (p is not None and mem[s.index].source == FWD and (own < 0 or own != pcomp)
+                    and mem[p.index].out_tensor > self.bufs[mem[p.index].out_buf].tile_bytes):
+                self._spill(s)
+        for s in self.group:
+            m = mem[s.index]
+            self.limits[s.index] = limits_of(s, m, self.hw)
+            sl = slices_of(s, m, self.zero_skip, self.hw)
+            try:
+                if not s.chunked:
+                    self.blocks[s.index] = systolic_blocks(s.stage, sl, self.hw,
+                                                           self.limits[s.index],
+                                                           self.mappings[s.index])
+                else:
+                    nb = channel_block(s.stage, sl, self.limits[s.index])
+                    self.nblock[s.index] = max(1, nb)
+                    if nb < 1:
+                        raise TooSmall("weights", -(-sl.weights // s.stage.n))
+            except TooSmall as exc:
+                raise self._too_small(exc, s) from None
+        for comp in comps:
+            self._grid(comp)
+        return {s.index: StageTiling(mem[s.index], self.comp.get(s.index, -1),
+                                     tuple(self.blocks[s.index])) for s in self.group}
+
+    def _spill(self, s: RoutedStage) -> None:
+        """The edge from ``s``'s producer goes through DRAM."""
+        assert s.producer is not None
+        self.mem[s.index] = replace(self.mem[s.index], source=SPILL, in_buf="inputs")
+        self.mem[s.producer] = replace(self.mem[s.producer], sink=SPILL)
+
+    def _grid(self, comp: list[RoutedStage]) -> None:
+        mem = self.mem
+        head = comp[0]
+        mh = max(1, head.stage.m)
+        step = mh
+        for s in comp:
+            m = mem[s.index]
+            sl = slices_of(s, m, self.zero_skip, self.hw)
+            nb = s.stage.n if m.sink == FWD and not m.in_place else self.nblock[s.index]
+            lim = chunk_limit(s.stage, sl, self.limits[s.index], nb)
+            step = min(step, lim * mh // max(1, s.stage.m))
+        members = {s.index for s in comp}
+        if step < 1 and len(comp) > 1:  # one chunk does not fit on chip: stage edges, spill
+            for s in comp[1:]:
+                self.comp[s.index] = -1
+                if s.producer in members:
+                    self._spill(s)
+            for s in comp:
+                self.limits[s.index] = limits_of(s, mem[s.index], self.hw)
+                self._grid([s])
+            return
+        for attempt in range(8):
+            grid = even_grid(mh, max(1, step))
+            try:
+                for s in comp:
+                    ms = s.stage.m
+                    sgrid = [(a * ms // mh, b * ms // mh) for a, b in grid] if s is not head \
+                        else grid
+                    sl = slices_of(s, mem[s.index], self.zero_skip, self.hw)
+                    self.blocks[s.index] = chunked_blocks(
+                        s.stage, sl, self.hw, s.unit, self.limits[s.index], sgrid,
+                        self.nblock[s.index])
+                break
+            except TooSmall as exc:
+                if step <= 1 or attempt == 7:
+                    raise self._too_small(exc, s) from None
+                step = max(1, step * 9 // 10)
+        for s in comp:
+            mem[s.index] = replace(
+                mem[s.index], chunk_edge_in=s.producer in members and s is not head,
+                chunk_edge_out=any(c in members for c in s.consumers))
+
+    def _too_small(self, exc: TooSmall, s: RoutedStage) -> CompatibilityError:
+        sram = self.bufs[exc.buffer]
+        half = "; double-buffered, so a tile gets half of it" if sram.double_buffered else ""
+        return CompatibilityError(Problem(
+            f"buffers.{exc.buffer}.size_kib", sram.size_kib,
+            f"too small for one minimal tile of layers[{s.layer.name}].stages[{s.stage.name}]: "
+            f"needs {exc.need} B per tile, has {sram.tile_bytes} B{half}"), self.source)
