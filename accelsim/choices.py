@@ -106,11 +106,9 @@ class MemoryPolicy(Choice):
 
     ``roundtrip``: written to DRAM and read back by every consumer (the earlier model);
     ``resident``: kept in the activation buffer (``mapping.activation_buffer``) when it fits
-    beside everything else live on chip, spilled to DRAM otherwise; ``fused``: as ``resident``,
-    and a depthwise layer and the pointwise layer that consumes it are processed position chunk
-    by position chunk without the intermediate map leaving the chip, when that is cheaper under
-    the mapping objective (the mapper decides per pair)."""
+    beside everything else live on chip, spilled to DRAM otherwise. (Layer fusion, processing
+    a depthwise layer and its pointwise consumer chunk by chunk so that the intermediate map
+    never exists whole, is not modelled yet.)"""
 
     ROUNDTRIP = "roundtrip"
     RESIDENT = "resident"
-    FUSED = "fused"

@@ -44,7 +44,7 @@ RUNS = ((Model.BALANCE, SchedulePolicy.SEQUENTIAL, False),
         (Model.DES, SchedulePolicy.OVERLAP, False),
         (Model.DES, SchedulePolicy.SEQUENTIAL, True))
 ENERGY = ("mac", "add", "mul", "xnor", "sram_weights", "sram_inputs", "sram_outputs",
-          "sram_hidden", "dram", "leakage", "mac_operands", "add_operands")
+          "sram_hidden", "sram_activations", "dram", "leakage", "mac_operands", "add_operands")
 
 
 def _fmt(value: object) -> str:

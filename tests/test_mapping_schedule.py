@@ -99,6 +99,13 @@ def test_buffer_too_small_for_one_tile():
                                  buffers__weights__size_kib=0.125))
     assert "buffers.weights.size_kib: 0.125 (too small for one minimal tile of " \
            "layers[c].stages[conv]: needs 128 B per tile, has 64 B" in str(exc.value)
+    # the size the message names is enough (double-buffered: twice the tile) and is the least
+    assert "the smallest size that holds it: 0.25 KiB" in str(exc.value)
+    map_workload(wl, tiny_hw(mac_array__rows=8, mac_array__cols=8,
+                             buffers__weights__size_kib=0.25))
+    with pytest.raises(CompatibilityError):
+        map_workload(wl, tiny_hw(mac_array__rows=8, mac_array__cols=8,
+                                 buffers__weights__size_kib=0.2490))
 
 
 def test_zero_bandwidth_and_unknown_schedule_are_input_errors():

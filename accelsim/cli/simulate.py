@@ -48,8 +48,7 @@ Examples:
               help="Write a Chrome trace-event JSON (open in ui.perfetto.dev); des only.")
 @click.option("--memory", type=click.Choice(MemoryPolicy.values()), default=None,
               help="Where activations live between layers (overrides the config's "
-              "mapping.memory): roundtrip through DRAM, resident on chip when they fit, or "
-              "fused depthwise-pointwise pairs as well.")
+              "mapping.memory): roundtrip through DRAM, or resident on chip when they fit.")
 @click.option("--mapping-objective", "mapping_objective",
               type=click.Choice(Objective.values()), default=None,
               help="What the per-layer mapping choices minimise (overrides the config's "

@@ -1,6 +1,6 @@
 """Which layer outputs stay on chip between layers: the global residency pass.
 
-Under ``mapping.memory: resident`` (or ``fused``) a layer's output is kept in the activation
+Under ``mapping.memory: resident`` a layer's output is kept in the activation
 buffer (``mapping.activation_buffer``: the ``outputs`` buffer or a dedicated ``activations``
 global buffer) from the layer that writes it to the last layer that reads it, instead of going
 to DRAM and back. Layers are visited in order and a tensor is kept when, over its whole

@@ -2,6 +2,7 @@
 shared grid, forwarded tensors that do not fit spilled (:class:`LayerTiler`)."""
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
@@ -22,6 +23,11 @@ from accelsim.mapping.tiling import (
     systolic_blocks,
 )
 from accelsim.mapping.units import SystolicMapping
+
+
+def _kib(nbytes: int) -> str:
+    """``nbytes`` in KiB, rounded up to the fourth decimal (so the size given always fits)."""
+    return f"{math.ceil(nbytes / 1024 * 1e4) / 1e4:g}"
 
 
 def limits_of(s: RoutedStage, mem: StageMemory, hw: HardwareConfig) -> Limits:
@@ -166,7 +172,9 @@ class LayerTiler:
     def _too_small(self, exc: TooSmall, s: RoutedStage) -> CompatibilityError:
         sram = self.bufs[exc.buffer]
         half = "; double-buffered, so a tile gets half of it" if sram.double_buffered else ""
+        smallest = exc.need * (2 if sram.double_buffered else 1)
         return CompatibilityError(Problem(
             f"buffers.{exc.buffer}.size_kib", sram.size_kib,
             f"too small for one minimal tile of layers[{s.layer.name}].stages[{s.stage.name}]: "
-            f"needs {exc.need} B per tile, has {sram.tile_bytes} B{half}"), self.source)
+            f"needs {exc.need} B per tile, has {sram.tile_bytes} B{half}; the smallest size "
+            f"that holds it: {_kib(smallest)} KiB"), self.source)

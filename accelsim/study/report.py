@@ -11,6 +11,9 @@ For every workload of the paper's table (:func:`accelsim.published.gope2019_mobi
   definitions);
 * on ``iso_area_45nm.yaml`` (real memories): the DES on each workload's best sequential split,
   both schedules, with absolute energy per inference;
+* the memory-policy section (:mod:`accelsim.study.memory_section`, with the DES): every workload
+  on ``iso_area_45nm.yaml`` under the round-trip and resident activation policies, energy by
+  component (``memory.csv``, ``memory.md``);
 * the binary section (:mod:`accelsim.study.binary_section`): ResNet-18 FPrec, WBin, FBin and
   the HBN hybrid on ``iso_area_45nm_binary.yaml``, each on its best MAC / adder / binary split.
 
@@ -58,6 +61,7 @@ from accelsim.study.accuracy_section import accuracy_section, load_trained
 from accelsim.study.binary_section import binary_section
 from accelsim.study.compare import CompareRow, compare
 from accelsim.study.figures import load_trace, plot_fraction, plot_gantt, plot_pareto
+from accelsim.study.memory_section import Run, memory_section
 from accelsim.study.question import SHAPE_COLUMNS
 from accelsim.workload.load import load_workload, workload_hash
 from accelsim.workload.schema import Workload
@@ -80,7 +84,8 @@ class Report:
     """What :func:`report` wrote: the paper-config table rows, its markdown, the 45 nm rows,
     every file, the wall time, how many store points were computed now / found done, and the
     binary section's rows and markdown,
-    ``accuracy_rows``: the accuracy section's rows (empty without the DES or trained workloads)."""
+    ``accuracy_rows``: the accuracy section's rows (empty without the DES or trained workloads),
+    ``memory_rows``: the memory-policy section's rows (empty without the DES)."""
 
     out: Path
     rows: tuple[dict, ...]
@@ -93,6 +98,7 @@ class Report:
     rows_binary: tuple[dict, ...] = ()
     markdown_binary: str = ""
     accuracy_rows: tuple[dict, ...] = ()
+    memory_rows: tuple[dict, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -150,6 +156,11 @@ def report(out: str | Path = "report", *, workload_dir: str | Path = "workloads"
     ref_45 = des_45.get((REF, SchedulePolicy.SEQUENTIAL))
     files = _write_tables(out, rows, rows_45, real, ref_45.shape if ref_45 else None)
     files += _figures(out, wls, frac, real, splits_45, des_45, des)
+    memory_rows: tuple[dict, ...] = ()
+    if des:
+        mem = memory_section(out, wls, splits_45, real, store.run_points)
+        files += mem.files
+        memory_rows = mem.rows
     binary = binary_section(out, wdir, hdir, jobs=jobs, des=des, progress=progress)
     files += binary.files
     computed, reused = store.computed + binary.computed, store.reused + binary.reused
@@ -163,7 +174,7 @@ def report(out: str | Path = "report", *, workload_dir: str | Path = "workloads"
         computed, reused = computed + acc_store.computed, reused + acc_store.reused
     text = _markdown(rows)
     return Report(out, rows, text, rows_45, tuple(files), time.perf_counter() - t0,
-                  computed, reused, binary.rows, binary.markdown, acc_rows)
+                  computed, reused, binary.rows, binary.markdown, acc_rows, memory_rows)
 
 
 class _Store:
@@ -197,6 +208,17 @@ class _Store:
                   for wi in range(len(self.wls)) for model in (Model.BALANCE, Model.SEQUENTIAL)
                   for f in fracs]
         return expand_params(self._run([hw], points, inputs, "report: MAC-share sweep"))
+
+    def run_points(self, runs: Sequence[Run]) -> pd.DataFrame:
+        """Sequential DES rows of (workload name, or None for the baseline; config; axis
+        values), one per run, in order."""
+        configs = [cfg for _, cfg, _ in runs]
+        inputs = self._inputs(configs)
+        index = {w.name: i for i, w in enumerate(self.wls)}
+        points = [make_point(inputs, i, index[name] if name is not None else 0, Model.DES,
+                             SchedulePolicy.SEQUENTIAL, False, params)
+                  for i, (name, _, params) in enumerate(runs)]
+        return self._run(configs, points, inputs, "report: memory policies")
 
     def des_runs(self, runs: Sequence[tuple[str, HardwareConfig]]
                  ) -> list[tuple[DesRun, DesRun]]:
