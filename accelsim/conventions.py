@@ -43,6 +43,7 @@ from typing import Any
 
 import yaml
 
+from accelsim.documents import parse_yaml, read_text
 from accelsim.errors import InputError, Problem
 from accelsim.fields import Reader
 
@@ -110,10 +111,7 @@ def load_convention(name: str | Path | AccountingConvention,
         raise InputError(Problem(field, text, f"must be one of {', '.join(bundled())} or a "
                                  "convention YAML file (docs/accounting.md)"))
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
-        raise InputError(Problem("<file>", text, f"cannot read: {why}"), text)
+        doc = parse_yaml(read_text(path, InputError, text), text, InputError)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1} column {mark.column + 1}" if mark else "?"

@@ -19,6 +19,7 @@ by it:
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,9 +29,11 @@ from accelsim.analytic.paper import reference_cycles, reference_energy_pj
 from accelsim.choices import Model, SchedulePolicy
 from accelsim.counts import Convention
 from accelsim.engine.run import simulate_plan
-from accelsim.errors import InputError, Problem
+from accelsim.errors import CompatibilityError, InputError, Problem
 from accelsim.hw.config import HardwareConfig
 from accelsim.hw.rules import mac_only
+from accelsim.limits import NUMBER
+from accelsim.mapping.budget import check_budget
 from accelsim.mapping.mapper import map_workload
 from accelsim.results.records import Result
 from accelsim.workload.schema import Workload
@@ -45,20 +48,45 @@ def evaluate(model: Model | str, wl: Workload, hw: HardwareConfig, *,
     and times ternary stages by their non-zero weights; ``timeline`` (``des`` only) also writes a
     Chrome trace-event JSON there. Raises :class:`~accelsim.errors.InputError` for an unknown
     model or schedule, :class:`~accelsim.errors.CompatibilityError` when the workload cannot run
-    on ``hw`` and :class:`~accelsim.errors.LivenessError` if the engine stops progressing."""
+    on ``hw`` or the mapping would exceed its budget (:mod:`accelsim.mapping.budget`: too many
+    tiles, or cycles beyond exact arithmetic) and :class:`~accelsim.errors.LivenessError` if
+    the engine stops progressing."""
     model = Model.parse(model, "engine")
     policy = SchedulePolicy.parse(schedule, "schedule")
     if timeline is not None and model is not Model.DES:
         raise InputError(Problem("timeline", str(timeline),
                                  "only the discrete-event engine (des) records a timeline"))
     if model is Model.BALANCE:
-        return balance(wl, hw, zero_skip=zero_skip)
+        return check_result(balance(wl, hw, zero_skip=zero_skip), hw)
     if model is Model.SEQUENTIAL:
-        return sequential(wl, hw, zero_skip=zero_skip)
+        return check_result(sequential(wl, hw, zero_skip=zero_skip), hw)
+    check_budget(wl, hw)  # tiles, folds and cycles bounded before anything is built
     plan = map_workload(wl, hw, schedule=policy, zero_skip=zero_skip)
     if model is Model.ANALYTIC:
-        return estimate(plan, hw)
-    return simulate_plan(plan, hw, timeline=timeline)
+        return check_result(estimate(plan, hw), hw)
+    return check_result(simulate_plan(plan, hw, timeline=timeline), hw)
+
+
+def check_result(res: Result, hw: HardwareConfig) -> Result:
+    """``res`` if its cycles are a number in ``[0, NUMBER]`` and its latency and energies are
+    finite, else :class:`~accelsim.errors.CompatibilityError`: the inputs are each valid but
+    their combination leaves the models' exact arithmetic (the vectorised sweep path applies the
+    same rule, so both paths give the same error row)."""
+    cycles = float(res.cycles)
+    problems = []
+    if not (math.isfinite(cycles) and 0 <= cycles <= NUMBER):
+        problems.append(Problem("clock_mhz", hw.clock_mhz, f"the run takes {cycles:.3g} cycles, "
+                                f"over the limit of {NUMBER:g}"))
+    elif not math.isfinite(cycles / (hw.clock_mhz * 1e6)):
+        problems.append(Problem("clock_mhz", hw.clock_mhz, "gives a latency that is not finite"))
+    bad = sorted(k for k, v in res.energy_pj.items() if not math.isfinite(float(v)))
+    if bad:
+        problems.append(Problem(f"energy.{bad[0]}", float(res.energy_pj[bad[0]]),
+                                "the energy is not finite: a cost in the config is too large "
+                                "for this workload"))
+    if problems:
+        raise CompatibilityError(problems, f"{res.workload} on {res.hw}")
+    return res
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from typing import Any, TypeVar
 
 from accelsim.errors import Problem
+from accelsim.limits import NUMBER, SMALLEST
 
 _T = TypeVar("_T")
 _MISSING = object()
@@ -26,8 +27,10 @@ def need(value: _T | None) -> _T:
     return value
 #: Largest magnitude a number in an input file may have (counts, sizes, bandwidths, energies,
 #: clocks): beyond it the models' 64-bit integer and float arithmetic overflows. 1e15 is about
-#: 100,000 times the MACs of a ResNet-152 inference.
-LIMIT = 10**15
+#: 100,000 times the MACs of a ResNet-152 inference (:data:`accelsim.limits.NUMBER`). Non-zero
+#: numbers must also be at least :data:`accelsim.limits.SMALLEST` (1e-15) in magnitude, so that
+#: reciprocals (cycles per byte of a bandwidth, seconds per cycle of a clock) stay finite.
+LIMIT = NUMBER
 
 
 class Reader:
@@ -118,6 +121,11 @@ class Reader:
             return None
         if value < -LIMIT:
             self.problem(field, raw, f"must be >= {-LIMIT:g}")
+            return None
+        if value != 0 and abs(value) < SMALLEST:
+            self.problem(field, raw, f"must be 0 or at least {SMALLEST:g} in magnitude: "
+                         "smaller values make derived quantities (cycles = bytes / bandwidth, "
+                         "time = cycles / clock) overflow")
             return None
         return value
 

@@ -19,7 +19,8 @@ ROOT = Path(__file__).resolve().parents[1] / "accelsim"
 
 #: Floors, lowest first: a package may import packages of its floor (see SIDEWAYS) or below.
 FLOORS: tuple[tuple[str, ...], ...] = (
-    ("accelsim", "errors", "fields", "choices", "data"),   # base: errors, readers, closed sets
+    ("accelsim", "errors", "fields", "choices", "data",    # base: errors, readers, closed sets,
+     "limits", "documents", "outputs"),                    # limits, safe reading and writing
     ("workload", "hw", "published", "conventions", "kernels"),  # formats, data (and kernels)
     ("counts", "hbn", "routing", "results"),               # workload x hw rules; results (leaf)
     ("mapping",),                                          # layer -> tiles
@@ -31,7 +32,9 @@ FLOORS: tuple[tuple[str, ...], ...] = (
     ("cli",),                                              # the thin shell
 )
 #: Imports allowed between packages of the same floor.
-SIDEWAYS = {("verify", "reference"), ("fields", "errors"), ("choices", "errors")}
+SIDEWAYS = {("verify", "reference"), ("fields", "errors"), ("choices", "errors"),
+            ("fields", "limits"), ("limits", "errors"), ("documents", "errors"),
+            ("documents", "limits"), ("outputs", "errors")}
 #: Packages that must not import each other even where the floors would allow it.
 FORBIDDEN = {("workload", "hw"), ("hw", "workload"), ("engine", "analytic"),
              ("kernels", "workload"), ("kernels", "hw")}

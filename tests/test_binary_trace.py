@@ -128,13 +128,19 @@ def test_word_ops_for_any_power_of_two_width(k, log_w):
 
 
 def _one_stage_doc(**fields):
-    stage = {"name": "xnor", "role": "xnor", "unit": "xnor", "m": 4, "n": 2, "k": 72,
-             "groups": 1, "ops_dense": 576, "ops_nonzero": 576, **fields}
-    layer = {"name": "b", "kind": "conv", "variant": "fbin", "inputs": [],
-             "shape": {"in_h": 2, "in_w": 2, "in_c": 8, "out_h": 2, "out_w": 2, "out_c": 2,
-                       "kernel_h": 3, "kernel_w": 3, "padding": 1}, "stages": [stage]}
-    return json.dumps({"schema": "accelsim.workload", "schema_version": 1, "name": "t",
-                       "layers": [layer]})
+    """A FullBinConv layer (its xnor stage: m = 4, n = 2, k = 72) whose xnor stage has the
+    binary fields ``fields`` and no others."""
+    from accelsim.workload import workload_to_dict
+    from accelsim.workload.binary import fbin_layer
+    from accelsim.workload.schema import Shape, Workload
+
+    layer = fbin_layer("b", "conv", Shape(2, 2, 8, 2, 2, 2, 3, 3, 1, 1), unique_kernels=0)
+    doc = workload_to_dict(Workload("t", (layer,)))
+    stage = next(s for s in doc["layers"][0]["stages"] if s["name"] == "xnor")
+    for key in ("word_bits", "ops_words", "kernel_taps", "unique_kernels"):
+        stage.pop(key, None)
+    stage.update(fields)
+    return json.dumps(doc)
 
 
 @pytest.mark.parametrize("fields,problem", [
@@ -150,7 +156,7 @@ def _one_stage_doc(**fields):
 def test_loader_checks_the_binary_stage_fields(fields, problem):
     text = _one_stage_doc(**fields)
     if problem is None:
-        stage = loads_workload(text).layers[0].stages[0]
+        stage = loads_workload(text).layers[0].stage("xnor")
         assert all(getattr(stage, k) == v for k, v in fields.items())
         return
     with pytest.raises(WorkloadError) as err:

@@ -20,7 +20,8 @@ def _tiny() -> Workload:
         fp_layer("conv1", "conv", Shape(8, 8, 4, 8, 8, 4, 3, 3, 1, 1, 1)),
         strassen_layer("hyb", "conv", sh, p, wb_nnz=p.r * 36 // 2, wc_nnz=[[p.c_rem * p.r - 1]],
                        inputs=("conv1",)),
-        eltwise_layer("add", 8, 8, 8, inputs=("hyb", "conv1")),
+        fp_layer("side", "conv", Shape(8, 8, 4, 8, 8, 8, 1, 1, 1, 0, 1), inputs=("conv1",)),
+        eltwise_layer("add", 8, 8, 8, inputs=("hyb", "side")),
     ))
 
 

@@ -23,6 +23,7 @@ from accelsim.choices import Model, Objective
 from accelsim.errors import CompatibilityError, Problem
 from accelsim.hw.config import HardwareConfig
 from accelsim.hw.rules import area_of, leakage_pj, with_counts
+from accelsim.limits import NUMBER
 from accelsim.workload.schema import Workload
 
 #: The op-count models an allocation can optimise under.
@@ -72,12 +73,20 @@ def allocate(wl: Workload, hw: HardwareConfig, *, area_um2: float | None = None,
     tables = opcount_tables(wl, hw, zero_skip=zero_skip)
     work = tables.unit_work(fuse=model is not Model.BALANCE, source=hw.name)
     areas = np.array([hw.units[u].area_um2 for u in names])
-    needed = work.sum(axis=0) > 0
+    # a class some stage runs on needs units even when zero-skipping leaves it no operations
+    needed = (work.sum(axis=0) > 0) | tables.needed
     free = needed & (areas == 0)          # zero-area classes keep the config's counts
     opt = [i for i, u in enumerate(names) if needed[i] and areas[i] > 0 and u in _ARRAYS]
     e_ops = op_energy_pj(wl, hw, zero_skip=zero_skip)
     leak_uw = np.array([hw.units[u].leakage_uw for u in names])
     fixed_counts = np.array([float(hw.counts.get(u, 0)) for u in names])
+    for u in opt:
+        most = area / areas[u]
+        if most > NUMBER:
+            raise CompatibilityError(Problem(
+                f"units.{names[u]}.area_um2", float(areas[u]),
+                f"an area of {area:g} um2 holds {most:.3g} units of {areas[u]:g} um2, over the "
+                f"limit of {NUMBER:g} (the models' 64-bit arithmetic)"), hw.name)
 
     def evaluate(shares: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """cycles and energy for a batch of share vectors [P, len(opt)]."""
@@ -127,8 +136,11 @@ def allocate(wl: Workload, hw: HardwareConfig, *, area_um2: float | None = None,
     ideal = {names[i]: best[j] * area / areas[i] for j, i in enumerate(opt)}
     idle = {u: 0 for i, u in enumerate(names) if u in _ARRAYS and not needed[i]}
     best_cfg, best_score = None, np.inf
+    must = [names[i] for i in opt if tables.needed[i]]
     for counts in _integer_candidates(hw, area, ideal):
         cand = with_counts(hw, {**idle, **counts}, area_um2=area)
+        if any(cand.counts.get(u, 0) < 1 for u in must):
+            continue  # a class the workload runs on has no unit: not a split of it
         shares_int = np.array([[cand.counts[names[i]] * areas[i] / area for i in opt]])
         c_cyc, c_en = evaluate(shares_int) if opt else (cyc, en)
         sc = float(score(c_cyc, c_en)[0])

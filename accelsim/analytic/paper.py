@@ -77,9 +77,15 @@ def balance_bound(wl: Workload, hw: HardwareConfig, *, area_um2: float | None = 
 def reference_cycles(baseline: Workload, hw: HardwareConfig, *, area_um2: float | None = None,
                      convention: ConventionLike = Convention.ACTUAL) -> float:
     """Cycles of the baseline's MAC operations on a MAC-only array of the same area (the paper's
-    throughput reference: bias adds preloaded into the accumulators)."""
+    throughput reference: bias adds preloaded into the accumulators). Raises
+    :class:`CompatibilityError` if the baseline has no MAC operations (no reference then)."""
     mac = _mac_class(hw)
     macs = _ops_of_class(baseline, "mac", convention)
+    if macs <= 0:
+        raise CompatibilityError(Problem(
+            "layers", "0 MAC operations", "a baseline without MAC work has no MAC-only "
+            "reference to normalise to; use the full-precision network as the baseline"),
+            baseline.name)
     return macs * hw.units[mac].area_um2 / area_of(hw, area_um2)
 
 

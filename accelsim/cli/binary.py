@@ -11,9 +11,11 @@ from accelsim.cli.common import (
     EXIT_CHECK_FAILED,
     INPUT_PATH,
     echo_json,
+    guard_outputs,
     handle_errors,
     json_option,
 )
+from accelsim.outputs import atomic_write
 from accelsim.results.text import table
 
 _HEADERS = ("FPrec params", "Bin params", "FPrec FLOPs", "WBin", "FBin", "Hybrid")
@@ -105,14 +107,15 @@ def partition_cmd(checkpoint: Path, ratio: float, gamma: float | None, images: i
     per-layer binarization error and FLOPs,
     score E + gamma / FLOPs, K-means on the scores with more and more clusters until the
     highest-score cluster holds at most a share R of the layers."""
+    guard_outputs({"--output": output}, [checkpoint, inputs])
     result = api.partition(checkpoint, ratio=ratio, gamma=gamma, images=images, seed=seed,
                            inputs=inputs, data=data)
     assert result.spec is not None
     if output is not None:
-        output.write_text(api.dumps_spec(result.spec, {
+        atomic_write(output, api.dumps_spec(result.spec, {
             "from": str(checkpoint), "ratio": result.ratio, "gamma": result.gamma,
             "clusters": result.clusters, "images": result.images,
-            **({"data": data} if data is not None else {})}), encoding="utf-8")
+            **({"data": data} if data is not None else {})}))
     if as_json:
         echo_json(result.to_dict())
         return

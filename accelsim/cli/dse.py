@@ -1,7 +1,6 @@
 """``accelsim allocate``, ``sweep``, ``pareto``, ``plot``, ``report``: design-space exploration."""
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
 from pathlib import Path
 
@@ -11,9 +10,12 @@ from accelsim import api
 from accelsim.choices import Model
 from accelsim.cli.common import (
     INPUT_PATH,
+    Interrupted,
+    command_line,
     convention_option,
     echo_json,
     engine_option,
+    guard_outputs,
     handle_errors,
     hw_option,
     jobs_option,
@@ -21,6 +23,9 @@ from accelsim.cli.common import (
     objective_option,
     schedule_option,
 )
+from accelsim.dse.pareto import swept_fields
+from accelsim.dse.sweep import SweepInterrupted
+from accelsim.outputs import output_dir
 from accelsim.results.text import table
 
 _FILE = click.Path(dir_okay=False, path_type=Path)
@@ -130,8 +135,16 @@ def sweep_cmd(spec: Path, store: Path | None, jobs: int, dask: str | None, expor
     """Evaluate every point of SPEC into a resumable result store (finished points are kept
     and skipped on rerun; a killed sweep loses no finished point)."""
     sizes = dict.fromkeys(("vector", "opcount", "analytic", "des"), chunk) if chunk else None
-    s = api.sweep(spec, store, jobs=jobs, dask=dask, progress=progress, export=export,
-                  chunk=sizes)
+    try:
+        s = api.sweep(spec, store, jobs=jobs, dask=dask, progress=progress, export=export,
+                      chunk=sizes)
+    except SweepInterrupted as exc:
+        again = command_line("accelsim", "sweep", spec, "--store", exc.store,
+                             *(("--jobs", jobs) if jobs > 1 else ()),
+                             *(("--dask", dask) if dask else ()),
+                             *(("--chunk", chunk) if chunk else ()),
+                             *(("--export", export) if export else ()))
+        raise Interrupted(f"{exc} (the store is consistent)\nresume with: {again}") from None
     if as_json:
         echo_json({**asdict(s), "points_per_s": s.points_per_s})
         return
@@ -157,19 +170,20 @@ def pareto_cmd(store: Path, baseline: Path | None, by: tuple[str, ...],
     front = api.pareto(store, baseline=_maybe(baseline), by=by, engines=engines)
     thr, en = ("throughput_norm", "energy_norm") if baseline else ("inferences_per_s",
                                                                    "energy_pj")
-    cols = ["key", "workload", "hw", "engine", "schedule", "params_json", "mac_units",
+    fields = swept_fields(front)
+    cols = ["key", "workload", "hw", "engine", "schedule", *fields, "mac_units",
             "adder_units", thr, en]
+    records = front[cols].astype(object).where(front[cols].notna(), None).to_dict("records")
     if as_json:
-        echo_json([{c: (json.loads(r[c]) if c == "params_json" else r[c]) for c in cols}
-                   for r in front[cols].to_dict("records")])
+        echo_json(records)
         return
-    click.echo(table(["workload", "engine", "schedule", "params", "MACs", "adders",
+    click.echo(table(["workload", "engine", "schedule", *fields, "MACs", "adders",
                       "throughput" + (" (x)" if baseline else " (1/s)"),
                       "energy" + (" (x)" if baseline else " (uJ)")],
-                     [[r["workload"], r["engine"], r["schedule"], r["params_json"],
+                     [[r["workload"], r["engine"], r["schedule"],
+                       *("-" if r[f] is None else r[f] for f in fields),
                        r["mac_units"], r["adder_units"], r[thr],
-                       r[en] if baseline else r[en] / 1e6]
-                      for r in front.to_dict("records")], 3))
+                       r[en] if baseline else r[en] / 1e6] for r in records], 3))
     click.echo(f"{len(front)} points on the front")
 
 
@@ -197,6 +211,7 @@ def _out_file(fn):
 def plot_fraction_cmd(store: Path, baseline: Path | None, engines: tuple[str, ...],
                       by: tuple[str, ...], out: Path) -> None:
     """Throughput and energy vs MAC share per workload, optimum marked."""
+    guard_outputs({"--out": out}, [baseline])
     path = api.plot_fraction(store, out, baseline=_maybe(baseline), engines=engines, by=by)
     click.echo(f"wrote {path}")
 
@@ -217,6 +232,7 @@ def plot_pareto_cmd(store: Path, baseline: Path | None, engines: tuple[str, ...]
     """Energy vs throughput with the Pareto front, and the paper's points where comparable
     (--baseline, balance rows, the paper's cost table; otherwise a warning says why not).
     With --accuracy: accuracy vs energy and vs throughput, Pareto points large."""
+    guard_outputs({"--out": out}, [baseline, *accuracy])
     path = api.plot_pareto(store, out, baseline=_maybe(baseline), engines=engines,
                            accuracy=accuracy)
     click.echo(f"wrote {path}")
@@ -234,6 +250,7 @@ def plot_pareto_cmd(store: Path, baseline: Path | None, engines: tuple[str, ...]
 def plot_layers_cmd(workload: Path, hw: Path, engine: str, schedule: str, zero_skip: bool,
                     out: Path) -> None:
     """Per-layer stacked cycles and energy of one simulation."""
+    guard_outputs({"--out": out}, [workload, hw])
     path = api.plot_layers(api.load_workload(workload), api.load_hwconfig(hw), out,
                            engine=engine, schedule=schedule, zero_skip=zero_skip)
     click.echo(f"wrote {path}")
@@ -245,6 +262,7 @@ def plot_layers_cmd(workload: Path, hw: Path, engine: str, schedule: str, zero_s
 @handle_errors
 def plot_gantt_cmd(trace: Path, out: Path) -> None:
     """Gantt view of a DES timeline (Chrome trace JSON)."""
+    guard_outputs({"--out": out}, [trace])
     click.echo(f"wrote {api.plot_gantt(trace, out)}")
 
 
@@ -266,8 +284,19 @@ def report_cmd(out: Path, workload_dir: Path, hw_dir: Path, jobs: int, des: bool
     """Simulate the bundled MobileNets on the bundled configs (balance bound, sequential,
     DES under both schedules); write tables (CSV, markdown) and figures into OUT. Every run is
     kept in the result store OUT/store: a report killed midway resumes where it stopped."""
-    rep = api.report(out, workload_dir=workload_dir, hw_dir=hw_dir, jobs=jobs, des=des,
-                     progress=progress)
+    try:
+        with output_dir(out, keep=lambda: any((out / "store").glob("part-*.parquet"))):
+            rep = api.report(out, workload_dir=workload_dir, hw_dir=hw_dir, jobs=jobs, des=des,
+                             progress=progress)
+    except SweepInterrupted as exc:
+        again = command_line("accelsim", "report", "--out", out,
+                             *(("--workloads", workload_dir)
+                               if workload_dir != Path("workloads") else ()),
+                             *(("--hwconfigs", hw_dir) if hw_dir != Path("hwconfigs") else ()),
+                             *(("--jobs", jobs) if jobs != 2 else ()),
+                             *(() if des else ("--no-des",)))
+        raise Interrupted(f"{exc} (the report's store is consistent)\nresume with: {again}") \
+            from None
     click.echo(rep.markdown)
     click.echo(f"\nwrote {len(rep.files)} files into {out} in {rep.elapsed_s:.1f} s")
 

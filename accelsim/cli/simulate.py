@@ -11,6 +11,7 @@ from accelsim.cli.common import (
     INPUT_PATH,
     echo_json,
     engine_option,
+    guard_outputs,
     handle_errors,
     hw_option,
     json_option,
@@ -18,6 +19,7 @@ from accelsim.cli.common import (
     schedule_option,
 )
 from accelsim.hw import hwconfig_to_dict
+from accelsim.outputs import output_dir
 from accelsim.results.tables import result_dict, summary_text, write_csv, write_json
 
 _EPILOG = """\b
@@ -56,15 +58,18 @@ def simulate_cmd(workload: Path, hw: Path, engine: str, schedule: str, zero_skip
                  as_json: bool, out: Path | None, timeline: Path | None, memory: str | None,
                  mapping_objective: str | None) -> None:
     """Cycles, latency, energy and stalls of one inference, per layer and in total."""
+    guard_outputs({"--timeline": timeline,
+                   "--out/layers.csv": None if out is None else out / "layers.csv",
+                   "--out/result.json": None if out is None else out / "result.json"},
+                  [workload, hw])
     wl, cfg = api.load_workload(workload), api.load_hwconfig(hw)
-    if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
     res = api.simulate(wl, cfg, engine=engine, schedule=schedule, zero_skip=zero_skip,
                        timeline=timeline, memory=memory, mapping_objective=mapping_objective)
-    if out is not None:
-        write_csv(res, out / "layers.csv")
-        write_json(res, out / "result.json",
-                   {"config": hwconfig_to_dict(cfg), "workload_file": str(workload)})
+    if out is not None:  # created only now that the run succeeded
+        with output_dir(out):
+            write_csv(res, out / "layers.csv")
+            write_json(res, out / "result.json",
+                       {"config": hwconfig_to_dict(cfg), "workload_file": str(workload)})
     if as_json:
         echo_json(result_dict(res))
     else:

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from accelsim import api
-from accelsim.cli.common import handle_errors
+from accelsim.cli.common import guard_outputs, handle_errors
 from accelsim.errors import InputError, Problem
 from accelsim.workload import dumps_workload
 
@@ -119,6 +119,9 @@ def trace_cmd(model: str | None, checkpoint: Path | None, output: Path, **opts: 
     written by `accelsim partition -o` (then no model options). With --checkpoint, trace a
     trained network instead: zero-skip counts from its trained ternary weights, its test
     accuracy in the provenance."""
+    spec_file = Path(model) if model is not None and model.endswith(".json") else None
+    if str(output) != "-":
+        guard_outputs({"--output": output}, [checkpoint, spec_file])
     if checkpoint is not None:
         if model is not None or any_model_option(opts):
             raise click.UsageError("--checkpoint fixes the network: give no MODEL or model "
@@ -147,6 +150,7 @@ def trace_cmd(model: str | None, checkpoint: Path | None, output: Path, **opts: 
 @handle_errors
 def make_workloads_cmd(out: Path) -> None:
     """Regenerate every bundled workload (MobileNet-V1 0.5 rows of Gope et al., ResNets)."""
+    guard_outputs({"--out": out}, [], allow_bundled=True)
     for path, size in api.make_workloads(out):
         click.echo(f"wrote {path} ({size:,} bytes)")
 

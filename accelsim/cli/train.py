@@ -9,10 +9,18 @@ from pathlib import Path
 import click
 
 from accelsim import api
-from accelsim.cli.common import EXIT_CHECK_FAILED, INPUT_PATH, echo_json, handle_errors, json_option
+from accelsim.cli.common import (
+    EXIT_CHECK_FAILED,
+    INPUT_PATH,
+    echo_json,
+    guard_outputs,
+    handle_errors,
+    json_option,
+)
 from accelsim.cli.dse import plot_group
 from accelsim.cli.trace import given_options, model_options, spec_from_options
 from accelsim.errors import InputError, Problem
+from accelsim.outputs import atomic_write
 from accelsim.reference.schedule import PHASES, Phase
 
 
@@ -124,6 +132,7 @@ def train_cmd(model: str, data: str, data_dir: Path | None, run_dir: Path, resum
     if (data == "digits") != (data_dir is None):
         raise click.UsageError("--data-dir is needed by cifar10 and imagefolder, and only "
                                "by them")
+    guard_outputs({"--export": export}, [teacher])
     data = data if data_dir is None else f"{data}:{data_dir}"
     spec = spec_for_data(spec_from_options(model, opts), data, "classes" in given_options(opts))
     config = api.TrainConfig(
@@ -231,6 +240,7 @@ def sensitivity_cmd(checkpoint: Path, layer: str, out: Path, csv_out: Path | Non
     """For LAYER of the trained network in CHECKPOINT, train a small ternary SPN per filter
     for each hidden width and record its loss: which filters are hard to strassenify
     (Gope et al., appendix C.1)."""
+    guard_outputs({"--out": out, "--csv": csv_out}, [checkpoint])
     doc = api.sensitivity(
         checkpoint, layer, out, ranks=tuple(_numbers(ranks, "--ranks", int)), pairs=pairs,
         batch=batch, lr=tuple(_numbers(lr, "--lr", float, 2)), seed=seed, threads=threads,
@@ -240,7 +250,7 @@ def sensitivity_cmd(checkpoint: Path, layer: str, out: Path, csv_out: Path | Non
     if csv_out is not None:
         rows = ["filter,r,loss"] + [f"{f},{e['r']},{v!r}" for e in doc["results"]
                                     for f, v in enumerate(e["loss"])]
-        csv_out.write_text("\n".join(rows) + "\n", encoding="utf-8")
+        atomic_write(csv_out, "\n".join(rows) + "\n")
     click.echo(f"wrote {out} ({doc['filters']} filters, widths "
                f"{', '.join(str(e['r']) for e in doc['results'])})")
 
@@ -252,6 +262,7 @@ def sensitivity_cmd(checkpoint: Path, layer: str, out: Path, csv_out: Path | Non
 @handle_errors
 def plot_sensitivity_cmd(result: Path, out: Path) -> None:
     """Per-filter loss against hidden width from an `accelsim sensitivity` RESULT."""
+    guard_outputs({"--out": out}, [result])
     click.echo(f"wrote {api.plot_sensitivity(result, out)}")
 
 

@@ -29,7 +29,7 @@ from accelsim.analytic.opcount import opcount_tables
 from accelsim.analytic.paper import balance_bound
 from accelsim.choices import Model, Objective, SchedulePolicy
 from accelsim.counts import Convention
-from accelsim.errors import InputError, Problem
+from accelsim.errors import CompatibilityError, InputError, Problem
 from accelsim.evaluate import Reference, evaluate, reference
 from accelsim.hw.config import HardwareConfig
 from accelsim.hw.rules import area_of, mac_only, with_counts
@@ -171,11 +171,7 @@ def des_search(wl: Workload, start: HardwareConfig, area_um2: float, *,
     max_rows = int(free // (a_mac * cols) + 1e-9)
     binary = start.binary_array.lanes > 0 and a_bin > 0
     seen: dict[tuple[int, ...], tuple[float, float, float, HardwareConfig]] = {}
-
-    def fits(point: tuple[int, ...]) -> bool:
-        lanes = point[1] if binary else 0
-        return 0 <= point[0] <= max_rows and lanes >= 0 and \
-            point[0] * cols * a_mac + lanes * a_bin <= free * (1 + 1e-9)
+    failures: dict[tuple[int, ...], InputError] = {}
 
     def config(point: tuple[int, ...]) -> HardwareConfig:
         macs = point[0] * cols
@@ -185,21 +181,44 @@ def des_search(wl: Workload, start: HardwareConfig, area_um2: float, *,
         counts = {"mac": macs, "add": adders, **({"xnor": lanes} if binary else {})}
         return with_counts(start, counts, area_um2=area_um2)
 
+    # only splits with a unit of every class the workload runs on (zero-skipping included)
+    t = opcount_tables(wl, start)
+    needs = {u for u, n in zip(t.units, t.needed) if n}
+    low = 1 if "mac" in needs and max_rows else 0
+    min_lanes = 1 if "xnor" in needs else 0
+    lanes0 = (max(start.binary_array.lanes, min_lanes),) if binary else ()
+    high = max_rows
+    while "add" in needs and a_add > 0 and high >= low and \
+            config((high, *lanes0)).counts["add"] < 1:
+        high -= 1
+    if high < low:
+        raise CompatibilityError(Problem(
+            "area_um2", area_um2, "too small: no whole-row split of it has a row of MAC units "
+            "and an adder, which the workload needs"), start.name)
+
+    def fits(point: tuple[int, ...]) -> bool:
+        lanes = point[1] if binary else 0
+        if not (low <= point[0] <= high and lanes >= min_lanes and
+                point[0] * cols * a_mac + lanes * a_bin <= free * (1 + 1e-9)):
+            return False
+        return "add" not in needs or a_add <= 0 or config(point).counts["add"] >= 1
+
     def score(point: tuple[int, ...]) -> float:
         if point not in seen:
             cfg = config(point)
             try:
                 res = evaluator(Model.DES, wl, cfg, schedule=schedule, zero_skip=zero_skip)
-            except InputError:
+            except InputError as exc:
                 seen[point] = (math.inf, math.inf, math.inf, cfg)
+                failures[point] = exc
             else:
                 c, e = float(res.cycles), float(res.total_energy_pj)
                 s = objective.score(c, e)
                 seen[point] = (s + 1e-12 * c, c, e, cfg)
         return seen[point][0]
 
-    rows0 = min(max(start.mac_array.count // cols, 1 if max_rows else 0), max_rows)
-    best: tuple[int, ...] = (rows0, start.binary_array.lanes) if binary else (rows0,)
+    rows0 = min(max(start.mac_array.count // cols, low, 1 if max_rows else 0), high)
+    best: tuple[int, ...] = (rows0, *lanes0)
     score(best)
     steps = [max(1, v // 8) for v in best]
     while any(st >= 1 for st in steps) and len(seen) < max_runs:
@@ -216,6 +235,8 @@ def des_search(wl: Workload, start: HardwareConfig, area_um2: float, *,
                 break
         if not moved:
             steps = [st // 2 for st in steps]
+    if best in failures:  # no split tried runs (the error of the best one says why)
+        raise failures[best]
     _, cycles, energy, cfg = seen[best]
     return cfg, cycles, energy, len(seen)
 

@@ -21,13 +21,15 @@ if TYPE_CHECKING:  # pandas is imported where rows are built (it takes ~0.5 s)
     import pandas as pd
 
 
-def normalise_rows(df: pd.DataFrame, baseline: Workload) -> pd.DataFrame:
+def normalise_rows(df: pd.DataFrame, baseline: Workload,
+                   cache: dict[tuple, Reference] | None = None) -> pd.DataFrame:
     """A copy of store rows ``df`` with ``throughput_norm`` and ``energy_norm`` columns
-    (NaN for rows with an error)."""
+    (NaN for rows with an error). ``cache`` keeps the references across calls (a store read in
+    batches computes each reference once)."""
     out = df.copy()
     thr = [math.nan] * len(out)
     en = [math.nan] * len(out)
-    cache: dict[tuple, Reference] = {}
+    cache = {} if cache is None else cache
     for pos, row in enumerate(out.itertuples(index=False)):
         if row.error or not math.isfinite(row.cycles) or row.cycles <= 0:
             continue

@@ -29,6 +29,7 @@ from accelsim.hw.config import HardwareConfig
 from accelsim.hw.load import hwconfig_hash, hwconfig_to_dict, load_hwconfig
 from accelsim.hw.rules import DEFAULT_COLS, split_area3
 from accelsim.hw.schema import checked, replace_field
+from accelsim.limits import NUMBER
 from accelsim.workload.load import load_workload, workload_hash
 from accelsim.workload.schema import Workload
 
@@ -161,6 +162,13 @@ def resolve_config(base: HardwareConfig, params: Sequence[tuple[str, Any]],
                 fracs.get(MAC_FRACTION, math.nan), fracs.get(BINARY_FRACTION, math.nan),
                 s["area"], s["a_mac"], s["a_add"], s["a_bin"], s["a_mul"], s["n_mul"],
                 s["cols"], s["macs"], s["lanes"])
+            if min(int(rows), int(cols), int(lanes), int(adders)) < 0:
+                field = MAC_FRACTION if MAC_FRACTION in fracs else BINARY_FRACTION
+                raise ConfigError(Problem(field, fracs[field],
+                                          f"splits an area of {s['area']:g} um2 into more than "
+                                          f"{NUMBER:g} units (unit areas "
+                                          f"{s['a_mac']:g} / {s['a_add']:g} / {s['a_bin']:g} "
+                                          "um2)"))
             cfg = dataclasses.replace(
                 cfg, mac_array=dataclasses.replace(cfg.mac_array, rows=int(rows),
                                                    cols=int(cols)),
@@ -192,19 +200,50 @@ def load_inputs(spec: SweepSpec) -> Inputs:
                   tuple(workload_hash(w) for w in wls))
 
 
+def _distinct(hashes: Sequence[str]) -> list[int]:
+    """Indices of the first of each distinct hash (two files with the same content give the
+    same points)."""
+    return list({h: i for i, h in reversed(list(enumerate(hashes)))}.values())[::-1]
+
+
+def _canonical_axes(spec: SweepSpec, doc: Mapping) -> list[list[Any]]:
+    """Each axis's values made canonical for the config ``doc``, repeats (``64`` and ``64.0``)
+    dropped."""
+    out = []
+    for ax in spec.axes:
+        vals = [canonical_value(doc, ax.field, v, spec.source) for v in ax.values]
+        out.append(list({json.dumps(v): v for v in vals}.values()))
+    return out
+
+
+def count_points(spec: SweepSpec, inputs: Inputs) -> int:
+    """How many points :func:`iter_points` yields (computed, not enumerated)."""
+    per_combo = len(_distinct(inputs.workload_hashes)) * len(spec.zero_skip) * sum(
+        1 if e.counts_ops_only else len(spec.schedules) for e in spec.engines)
+    total = 0
+    for hi in _distinct(inputs.hw_hashes):
+        n = per_combo
+        for vals in _canonical_axes(spec, hwconfig_to_dict(inputs.hw[hi])):
+            n *= len(vals)
+        total += n
+    return total
+
+
 def iter_points(spec: SweepSpec, inputs: Inputs) -> Iterator[Point]:
-    """Every point of the spec, in spec order (last axis fastest). Op-count engines get the
-    schedule ``-``. Raises :class:`ConfigError` for an axis that names no config field."""
-    for hi, hw in enumerate(inputs.hw):
-        doc = hwconfig_to_dict(hw)
-        canon = [[canonical_value(doc, ax.field, v, spec.source) for v in ax.values]
-                 for ax in spec.axes]
+    """Every point of the spec, in spec order (last axis fastest), each once (configs or
+    workloads of the same content and axis values equal once canonical give one point). Op-count
+    engines get the schedule ``-``. Raises :class:`ConfigError` for an axis that names no config
+    field."""
+    workloads = _distinct(inputs.workload_hashes)
+    for hi in _distinct(inputs.hw_hashes):
+        doc = hwconfig_to_dict(inputs.hw[hi])
+        canon = _canonical_axes(spec, doc)
         fields = [ax.field for ax in spec.axes]
         # params_json by pieces: fields sorted, each value's JSON computed once
         order = sorted(range(len(fields)), key=lambda i: fields[i])
         heads = [json.dumps(fields[i]) + ": " for i in order]
         texts = [[json.dumps(v) for v in canon[i]] for i in order]
-        for wi in range(len(inputs.workloads)):
+        for wi in workloads:
             for engine in spec.engines:
                 schedules = (NO_SCHEDULE,) if engine.counts_ops_only else spec.schedules
                 for schedule in schedules:

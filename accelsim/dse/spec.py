@@ -31,8 +31,10 @@ from typing import Any, TypeVar
 import yaml
 
 from accelsim.choices import Choice, Model, SchedulePolicy
+from accelsim.documents import parse_yaml, read_text
 from accelsim.errors import InputError, Problem
 from accelsim.fields import Reader, need
+from accelsim.limits import POINTS
 
 #: Pseudo-field: share of the area budget (less the multipliers' area) given to MAC units; the
 #: MAC array keeps its columns, rows are rounded down, adders fill the rest.
@@ -43,7 +45,6 @@ MAC_FRACTION = "mac_fraction"
 BINARY_FRACTION = "binary_fraction"
 #: The pseudo-fields that split the area.
 FRACTIONS = (MAC_FRACTION, BINARY_FRACTION)
-MAX_POINTS = 5_000_000
 _TOP = ("hw", "workloads", "axes", "engine", "schedule", "zero_skip", "store", "name",
         "description")
 
@@ -90,13 +91,9 @@ class SweepSpec:
 def load_sweep_spec(path: str | Path) -> SweepSpec:
     """Read a YAML/JSON spec file; paths inside are resolved against its folder."""
     path = Path(path)
+    text = read_text(path, SweepSpecError)
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
-        raise SweepSpecError(Problem("<file>", str(path), f"cannot read: {why}"), str(path))
-    try:
-        doc = yaml.safe_load(text)
+        doc = parse_yaml(text, str(path), SweepSpecError)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1} column {mark.column + 1}" if mark else "?"
@@ -138,9 +135,10 @@ def sweep_spec_from_dict(doc: Any, source: str = "<memory>", *,
     spec = SweepSpec(hw=hw, workloads=wls, axes=axes, engines=engines, schedules=schedules,
                      zero_skip=tuple(dict.fromkeys(zs_list)), store=store, name=str(name),
                      source=source)
-    if spec.size > MAX_POINTS:
+    if spec.size > POINTS.value():
         raise SweepSpecError(Problem("axes", f"{spec.size:,} points",
-                                     f"more than {MAX_POINTS:,}; split the sweep"), source)
+                                     f"{POINTS.exceeded(spec.size)}, or split the sweep"),
+                             source)
     return spec
 
 
@@ -258,7 +256,11 @@ def _range(rd: Reader, raw: dict, path: str) -> tuple[Any, ...]:
     mode = "num" if "num" in raw else "step"
     start_ = rd.number(raw, "start", path, minimum=None)
     stop_ = rd.number(raw, "stop", path, minimum=None)
-    num_ = rd.integer(raw, "num", path, minimum=1) if mode == "num" else 0
+    num_ = rd.integer(raw, "num", path, minimum=1, maximum=None) if mode == "num" else 0
+    if num_ is not None and num_ > POINTS.value():
+        rd.problem(f"{path}.num", num_, f"more than {POINTS.value():,} values; "
+                   f"{POINTS.how_to_raise()}")
+        return ()
     step_ = rd.number(raw, "step", path, minimum=None) if mode == "step" else 0.0
     if len(rd.problems) > n0:
         return ()
@@ -274,12 +276,18 @@ def _range(rd: Reader, raw: dict, path: str) -> tuple[Any, ...]:
         if step == 0 or (stop - start) * step < 0:
             rd.problem(f"{path}.step", raw["step"], "must be non-zero and point from start to stop")
             return ()
-        n = int(math.floor((stop - start) / step + 1e-9)) + 1
-        if n > MAX_POINTS:
-            rd.problem(path, raw, f"more than {MAX_POINTS:,} values")
+        count = (stop - start) / step + 1e-9
+        if not math.isfinite(count) or count + 1 > POINTS.value():
+            rd.problem(path, raw, f"more than {POINTS.value():,} values; "
+                       f"{POINTS.how_to_raise()}")
             return ()
+        n = int(math.floor(count)) + 1
         vals = [start + i * step for i in range(n)]
     vals = [float(f"{v:.12g}") for v in vals]
+    if len(set(vals)) < len(vals):
+        rd.problem(path, raw, "values repeat once rounded to 12 significant digits: use a "
+                   "larger step or fewer values")
+        return ()
     if ints and all(v.is_integer() for v in vals):
         return tuple(dict.fromkeys(int(v) for v in vals))
     return tuple(dict.fromkeys(vals))

@@ -82,16 +82,17 @@ def make_row(task: Task, point: Point, *, config_text: str, counts: Mapping[str,
     ok = not error and math.isfinite(cycles)
     latency = cycles / (clock_mhz * 1e6) if ok else math.nan
     energy = dict(energy or {})
+    counts = counts if not error else None  # an invalid point has no unit counts
     return {
         "key": point.key, "hw": task.hw.name, "base_hw_hash": task.hw_hash,
         "hw_hash": text_hash(config_text) if config_text else "",
         "workload": task.workload.name, "workload_hash": task.workload_hash,
         "engine": point.engine, "schedule": point.schedule, "zero_skip": point.zero_skip,
         "params_json": point.params_json,
-        "mac_units": int(counts["mac"]) if counts else -1,
-        "adder_units": int(counts["add"]) if counts else -1,
-        "multiplier_units": int(counts["mul"]) if counts else -1,
-        "binary_units": int(counts.get("xnor", 0)) if counts else -1,
+        "mac_units": int(counts["mac"]) if counts else None,
+        "adder_units": int(counts["add"]) if counts else None,
+        "multiplier_units": int(counts["mul"]) if counts else None,
+        "binary_units": int(counts.get("xnor", 0)) if counts else None,
         "compute_area_um2": float(compute_area_um2), "area_budget_um2": float(area_budget_um2),
         "clock_mhz": float(clock_mhz), "cycles": float(cycles) if ok else math.nan,
         "latency_s": latency,

@@ -41,6 +41,7 @@ from accelsim.hw.config import HardwareConfig, unit_sum
 from accelsim.hw.load import hwconfig_to_dict, text_hash
 from accelsim.hw.rules import DEFAULT_COLS, leakage_power, split_area3, within_budget
 from accelsim.hw.schema import replace_field
+from accelsim.limits import NUMBER
 
 _SLOT = "@@accelsim-slot-{}@@"
 _SLOT_RE = re.compile(r'"@@accelsim-slot-(\d+)@@"')
@@ -69,7 +70,14 @@ def evaluate_vectorised(task: Task) -> dict[str, list]:
     ok &= arr.pop("valid")
     ok &= feasible(t, arr["counts"])
     idx = np.flatnonzero(ok)
-    cols = _columns(task, t, engine, arr, idx, _render(doc, vals, arr, idx) if len(idx) else [])
+    cycles, comps = _results(t, engine, arr, idx)
+    good = _finite(cycles, comps, arr["clock"][idx])
+    if not good.all():  # the scalar path's result rule: those points report why there
+        ok[idx[~good]] = False
+        idx, cycles = idx[good], cycles[good]
+        comps = {k: v[good] for k, v in comps.items()}
+    cols = _columns(task, arr, idx, cycles, comps,
+                    _render(doc, vals, arr, idx) if len(idx) else [])
     if len(idx) == n:
         return cols
     # points failing a check: the scalar path writes the error row the loader/models give
@@ -84,13 +92,30 @@ def evaluate_vectorised(task: Task) -> dict[str, list]:
     return out
 
 
-def _columns(task: Task, t: OpcountTables, engine: Model, arr: dict, idx: np.ndarray,
-             texts: list[str]) -> dict[str, list]:
+def _results(t: OpcountTables, engine: Model, arr: dict, idx: np.ndarray
+             ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Cycles and energy components of the points ``idx``."""
+    with np.errstate(all="ignore"):
+        return evaluate_counts(t, engine, arr["counts"][idx], arr["energy"][idx],
+                               arr["leak"][idx], arr["clock"][idx])
+
+
+def _finite(cycles: np.ndarray, comps: dict[str, np.ndarray], clock: np.ndarray) -> np.ndarray:
+    """[M] bool: cycles, latency and energies finite and cycles within
+    :data:`accelsim.limits.NUMBER` (the scalar path's result rule,
+    :func:`accelsim.evaluate.check_result`)."""
+    with np.errstate(all="ignore"):
+        good = np.isfinite(cycles) & (cycles <= NUMBER) & np.isfinite(cycles / (clock * 1e6))
+        for v in comps.values():
+            good &= np.isfinite(v)
+    return good
+
+
+def _columns(task: Task, arr: dict, idx: np.ndarray, cycles: np.ndarray,
+             comps: dict[str, np.ndarray], texts: list[str]) -> dict[str, list]:
     """Store columns of the valid points ``idx`` (see :func:`~accelsim.dse.tasks.make_row`)."""
     pts = [task.points[i] for i in idx]
     m = len(idx)
-    cycles, comps = evaluate_counts(t, engine, arr["counts"][idx], arr["energy"][idx],
-                                    arr["leak"][idx], arr["clock"][idx])
     clock = arr["clock"][idx]
     latency = cycles / (clock * 1e6)
     with np.errstate(divide="ignore"):
@@ -150,8 +175,8 @@ def _arrays(hw: HardwareConfig, doc: dict, vals: dict[str, list], n: int,
     that involve several fields. Raises :class:`InputError` if mac_fraction or binary_fraction
     cannot split."""
     def col(field: str, base: Any) -> np.ndarray:
-        if field in vals:
-            return np.array([float(v) for v in vals[field]])
+        if field in vals:  # a value that is not a number fails its rule (_values_ok): NaN here
+            return np.array([_number(v) for v in vals[field]])
         return np.full(n, float(base) if base is not None else math.nan)
 
     u_doc = doc["units"]
@@ -180,9 +205,14 @@ def _arrays(hw: HardwareConfig, doc: dict, vals: dict[str, list], n: int,
             np.where(cols > 0, cols, DEFAULT_COLS), rows * cols, count["xnor"])
         rows, cols, count["add"] = r.astype(float), c.astype(float), adders.astype(float)
         count["xnor"] = lanes.astype(float)
+        valid &= r >= 0  # split_area3 marks a split into more than NUMBER units with -1
         budget = free_area
     count["mac"] = rows * cols
     valid &= (rows == 0) == (cols == 0)
+    for u in _ARRAY_UNITS:  # the scalar path's rules: every count a number in [0, NUMBER]
+        valid &= np.isfinite(count[u]) & (count[u] >= 0) & (count[u] <= NUMBER)
+    for u in _ARRAY_UNITS:
+        count[u] = np.where(valid, count[u], 0.0)
     for u in _ARRAY_UNITS:
         if u not in units:
             valid &= count[u] == 0
@@ -190,14 +220,24 @@ def _arrays(hw: HardwareConfig, doc: dict, vals: dict[str, list], n: int,
     valid &= within_budget(area, budget)
     energy = np.stack([col(f"units.{u}.energy_pj_per_op", u_doc[u]["energy_pj_per_op"])
                        for u in units], axis=1)
+    valid &= np.all(np.isfinite(energy), axis=1)
+    clock = col("clock_mhz", doc["clock_mhz"])
+    valid &= np.isfinite(clock) & (clock > 0)
     leak = np.zeros(n) + leakage_power(
         {u: count[u] for u in _ARRAY_UNITS},
         {u: col(f"units.{u}.leakage_uw", u_doc[u]["leakage_uw"]) for u in units},
         [col(f"buffers.{b}.leakage_uw", sram["leakage_uw"]) for b, sram in doc["buffers"].items()])
     counts = np.stack([count[u] if u in count else np.zeros(n) for u in units], axis=1)
     return {"counts": counts.astype(np.int64), "energy": energy, "leak": leak,
-            "clock": col("clock_mhz", doc["clock_mhz"]), "budget": budget, "area": area,
+            "clock": np.where(valid, clock, 1.0), "budget": budget, "area": area,
             "rows": rows, "cols": cols, "raw": count, "valid": valid}
+
+
+def _number(value: Any) -> float:
+    """``value`` as a float, NaN if it is not a number (its point is invalid)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return math.nan
+    return float(value)
 
 
 def _set_text(doc: dict, field: str, text: str) -> None:

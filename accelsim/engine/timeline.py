@@ -8,10 +8,10 @@ the bytes in use in each SRAM buffer. Timestamps are microseconds at the config'
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from accelsim.engine.core import Engine
+from accelsim.outputs import atomic_write, strict_json
 
 
 def trace_events(engine: Engine) -> dict:
@@ -51,6 +51,4 @@ def trace_events(engine: Engine) -> dict:
 
 def write_timeline(engine: Engine, path: str | Path) -> None:
     """Write the run's trace-event JSON to ``path`` (parent directories are created)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(trace_events(engine)), encoding="utf-8")
+    atomic_write(path, strict_json(trace_events(engine)))

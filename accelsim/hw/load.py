@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from accelsim.documents import parse_yaml, read_text
 from accelsim.errors import AccelsimWarning, ConfigError, Problem
 from accelsim.fields import Reader
 from accelsim.hw.config import (
@@ -47,13 +48,7 @@ def load_hwconfig(path: str | Path) -> HardwareConfig:
     """Load and validate a YAML hardware config; raises :class:`ConfigError` naming file+field.
     Issues an :class:`~accelsim.errors.AccelsimWarning` (one line) when the compute units use
     less than 75% of ``area_budget_um2`` (:func:`accelsim.hw.rules.unused_area`)."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
-        raise ConfigError(Problem("<file>", str(path), f"cannot read: {why}"), str(path))
-    cfg = loads_hwconfig(text, str(path))
+    cfg = loads_hwconfig(read_text(path, ConfigError), str(path))
     why = unused_area(cfg)
     if why:
         warnings.warn(f"{path}: {why}", AccelsimWarning, stacklevel=2)
@@ -75,7 +70,7 @@ def as_hwconfig(value: HardwareConfig | str | Path, field: str = "hw") -> Hardwa
 
 def loads_hwconfig(text: str, source: str = "<memory>") -> HardwareConfig:
     try:
-        doc = yaml.safe_load(text)
+        doc = parse_yaml(text, source, ConfigError)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1} column {mark.column + 1}" if mark else "?"

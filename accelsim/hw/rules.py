@@ -28,6 +28,7 @@ from numpy.typing import ArrayLike
 
 from accelsim.errors import CompatibilityError, Problem
 from accelsim.hw.config import HardwareConfig, unit_sum
+from accelsim.limits import NUMBER
 
 _N = TypeVar("_N", float, np.ndarray)
 
@@ -58,7 +59,8 @@ def split_area(frac: ArrayLike, area: ArrayLike, a_mac: ArrayLike, a_add: ArrayL
     left after the multipliers (elementwise over numpy arrays; scalars work too; areas in um2).
 
     MACs = floor(frac x free area / MAC area), rounded down to whole rows (:func:`mac_shape`);
-    adders fill the rest (>= 0)."""
+    adders fill the rest (>= 0). Where a count would exceed :data:`accelsim.limits.NUMBER` (or
+    is not a number) all four results are -1: the split is invalid (callers check)."""
     rows, cols_out, macs, _, adders = split_area3(frac, 0.0, area, a_mac, a_add, 1.0, a_mul,
                                                   n_mul, cols)
     return rows, cols_out, macs, adders
@@ -73,25 +75,34 @@ def split_area3(frac: ArrayLike, bin_frac: ArrayLike, area: ArrayLike, a_mac: Ar
     in um2). Lanes = floor(bin_frac x free area / lane area); MACs as :func:`split_area`. A NaN
     share keeps the given count instead (``macs`` MAC units, ``lanes`` binary lanes). Adders
     fill the rest (>= 0: shares adding up to more than 1 leave the units over the area, which
-    :func:`within_budget` catches)."""
+    :func:`within_budget` catches). Where a count would exceed :data:`accelsim.limits.NUMBER`
+    (or is not a number) all five results are -1: the split is invalid (callers check)."""
     frac, area = np.asarray(frac, dtype=float), np.asarray(area, dtype=float)
     bin_frac = np.asarray(bin_frac, dtype=float)
     cols = np.asarray(cols, dtype=float)
     free = area - np.asarray(n_mul, dtype=float) * np.asarray(a_mul, dtype=float)
     a_mac, a_add = np.asarray(a_mac, dtype=float), np.asarray(a_add, dtype=float)
     a_bin = np.asarray(a_bin, dtype=float)
-    n = np.floor(np.maximum(np.nan_to_num(frac) * free, 0.0) / a_mac + 1e-9)
-    if macs is not None:
-        n = np.where(np.isnan(frac), np.asarray(macs, dtype=float), n)
-    rows, cols_out = mac_shape(n, cols)
-    rows = np.floor(rows)
-    n_mac = rows * cols_out
-    n_bin = np.floor(np.maximum(np.nan_to_num(bin_frac) * free, 0.0) / a_bin + 1e-9)
-    if lanes is not None:
-        n_bin = np.where(np.isnan(bin_frac), np.asarray(lanes, dtype=float), n_bin)
-    adders = np.maximum(np.floor((free - n_mac * a_mac - n_bin * a_bin) / a_add + 1e-9), 0.0)
-    return (rows.astype(np.int64), cols_out.astype(np.int64), n_mac.astype(np.int64),
-            n_bin.astype(np.int64), adders.astype(np.int64))
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        n = np.floor(np.maximum(np.nan_to_num(frac) * free, 0.0) / a_mac + 1e-9)
+        if macs is not None:
+            n = np.where(np.isnan(frac), np.asarray(macs, dtype=float), n)
+        ok = np.isfinite(n) & (n <= NUMBER)
+        n = np.where(ok, n, 0.0)
+        rows, cols_out = mac_shape(n, np.where(ok, cols, 1.0))
+        rows = np.floor(rows)
+        n_mac = rows * cols_out
+        n_bin = np.floor(np.maximum(np.nan_to_num(bin_frac) * free, 0.0) / a_bin + 1e-9)
+        if lanes is not None:
+            n_bin = np.where(np.isnan(bin_frac), np.asarray(lanes, dtype=float), n_bin)
+        ok &= np.isfinite(n_bin) & (n_bin <= NUMBER)
+        n_bin = np.where(ok, n_bin, 0.0)
+        adders = np.maximum(np.floor((free - n_mac * a_mac - n_bin * a_bin) / a_add + 1e-9),
+                            0.0)
+    ok &= np.isfinite(adders) & (adders <= NUMBER) & (n_mac <= NUMBER)
+    bad = np.int64(-1)
+    return tuple(np.where(ok, np.where(ok, x, 0).astype(np.int64), bad)  # type: ignore[return-value]
+                 for x in (rows, cols_out, n_mac, n_bin, adders))
 
 
 def within_budget(area: ArrayLike, budget: ArrayLike) -> np.ndarray:
@@ -142,13 +153,28 @@ def leakage_pj(leak_uw: ArrayLike, cycles: ArrayLike, clock_mhz: ArrayLike) -> n
 
 
 def area_of(hw: HardwareConfig, area_um2: float | None = None) -> float:
-    """The area budget to use: explicit, else the config's budget, else its units' area.
+    """The area budget to use: explicit (``area_um2``, the ``--area`` option), else the config's
+    budget, else its units' area.
 
-    Raises :class:`CompatibilityError` if it is not a positive finite number."""
-    area = area_um2 if area_um2 is not None else hw.area_budget_um2
-    area = area if area is not None else hw.compute_area_um2
-    if not area or area <= 0 or not math.isfinite(area):
-        raise CompatibilityError(Problem("area_budget_um2", area, "must be > 0"), hw.name)
+    Raises :class:`CompatibilityError` naming where the area came from if it is not a number in
+    ``(0, NUMBER]`` (:data:`accelsim.limits.NUMBER`)."""
+    derived = ""
+    if area_um2 is not None:
+        field, area = "--area", area_um2
+    elif hw.area_budget_um2 is not None:
+        field, area = "area_budget_um2", hw.area_budget_um2
+    else:  # no budget: the area of the config's own units
+        field, area = "area_budget_um2", hw.compute_area_um2
+        derived = " (none is given: this is the area of the config's units)"
+    if not math.isfinite(area):
+        raise CompatibilityError(Problem(field, area, "must be a finite number of um2"),
+                                 hw.name)
+    if area <= 0:
+        raise CompatibilityError(Problem(field, area, "must be > 0"), hw.name)
+    if area > NUMBER:
+        raise CompatibilityError(Problem(field, area, f"must be <= {NUMBER:g} um2{derived}: "
+                                         "larger values overflow the models' 64-bit "
+                                         "arithmetic"), hw.name)
     return float(area)
 
 
@@ -186,6 +212,10 @@ def mac_only(hw: HardwareConfig, *, area_um2: float | None = None) -> HardwareCo
                                          "a MAC-only reference needs MAC units with an area"),
                                  hw.name)
     n = int(area // mac_cls.area_um2 + 1e-9)
+    if n > NUMBER:
+        raise CompatibilityError(Problem("units.mac.area_um2", mac_cls.area_um2,
+                                         f"an area of {area:g} um2 holds {n:.3g} MAC units of "
+                                         f"this area, over the limit of {NUMBER:g}"), hw.name)
     cols = 2 ** int(math.floor(math.log2(math.sqrt(n)))) if n else 0
     rows = n // cols if cols else 0
     route: dict[str, str] = {op: "mac" for op in ("add", "mul") if op in mac_cls.executes}

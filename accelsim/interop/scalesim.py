@@ -31,8 +31,10 @@ import math
 import re
 from pathlib import Path
 
+from accelsim.documents import read_text
 from accelsim.errors import Problem, WorkloadError
 from accelsim.fields import LIMIT
+from accelsim.outputs import atomic_write, check_outputs
 from accelsim.workload.build import fp_layer
 from accelsim.workload.load import load_workload, save_workload
 from accelsim.workload.schema import Layer, Shape, Workload
@@ -59,11 +61,7 @@ def import_topology(path: str | Path, *, name: str | None = None, bias: bool = T
     field of every malformed value (all problems at once), or if the file cannot be read.
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
-        raise WorkloadError(Problem("<file>", str(path), f"cannot read: {why}"), str(path))
+    text = read_text(path, WorkloadError)
     digest = hashlib.sha256(text.encode()).hexdigest()
     prov = {"format": "scalesim-topology", "file": path.name, "sha256": digest}
     return parse_topology(text, source=str(path), name=name or path.stem, bias=bias,
@@ -256,8 +254,9 @@ def import_scalesim(csv_path: str | Path, out: str | Path | None = None, *,
                     name: str | None = None, bias: bool = True,
                     depthwise: str = "native") -> Workload:
     """``accelsim import-scalesim``: :func:`import_topology`, saved as workload JSON to ``out``
-    if given. Raises :class:`WorkloadError` on a malformed CSV."""
-
+    if given (atomically; never over the CSV or a bundled file). Raises :class:`WorkloadError`
+    on a malformed CSV and :class:`~accelsim.outputs.OutputError` for an unsafe ``out``."""
+    check_outputs({"--out": out}, [csv_path])
     wl = import_topology(csv_path, name=name, bias=bias, depthwise=depthwise)
     if out is not None:
         save_workload(wl, out)
@@ -266,8 +265,10 @@ def import_scalesim(csv_path: str | Path, out: str | Path | None = None, *,
 
 def export_scalesim(workload: Workload | str | Path, out: str | Path | None = None) -> str:
     """``accelsim export-scalesim``: :func:`export_topology` of a workload (or workload file),
-    written to ``out`` if given. Raises :class:`WorkloadError` on a non-baseline workload."""
-
+    written to ``out`` if given (atomically; never over the workload file or a bundled file).
+    Raises :class:`WorkloadError` on a non-baseline workload and
+    :class:`~accelsim.outputs.OutputError` for an unsafe ``out``."""
+    check_outputs({"--out": out}, [] if isinstance(workload, Workload) else [workload])
     wl = workload if isinstance(workload, Workload) else load_workload(workload)
     try:
         text = export_topology(wl)
@@ -276,5 +277,5 @@ def export_scalesim(workload: Workload | str | Path, out: str | Path | None = No
             raise
         raise WorkloadError(list(exc.problems), str(workload)) from None
     if out is not None:
-        Path(out).write_text(text, encoding="utf-8")
+        atomic_write(out, text)
     return text

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from accelsim.documents import read_text
 from accelsim.errors import InputError, Problem
 
 _TOTAL, _STALL = "Total Cycles", "Stall Cycles"
@@ -45,10 +46,7 @@ def read_compute_report(path: str | Path) -> tuple[tuple[int, int], ...]:
     Raises :class:`InputError` if the file is missing, lacks the columns, or has a bad value.
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(Problem("<file>", str(path), f"cannot read: {exc.strerror}"), str(path))
+    text = read_text(path)
     reader = csv.reader(text.splitlines())
     header = [c.strip() for c in next(reader, [])]
     problems: list[Problem] = []

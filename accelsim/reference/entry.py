@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from accelsim.outputs import atomic_write
 from accelsim.reference.spec import ModelSpec, require_torch
 from accelsim.workload import dumps_workload
 from accelsim.workload.schema import Workload
@@ -85,7 +86,6 @@ def make_workloads(out: str | Path = "workloads") -> list[tuple[Path, int]]:
     written = []
     for filename, spec in BUNDLED:
         text = dumps_workload(trace(spec))
-        path = out / filename
-        path.write_text(text, encoding="utf-8")
+        path = atomic_write(out / filename, text)  # a bundled file is never half written
         written.append((path, len(text.encode())))
     return written

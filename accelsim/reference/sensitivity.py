@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -26,6 +25,7 @@ import torch
 from torch import nn
 
 from accelsim.errors import InputError, Problem
+from accelsim.outputs import atomic_write
 from accelsim.reference import checkpoint as ckpt
 from accelsim.reference.layers import HybridConv2d
 from accelsim.reference.rediscover import _ste
@@ -153,7 +153,5 @@ def _resume(path: Path, settings: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def _write(path: Path, doc: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    """The result written atomically (a temporary file renamed on success)."""
+    atomic_write(path, json.dumps(doc, indent=1) + "\n")

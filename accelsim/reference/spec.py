@@ -335,14 +335,13 @@ def load_spec(path: Any) -> ModelSpec:
     the field and the value (unreadable file, malformed JSON, wrong schema, bad parameters)."""
     import json
     from pathlib import Path
+
+    from accelsim.documents import parse_json, read_text
+
     source = str(path)
+    text = read_text(Path(path), InputError, source)
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
-        raise InputError(Problem("<file>", source, f"cannot read: {why}"), source) from None
-    try:
-        doc = json.loads(text)
+        doc = parse_json(text, source)
     except (json.JSONDecodeError, RecursionError) as exc:
         where = f"line {exc.lineno} column {exc.colno}: {exc.msg}" \
             if isinstance(exc, json.JSONDecodeError) else "<nested too deeply>"

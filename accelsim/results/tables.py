@@ -7,12 +7,12 @@ One row per layer. In the DataFrame and CSV, mapping fields are flattened as ``f
 """
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from accelsim.outputs import atomic_path, atomic_write, strict_json
 from accelsim.results.records import STALL_CAUSES, UNIT_WAITS, LayerRecord, Result
 from accelsim.results.text import table
 
@@ -111,12 +111,14 @@ def layers_frame(result: Result):
 
 
 def write_csv(result: Result, path: str | Path) -> None:
-    layers_frame(result).to_csv(path, index=False)
+    """Layer rows as CSV, written atomically (a temporary file renamed on success)."""
+    with atomic_path(path) as tmp:
+        layers_frame(result).to_csv(tmp, index=False)
 
 
 def write_json(result: Result, path: str | Path, extra: Mapping[str, Any] | None = None) -> None:
-    Path(path).write_text(json.dumps(result_dict(result, extra), indent=1) + "\n",
-                          encoding="utf-8")
+    """:func:`result_dict` as strict JSON (NaN and infinities as null), written atomically."""
+    atomic_write(path, strict_json(result_dict(result, extra), indent=1) + "\n")
 
 
 def summary_text(result: Result) -> str:

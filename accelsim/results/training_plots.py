@@ -11,7 +11,6 @@ Both return a :class:`matplotlib.figure.Figure`; :func:`accelsim.results.plot.sa
 """
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -22,6 +21,7 @@ import matplotlib
 matplotlib.use("Agg")
 from matplotlib.figure import Figure
 
+from accelsim.documents import parse_json, read_text
 from accelsim.errors import InputError, Problem
 
 
@@ -29,11 +29,9 @@ def load_sensitivity(path: str | Path) -> dict[str, Any]:
     """Read an ``accelsim sensitivity`` JSON result. Raises :class:`InputError` naming the file
     and the field that is wrong."""
     where = str(path)
+    text = read_text(path, InputError, where)
     try:
-        doc = json.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError(Problem("<file>", where, f"cannot read: {exc.strerror or exc}")) \
-            from None
+        doc = parse_json(text, where)
     except ValueError as exc:
         raise InputError(Problem("<file>", where, f"not JSON ({exc})")) from None
     if not isinstance(doc, dict) or not isinstance(doc.get("results"), list) or \

@@ -142,7 +142,8 @@ def paper_table(workload_dir: str | Path, hw: HardwareConfig) -> tuple[PaperRow,
         c = workload_counts(wl, convention=Convention.PAPER)
         bal = balance_bound(wl, hw, convention=Convention.PAPER)
         computed = {"muls_m": c.muls / 1e6, "adds_m": c.adds / 1e6, "macs_m": c.macs / 1e6,
-                    "size_kb": c.model_size_kb, "energy": bal.energy_pj / ref_e,
+                    "size_kb": c.model_size_kb,
+                    "energy": bal.energy_pj / ref_e if ref_e else math.nan,
                     "throughput": 1.0 if wl is base else ref_c / bal.cycles}
         cells = []
         for col in COLUMNS:

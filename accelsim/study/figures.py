@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from accelsim.choices import Model, SchedulePolicy
+from accelsim.documents import parse_json, read_text
 from accelsim.dse.normalise import normalise_rows
 from accelsim.dse.spec import MAC_FRACTION
 from accelsim.dse.store import store_frame
@@ -210,11 +211,9 @@ def plot_layers(wl: Workload, hw: HardwareConfig, out: str | Path, *,
 def load_trace(path: str | Path) -> list[dict]:
     """Events of a Chrome trace file (a JSON list, or an object with ``traceEvents``)."""
     path = Path(path)
+    text = read_text(path)
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
-        raise InputError(Problem("<file>", str(path), f"cannot read: {why}"), str(path))
+        doc = parse_json(text, str(path))
     except json.JSONDecodeError as exc:
         raise InputError(Problem("<document>", f"line {exc.lineno}", "malformed JSON"),
                          str(path))

@@ -15,8 +15,10 @@ from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
 
+from accelsim.documents import parse_json, read_text
 from accelsim.errors import Problem, WorkloadError
 from accelsim.fields import LIMIT, Reader, need
+from accelsim.outputs import atomic_write
 from accelsim.workload.schema import (
     HIDDEN,
     LAYER_INPUT,
@@ -32,6 +34,7 @@ from accelsim.workload.schema import (
     WeightTensor,
     Workload,
 )
+from accelsim.workload.validate import check_workload
 
 _TOP_KEYS = ("schema", "schema_version", "name", "description", "activation_bits", "provenance",
              "layers")
@@ -45,17 +48,14 @@ _WEIGHT_KEYS = ("name", "count", "bits")
 _BINARY_KEYS = ("word_bits", "ops_words", "kernel_taps", "unique_kernels")
 #: Largest word width a binary stage may declare.
 MAX_WORD_BITS = 4096
+#: Largest width of one stored value (a weight, an activation), in bits.
+MAX_VALUE_BITS = 64
 
 
 def load_workload(path: str | Path) -> Workload:
     """Load and validate a workload file. Raises :class:`WorkloadError` naming file and field."""
-    path = Path(path)
     source = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise WorkloadError(_problem("<file>", source, f"cannot read: {_reason(exc)}"), source)
-    return loads_workload(text, source)
+    return loads_workload(read_text(path, WorkloadError), source)
 
 
 def as_workload(value: Workload | str | Path, field: str = "workload") -> Workload:
@@ -72,7 +72,7 @@ def as_workload(value: Workload | str | Path, field: str = "workload") -> Worklo
 
 def loads_workload(text: str, source: str = "<memory>") -> Workload:
     try:  # NaN / Infinity are read as floats so that the field holding one can be named
-        doc = json.loads(text, parse_constant=float)
+        doc = parse_json(text, source, WorkloadError)
         bad = _non_finite(doc, "")
     except (json.JSONDecodeError, ValueError) as exc:
         raise WorkloadError(_problem("<document>", _excerpt(exc), "malformed JSON"), source)
@@ -86,11 +86,14 @@ def loads_workload(text: str, source: str = "<memory>") -> Workload:
 
 
 def workload_from_dict(doc: Any, source: str = "<memory>") -> Workload:
+    """Validate a workload given as plain data: each field (types, ranges, references), then
+    how the fields fit together (:mod:`accelsim.workload.validate`). Raises
+    :class:`WorkloadError` listing every problem."""
     rd = Reader()
     wl = _read_workload(rd, doc)
     if rd.problems or wl is None:
         raise WorkloadError(rd.problems or [], source)
-    return wl
+    return check_workload(wl, source)
 
 
 _INT_LIST = re.compile(r"\[\n(?:\s*-?\d+,\n)*\s*-?\d+\n\s*\]")
@@ -106,7 +109,8 @@ def dumps_workload(wl: Workload) -> str:
 
 
 def save_workload(wl: Workload, path: str | Path) -> None:
-    Path(path).write_text(dumps_workload(wl), encoding="utf-8")
+    """Write ``wl`` to ``path`` atomically (a temporary file renamed on success)."""
+    atomic_write(path, dumps_workload(wl))
 
 
 def workload_hash(wl: Workload) -> str:
@@ -173,7 +177,8 @@ def _read_workload(rd: Reader, doc: Any) -> Workload | None:
     description = doc.get("description", "")
     if not isinstance(description, str):
         rd.problem("description", description, "must be a string")
-    act_bits = rd.integer(doc, "activation_bits", "", minimum=1, default=16)
+    act_bits = rd.integer(doc, "activation_bits", "", minimum=1, maximum=MAX_VALUE_BITS,
+                          default=16)
     prov = doc.get("provenance", {})
     if not isinstance(prov, dict):
         rd.problem("provenance", prov, "must be a mapping")
@@ -341,7 +346,7 @@ def _read_stage(rd: Reader, raw: Any, path: str, earlier: set[str]) -> Stage | N
             rd.keys(w, _WEIGHT_KEYS, wpath)
             wn = rd.string(w, "name", wpath)
             wc = rd.integer(w, "count", wpath)
-            wb = rd.integer(w, "bits", wpath, minimum=1)
+            wb = rd.integer(w, "bits", wpath, minimum=1, maximum=MAX_VALUE_BITS)
             if (wn is not None and wc is not None and wb is not None):
                 weights.append(WeightTensor(wn, wc, wb))
     if (m is not None and n is not None and k is not None and groups is not None):
@@ -443,9 +448,3 @@ def _excerpt(exc: Exception) -> str:
     if isinstance(exc, json.JSONDecodeError):
         return f"line {exc.lineno} column {exc.colno}: {exc.msg}"
     return str(exc)
-
-
-def _reason(exc: Exception) -> str:
-    return exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
-
-

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from accelsim.errors import InputError, Problem
+from accelsim.outputs import atomic_path
 
 if TYPE_CHECKING:  # matplotlib is imported when a figure is built (it takes ~0.5 s)
     import pandas as pd
@@ -24,11 +25,12 @@ def save(fig: Figure, path: str | Path, dpi: int = 130) -> Path:
     path = Path(path)
     if path.suffix.lower() not in FORMATS:
         raise InputError(Problem("--out", str(path), f"must end in {', '.join(FORMATS)}"))
-    path.parent.mkdir(parents=True, exist_ok=True)
     meta: dict = {} if path.suffix.lower() == ".pdf" else dict(_METADATA)
     if path.suffix.lower() == ".svg":
         meta = {"Date": None}
-    fig.savefig(path, dpi=dpi, bbox_inches="tight", metadata=meta)
+    with atomic_path(path) as tmp:  # renamed over ``path`` only once complete
+        fig.savefig(tmp, dpi=dpi, bbox_inches="tight", metadata=meta,
+                    format=path.suffix.lower()[1:])
     return path
 
 
