@@ -302,6 +302,16 @@ _HEAD_45 = ["workload", "MACs", "adders", "multipliers", "MAC array (rows x cols
             "thr overlap", "energy µJ, overlap", "energy overlap"]
 
 
+def _activations(hw: HardwareConfig) -> str:
+    """How the config keeps activations between layers, for a caption."""
+    if hw.mapping.memory.value == "roundtrip":
+        return "every layer output through DRAM, "
+    name = hw.mapping.activation_buffer
+    sram = dict(hw.buffers.items())[name]
+    return (f"layer outputs kept in the {sram.size_kib:g} KiB `{name}` buffer when they fit "
+            f"(memory.md compares policies), ")
+
+
 def caption_45nm(hw: HardwareConfig, ref: tuple[int, int] | None) -> str:
     """What des_45nm.md shows (on config ``hw``), normalised to what, and why both schedules
     cost the same energy. ``ref``: the MAC array shape of the reference (baseline, MAC-only)."""
@@ -309,6 +319,7 @@ def caption_45nm(hw: HardwareConfig, ref: tuple[int, int] | None) -> str:
     leak = "leakage is 0 in this config" if not leakage_uw(hw) else "leakage included"
     return (
         f"Discrete-event engine on `{hw.name}` ({hw.buffers.weights.size_kib:g} KiB buffers, "
+        f"{_activations(hw)}"
         f"{hw.dram.bandwidth_bytes_per_cycle:g} B/cycle DRAM at "
         f"{hw.dram.energy_pj_per_byte:g} pJ/B): each workload on its best fixed split for "
         "layers run one "
