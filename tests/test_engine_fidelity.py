@@ -131,7 +131,11 @@ def test_layers_record_their_mapping_and_it_is_the_cheapest():
     wl = load_workload(ROOT / "workloads" / "mobilenet_v1_0.5_baseline.json")
     res = evaluate(Model.DES, wl, hw)
     maps = {layer.name: layer.mapping["conv"] for layer in res.layers if "conv" in layer.mapping}
-    assert {maps[f"dw{i}"] for i in range(1, 14)} == {"cp"}
+    assert {maps[f"dw{i}"] for i in range(1, 14) if i != 2} == {"cp"}
+    # dw2 (stride 2 on the 112x112 map) streams its 784 KiB input from DRAM: channel-parallel
+    # tiles are short runs of positions that re-read more input rows (halo) than the
+    # input-stationary tiles do, so the DRAM-bound layer is faster input-stationary
+    assert maps["dw2"] == "is"
     assert set(maps.values()) <= {"ws", "os", "is", "cp"}
     # forcing one dataflow per run can only be slower on the layer-by-layer bound
     for flow in ("ws", "os", "is"):

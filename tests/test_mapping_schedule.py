@@ -58,6 +58,14 @@ def test_plan_invariants(wl, hw, schedule, zero_skip):
         assert written == (0 if layer.name in kept else layer.output_bytes)
     # what goes out to DRAM as partial sums or spills comes back
     assert _sum(tiles, "dram_write", "partials") == _sum(tiles, "dram_read", "partials")
+    # input halos (tiles' inputs add up to the input plus the halo): reported per layer,
+    # positive where reported, none where the windows do not overlap (1x1, k <= stride)
+    halos = plan.meta.get("input_halo_by_layer", {})
+    assert plan.meta["input_halo_bytes"] == sum(halos.values())
+    assert all(v > 0 for v in halos.values())
+    for layer in wl.layers:
+        if max(layer.shape.kernel_h, layer.shape.kernel_w) <= layer.shape.stride:
+            assert layer.name not in halos
 
 
 def test_hybrid_chain_pipelines_on_chip():

@@ -129,6 +129,9 @@ def _notes(t: StageTiling, partials: bool, positional: bool) -> tuple[str, ...]:
         notes.append("receptive-field deps")
     if mem.index_bytes:
         notes.append(f"sparse weights: {mem.index_bytes} B of metadata")
+    halo = sum(b.halo for b in t.blocks)
+    if halo:
+        notes.append(f"input halo: {halo} B")
     return tuple(notes)
 
 

@@ -82,6 +82,11 @@ def map_workload(wl: Workload, hw: HardwareConfig,
         meta["activation_buffer"] = hw.mapping.activation_buffer
         meta["kept_outputs"] = [wl.layers[li].name for li in sorted(
             {s.layer_index for s in routed if tilings[s.index].memory.sink == RES})]
+    halo = {wl.layers[li].name: h for li, h in sorted(input_halos(routed, tilings).items())
+            if h}
+    meta["input_halo_bytes"] = sum(halo.values())
+    if halo:
+        meta["input_halo_by_layer"] = halo
     index = sum(t.memory.index_bytes for t in tilings.values())
     if index:
         meta["weight_index_bytes"] = index
@@ -116,6 +121,19 @@ def _tile_layers(wl: Workload, hw: HardwareConfig, layers: Sequence[Sequence[Rou
             if not across:
                 raise
             evicted.add(max(across, key=lambda j: (wl.layers[j].output_bytes, j)))
+
+
+def input_halos(routed: Sequence[RoutedStage], tilings: dict[int, StageTiling]
+                ) -> dict[int, int]:
+    """Input halo bytes by layer index: what the layer's tiles read of its input beyond their
+    proportional shares (the input rows neighbouring tiles of a convolution with windows larger
+    than its stride both read; :class:`~accelsim.mapping.tiling.Halo`). 0 for a layer whose
+    stages are not cut along the positions or whose windows do not overlap."""
+    out: dict[int, int] = {}
+    for s in routed:
+        out[s.layer_index] = out.get(s.layer_index, 0) + sum(
+            b.halo for b in tilings[s.index].blocks)
+    return out
 
 
 def _check_hw(hw: HardwareConfig, source: str) -> None:

@@ -9,10 +9,12 @@ from dataclasses import replace
 from accelsim.errors import CompatibilityError, Problem
 from accelsim.hw.config import HardwareConfig, ZeroHandling
 from accelsim.mapping.build import RoutedStage, TimingModel
+from accelsim.mapping.deps import stage_grid
 from accelsim.mapping.memory import DRAM, FWD, RES, SPILL, StageMemory, StageTiling
 from accelsim.mapping.tiling import (
     INF,
     Block,
+    Halo,
     Limits,
     Slices,
     TooSmall,
@@ -23,6 +25,7 @@ from accelsim.mapping.tiling import (
     systolic_blocks,
 )
 from accelsim.mapping.units import SystolicMapping
+from accelsim.workload.schema import LAYER_INPUT
 
 
 def _kib(nbytes: int) -> str:
@@ -62,7 +65,23 @@ def slices_of(s: RoutedStage, mem: StageMemory, zero_skip: bool, hw: HardwareCon
             terms = (st.ops_nonzero / (st.m * st.n),) * st.n
     return Slices(weights=mem.weights_total, inputs=mem.inputs_total, outputs=mem.out_tensor,
                   ops=st.ops(zero_skip), input_by_channel=st.groups > 1 or mem.in_place,
-                  channel_terms=terms)
+                  channel_terms=terms, halo=input_halo(s))
+
+
+def input_halo(s: RoutedStage) -> Halo | None:
+    """The spatial geometry of a stage that reads the layer's input over its output grid with
+    windows larger than the stride (neighbouring tiles share input rows), else None."""
+    if s.producer is not None or s.stage.reads != LAYER_INPUT:
+        return None
+    geo = stage_grid(s.layer, s.stage)
+    if geo is None:
+        return None
+    rows, cols, kh, stride, pad = geo
+    sh = s.layer.shape
+    kw = kh - sh.kernel_h + sh.kernel_w  # a Strassen patch widens both by (patch - 1) * stride
+    if max(kh, kw) <= stride or rows * cols <= 1:
+        return None
+    return Halo(rows, cols, kh, kw, stride, pad, sh.in_h, sh.in_w)
 
 
 class LayerTiler:

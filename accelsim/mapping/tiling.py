@@ -19,10 +19,17 @@ Three block orders, one per timing model:
   block (chunk-ordered, so producer/consumer stages can pipeline).
 
 Byte slices are exact shares (:func:`share`): summed over a partition they give the total.
+The one exception is the input of a stage that reads the layer's input over its spatial grid
+with a kernel larger than its stride (:class:`Halo`): a block covering output positions
+``[m0, m1)`` reads the input rows its receptive fields span (``[r0*s - p, r1*s - p + kh - 1]``,
+clipped; the input columns too when the block lies within one output row), so neighbouring
+blocks both read the rows between them: the blocks' inputs add up to the input plus the *halo*
+(``Block.halo``: the block's input bytes beyond its proportional share).
 """
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from accelsim.hw.config import HardwareConfig
@@ -54,6 +61,100 @@ def share(total: int, lo: int, hi: int, size: int) -> int:
 
 
 @dataclass(frozen=True)
+class Halo:
+    """Where a stage's output positions sit on the layer's input: ``rows x cols`` positions
+    (row-major), each reading a ``kernel_h x kernel_w`` window at ``stride`` with ``pad`` on an
+    ``in_h x in_w`` input. Only built for kernels larger than the stride (overlapping windows);
+    a window smaller than the stride reads ``stride`` rows / columns (so that neighbouring blocks'
+    spans still cover the input without gaps)."""
+
+    rows: int
+    cols: int
+    kernel_h: int
+    kernel_w: int
+    stride: int
+    pad: int
+    in_h: int
+    in_w: int
+
+    def _rows(self, r0: int, r1: int) -> tuple[int, int]:
+        """Input rows ``[lo, hi)`` read by output rows ``r0..r1`` (the first output row from input
+        row 0 and the last up to the last input row: the whole grid reads the whole input)."""
+        s, p = self.stride, self.pad
+        lo = 0 if r0 <= 0 else min(self.in_h, max(0, r0 * s - p))
+        hi = self.in_h if r1 >= self.rows - 1 else \
+            min(self.in_h, max(lo, r1 * s - p + max(self.kernel_h, s)))
+        return lo, hi
+
+    def _cols(self, c0: int, c1: int) -> tuple[int, int]:
+        s, p = self.stride, self.pad
+        lo = 0 if c0 <= 0 else min(self.in_w, max(0, c0 * s - p))
+        hi = self.in_w if c1 >= self.cols - 1 else \
+            min(self.in_w, max(lo, c1 * s - p + max(self.kernel_w, s)))
+        return lo, hi
+
+    def part(self, total: int, runs: Sequence[tuple[int, int]]) -> int:
+        """Bytes of ``total`` (spread evenly over the input's rows and columns) that output
+        position runs ``[m0, m1)`` read. One run within one output row reads its rows' window
+        columns only; anything else reads whole input rows (the union of the runs' rows)."""
+        runs = [(a, b) for a, b in runs if b > a]
+        if not runs:
+            return 0
+        cols = max(1, self.cols)
+        if len(runs) == 1:
+            m0, m1 = runs[0]
+            r0, r1 = m0 // cols, (m1 - 1) // cols
+            lo, hi = self._rows(r0, r1)
+            x = share(total, lo, hi, self.in_h)
+            if r0 == r1:
+                clo, chi = self._cols(m0 % cols, (m1 - 1) % cols)
+                x = share(x, clo, chi, self.in_w)
+            return x
+        spans = sorted(self._rows(a // cols, (b - 1) // cols) for a, b in runs)
+        x, cur_lo, cur_hi = 0, spans[0][0], spans[0][1]
+        for lo, hi in spans[1:]:
+            if lo > cur_hi:
+                x += share(total, cur_lo, cur_hi, self.in_h)
+                cur_lo = lo
+            cur_hi = max(cur_hi, hi)
+        return x + share(total, cur_lo, cur_hi, self.in_h)
+
+    def worst(self, total: int, step: int) -> int:
+        """Most bytes of ``total`` any run of ``step`` consecutive positions reads."""
+        cols, rows = max(1, self.cols), max(1, self.rows)
+        worst = 0
+        if step <= cols:  # within one row: a window of rows by ``step`` windows of columns
+            colspan = max(hi - lo for lo, hi in (self._cols(c, c + step - 1)
+                                                 for c in range(cols - step + 1)))
+            for r in range(rows):
+                lo, hi = self._rows(r, r)
+                y = share(total, lo, hi, self.in_h)  # columns: at most the ceiling
+                worst = max(worst, -(-y * colspan // max(1, self.in_w)))
+        d_min = (step - 1) // cols
+        for d in (d_min, d_min + 1):  # across rows: whole input rows
+            if d < 1 or d > rows - 1 or (d == d_min + 1 and step == 1):
+                continue
+            for r in range(rows - d):
+                lo, hi = self._rows(r, r + d)
+                worst = max(worst, share(total, lo, hi, self.in_h))
+        return worst
+
+    def positions(self, limit: int, total: int, size: int) -> int:
+        """Largest run of positions (at most ``size``) whose input bytes fit ``limit`` wherever
+        it starts (0 if not even one position's window fits)."""
+        if limit >= INF or total <= 0:
+            return size
+        lo, hi = 0, size
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if self.worst(total, mid) <= limit:
+                lo = mid
+            else:
+                hi = mid - 1
+        return lo
+
+
+@dataclass(frozen=True)
 class Limits:
     """Per-tile byte budgets of the working set (``INF`` when the operand is resident)."""
 
@@ -76,6 +177,9 @@ class Slices:
     #: terms per output the adder trees add, by channel, when zero terms are skipped (None:
     #: every term, ``k``)
     channel_terms: tuple[float, ...] | None = None
+    #: the stage reads the layer's input over its spatial grid with overlapping windows (None:
+    #: the input is cut in proportion to the positions)
+    halo: Halo | None = None
 
 
 @dataclass(frozen=True)
@@ -89,7 +193,9 @@ class Block:
     all but the first of them (weights already in the array).
     ``w``, ``inp``, ``out``: bytes of the weight, input and output slices the block touches;
     ``inp_reads``: input bytes streamed into the unit (re-reads of a slice counted);
-    ``finished``: output elements completed in the block (all their terms summed).
+    ``finished``: output elements completed in the block (all their terms summed);
+    ``halo``: bytes of ``inp`` beyond the block's proportional share of the input (the rows its
+    receptive fields share with neighbouring blocks; also counted in ``inp_reads``).
     """
 
     m0: int
@@ -112,6 +218,7 @@ class Block:
     klast: bool = True
     cont: bool = False
     chunked: bool = False
+    halo: int = 0
 
 
 class TooSmall(Exception):
@@ -130,13 +237,17 @@ _ORDER = {SystolicMapping.WS: "nkm", SystolicMapping.OS: "nmk", SystolicMapping.
 
 
 def _cut(total: int, st: Stage, order: str, m0: int, m1: int, n0: int, n1: int, k0: int,
-         k1: int, by_channel: bool = True) -> int:
+         k1: int, by_channel: bool = True, mpart: Callable[[int], int] | None = None) -> int:
     """Share of ``total`` on a box, cut in ``order`` (a permutation of ``"nmk"``, outer first;
-    ``n`` skipped unless ``by_channel``)."""
+    ``n`` skipped unless ``by_channel``; ``mpart``: the part of a total the box's positions
+    take, instead of their proportional share)."""
     box = {"n": (n0, n1, st.n), "m": (m0, m1, st.m), "k": (k0, k1, st.k)}
     x = total
     for dim in order:
         if dim == "n" and not by_channel:
+            continue
+        if dim == "m" and mpart is not None:
+            x = mpart(x)
             continue
         lo, hi, size = box[dim]
         x = share(x, lo, hi, size)
@@ -155,8 +266,25 @@ def _w(st: Stage, sl: Slices, n0: int, n1: int, k0: int, k1: int) -> int:
 
 
 def _in(st: Stage, sl: Slices, m0: int, m1: int, n0: int, n1: int, k0: int, k1: int,
-        order: str = "nmk") -> int:
-    return _cut(sl.inputs, st, order, m0, m1, n0, n1, k0, k1, sl.input_by_channel)
+        order: str = "nmk", runs: Sequence[tuple[int, int]] | None = None,
+        spatial: bool = True) -> int:
+    """Input bytes of a box: with the halo (:class:`Halo`, positions ``runs``, default
+    ``[(m0, m1)]``) when the stage has one and ``spatial``, else the proportional share."""
+    halo = sl.halo if spatial else None
+    mpart = None
+    if halo is not None:
+        rr = runs if runs is not None else [(m0, m1)]
+
+        def mpart(x: int) -> int:
+            return halo.part(x, rr)
+    return _cut(sl.inputs, st, order, m0, m1, n0, n1, k0, k1, sl.input_by_channel, mpart)
+
+
+def _in_positions(sl: Slices, limit: int, total: int, size: int) -> int:
+    """Largest position run whose input slice (of a box of ``total`` bytes) fits ``limit``."""
+    if sl.halo is not None:
+        return sl.halo.positions(limit, total, size)
+    return _largest(limit, total, size)
 
 
 def _out(st: Stage, sl: Slices, m0: int, m1: int, n0: int, n1: int) -> int:
@@ -205,7 +333,12 @@ def systolic_blocks(st: Stage, sl: Slices, hw: HardwareConfig, lim: Limits,
     seen_in: set = set()
     seen_out: set = set()
     seen_w: set = set()
-    acc = [0, 0, 0]  # weights, distinct input slices, distinct output slices
+    acc = [0, 0, 0]  # weights, distinct input slices (proportional shares), distinct outputs
+    # with a halo: the open group's position runs and input bytes by input slice key (terms,
+    # and channels when the input is cut by channel), and their total
+    runs: dict[tuple, list[tuple[int, int]]] = {}
+    in_bytes: dict[tuple, int] = {}
+    acc_h = [0]
 
     cache: dict[int, tuple] = {}
 
@@ -214,10 +347,31 @@ def systolic_blocks(st: Stage, sl: Slices, hw: HardwareConfig, lim: Limits,
         if got is None:
             kin = (f.k0, f.k1, f.m0, f.m1) + ((f.n0, f.n1) if sl.input_by_channel else ())
             got = cache[id(f)] = (_w(st, sl, f.n0, f.n1, f.k0, f.k1),
-                                  _in(st, sl, f.m0, f.m1, f.n0, f.n1, f.k0, f.k1, order),
+                                  _in(st, sl, f.m0, f.m1, f.n0, f.n1, f.k0, f.k1, order,
+                                      spatial=False),
                                   _out(st, sl, f.m0, f.m1, f.n0, f.n1), kin,
                                   (f.n0, f.n1, f.m0, f.m1), (f.n0, f.n1, f.k0, f.k1))
         return got
+
+    def halo_trial(f_list: list[Fold]) -> tuple[int, dict, dict]:
+        """The open group's halo-inclusive input bytes with ``f_list`` added, and the changed
+        runs and bytes by key."""
+        new_runs: dict[tuple, list[tuple[int, int]]] = {}
+        for f in f_list:
+            key = (f.k0, f.k1) + ((f.n0, f.n1) if sl.input_by_channel else ())
+            cur = new_runs.get(key)
+            if cur is None:
+                cur = new_runs[key] = list(runs.get(key, []))
+            _merge_run(cur, f.m0, f.m1)
+        total = acc_h[0]
+        new_bytes = {}
+        for key, rr in new_runs.items():
+            f0 = next(f for f in f_list
+                      if (f.k0, f.k1) + ((f.n0, f.n1) if sl.input_by_channel else ()) == key)
+            b = _in(st, sl, 0, st.m, f0.n0, f0.n1, f0.k0, f0.k1, order, runs=rr)
+            total += b - in_bytes.get(key, 0)
+            new_bytes[key] = b
+        return total, new_runs, new_bytes
 
     def trial(f_list: list[Fold]) -> tuple | None:
         """The open group's totals and new slice keys with ``f_list`` added; None if they
@@ -235,9 +389,12 @@ def systolic_blocks(st: Stage, sl: Slices, hw: HardwareConfig, lim: Limits,
             if kout not in seen_out and kout not in new_out:
                 o += fo
                 new_out.add(kout)
-        if w > lim.weights or i > lim.inputs or o > lim.outputs:
+        h: tuple = (i, {}, {})
+        if sl.halo is not None:
+            h = halo_trial(f_list)
+        if w > lim.weights or h[0] > lim.inputs or o > lim.outputs:
             return None
-        return w, i, o, new_in, new_out, new_w
+        return w, i, o, new_in, new_out, new_w, h
 
     def add(f_list: list[Fold]) -> bool:
         """Add folds to the open group if they fit; say whether they did."""
@@ -249,26 +406,33 @@ def systolic_blocks(st: Stage, sl: Slices, hw: HardwareConfig, lim: Limits,
         seen_out.update(t[4])
         seen_w.update(t[5])
         acc[:] = t[:3]
+        acc_h[0] = t[6][0]
+        runs.update(t[6][1])
+        in_bytes.update(t[6][2])
         return True
 
     def flush(cfold: int) -> None:
         if not group:
             return
         ops = sum(_ops(st, sl, f.m0, f.m1, f.n0, f.n1, f.k0, f.k1, order) for f in group)
-        reads = sum(fold_data(f)[1] for f in group)
+        halo = acc_h[0] - acc[1]
+        reads = sum(fold_data(f)[1] for f in group) + halo
         cycles = segments_cycles(ph, [(f.stream, True, True) for f in group]) + lat
         done = {(f.n0, f.n1, f.m0, f.m1) for f in group if f.k1 == st.k}
         finished = sum((n1 - n0) * (m1 - m0) for n0, n1, m0, m1 in done)
         blocks.append(Block(min(f.m0 for f in group), max(f.m1 for f in group),
                             min(f.n0 for f in group), max(f.n1 for f in group),
                             min(f.k0 for f in group), max(f.k1 for f in group), -1, len(group),
-                            cycles, ops, acc[0], acc[1], reads, acc[2], finished, cfold,
-                            kfirst=group[0].k0 == 0, klast=group[-1].k1 == st.k))
+                            cycles, ops, acc[0], acc_h[0], reads, acc[2], finished, cfold,
+                            kfirst=group[0].k0 == 0, klast=group[-1].k1 == st.k, halo=halo))
         group.clear()
         seen_in.clear()
         seen_out.clear()
         seen_w.clear()
         acc[:] = [0, 0, 0]
+        acc_h[0] = 0
+        runs.clear()
+        in_bytes.clear()
 
     for cfold, item in enumerate(items):
         if add(item):
@@ -287,6 +451,20 @@ def systolic_blocks(st: Stage, sl: Slices, hw: HardwareConfig, lim: Limits,
     return blocks
 
 
+def _merge_run(runs: list[tuple[int, int]], m0: int, m1: int) -> None:
+    """Add ``[m0, m1)`` to sorted disjoint ``runs`` (merging touching runs), in place."""
+    if runs and runs[-1][0] <= m0 <= runs[-1][1]:  # the usual case: extends the last run
+        runs[-1] = (runs[-1][0], max(runs[-1][1], m1))
+        return
+    out: list[tuple[int, int]] = []
+    for a, b in sorted(runs + [(m0, m1)]):
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    runs[:] = out
+
+
 def _continuation(st: Stage, sl: Slices, f: Fold, lim: Limits, mapping: SystolicMapping,
                   ph: Phases, lat: int, cfold: int) -> list[Block]:
     """Cut one fold along its streamed dimension into chunks that fit (the stationary operand
@@ -303,24 +481,28 @@ def _continuation(st: Stage, sl: Slices, f: Fold, lim: Limits, mapping: Systolic
             raise TooSmall("weights", w)
         i_all = _in(st, sl, 0, st.m, f.n0, f.n1, f.k0, f.k1, order)
         o_all = _out(st, sl, 0, st.m, f.n0, f.n1)
-        step = min(_largest(lim.inputs, i_all, st.m), _largest(lim.outputs, o_all, st.m))
+        i_step = _in_positions(sl, lim.inputs, i_all, st.m)
+        step = min(i_step, _largest(lim.outputs, o_all, st.m))
         if step < 1:
-            raise TooSmall("inputs" if _largest(lim.inputs, i_all, st.m) < 1 else "outputs",
-                           max(-(-i_all // st.m), -(-o_all // st.m)))
+            raise TooSmall("inputs" if i_step < 1 else "outputs",
+                           _one_position(sl, i_all, st.m) if i_step < 1 else
+                           -(-o_all // st.m))
         for m0 in range(0, st.m, step):
             m1 = min(st.m, m0 + step)
             first, last = m0 == 0, m1 == st.m
             i = _in(st, sl, m0, m1, f.n0, f.n1, f.k0, f.k1, order)
+            halo = i - _in(st, sl, m0, m1, f.n0, f.n1, f.k0, f.k1, order, spatial=False)
             done = (m1 - m0) * (f.n1 - f.n0) if f.k1 == st.k else 0
             out.append(Block(m0, m1, f.n0, f.n1, f.k0, f.k1, -1, 1 if first else 0,
                              cycles(m1 - m0, first, last),
                              _ops(st, sl, m0, m1, f.n0, f.n1, f.k0, f.k1, order),
                              w if first else 0, i, i, _out(st, sl, m0, m1, f.n0, f.n1), done,
                              cfold, kfirst=f.k0 == 0, klast=f.k1 == st.k, cont=not first,
-                             chunked=True))
+                             chunked=True, halo=halo))
         return out
     if mapping is SystolicMapping.IS:  # stream channels; inputs fixed in the array
         i = _in(st, sl, f.m0, f.m1, f.n0, f.n1, f.k0, f.k1, order)
+        halo = i - _in(st, sl, f.m0, f.m1, f.n0, f.n1, f.k0, f.k1, order, spatial=False)
         if i > lim.inputs:
             raise TooSmall("inputs", i)
         size = f.n1 - f.n0
@@ -340,7 +522,7 @@ def _continuation(st: Stage, sl: Slices, f: Fold, lim: Limits, mapping: Systolic
                              _w(st, sl, c0, c1, f.k0, f.k1), i if first else 0,
                              i if first else 0, _out(st, sl, f.m0, f.m1, c0, c1), done, cfold,
                              kfirst=f.k0 == 0, klast=f.k1 == st.k, cont=not first,
-                             chunked=True))
+                             chunked=True, halo=halo if first else 0))
         return out
     # output stationary (OS, CP): stream terms, outputs stay in the PEs
     o = _out(st, sl, f.m0, f.m1, f.n0, f.n1)
@@ -358,21 +540,29 @@ def _continuation(st: Stage, sl: Slices, f: Fold, lim: Limits, mapping: Systolic
         k1 = min(st.k, k0 + step_k)
         first, last = k0 == 0, k1 == st.k
         i = _in(st, sl, f.m0, f.m1, f.n0, f.n1, k0, k1, order)
+        halo = i - _in(st, sl, f.m0, f.m1, f.n0, f.n1, k0, k1, order, spatial=False)
         out.append(Block(f.m0, f.m1, f.n0, f.n1, k0, k1, -1, 1 if first else 0,
                          cycles(math.ceil((k1 - k0) * scale), first, last),
                          _ops(st, sl, f.m0, f.m1, f.n0, f.n1, k0, k1, order),
                          _w(st, sl, f.n0, f.n1, k0, k1), i, i, o if last else 0,
                          (f.m1 - f.m0) * (f.n1 - f.n0) if last else 0, cfold,
-                         kfirst=True, klast=True, cont=not first, chunked=True))
+                         kfirst=True, klast=True, cont=not first, chunked=True, halo=halo))
     return out
 
 
 # ---------------------------------------------------------------------------------------------
+def _one_position(sl: Slices, total: int, size: int) -> int:
+    """Input bytes (of a box of ``total``) the largest one-position slice needs."""
+    if sl.halo is not None:
+        return sl.halo.worst(total, 1)
+    return -(-total // size)
+
+
 def chunk_limit(st: Stage, sl: Slices, lim: Limits, nblock: int) -> int:
     """Largest position chunk of a chunk-ordered stage with ``nblock``-channel blocks."""
     i_all = sl.inputs if not sl.input_by_channel else share(sl.inputs, 0, nblock, st.n)
     o_all = share(sl.outputs, 0, nblock, st.n)
-    return min(_largest(lim.inputs, i_all, st.m), _largest(lim.outputs, o_all, st.m))
+    return min(_in_positions(sl, lim.inputs, i_all, st.m), _largest(lim.outputs, o_all, st.m))
 
 
 def channel_block(st: Stage, sl: Slices, lim: Limits) -> int:
@@ -397,6 +587,7 @@ def chunked_blocks(st: Stage, sl: Slices, hw: HardwareConfig, unit: str, lim: Li
             ops = _ops(st, sl, m0, m1, n0, n1, 0, st.k)
             w = _w(st, sl, n0, n1, 0, st.k)
             i = _in(st, sl, m0, m1, n0, n1, 0, st.k)
+            halo = i - _in(st, sl, m0, m1, n0, n1, 0, st.k, spatial=False)
             o = _out(st, sl, m0, m1, n0, n1)
             reads = i
             if model is TimingModel.TREE:
@@ -417,7 +608,7 @@ def chunked_blocks(st: Stage, sl: Slices, hw: HardwareConfig, unit: str, lim: Li
                 if need > cap:
                     raise TooSmall(name, need)
             blocks.append(Block(m0, m1, n0, n1, 0, st.k, c, 0, cyc, ops, w, i, reads, o,
-                                (m1 - m0) * (n1 - n0)))
+                                (m1 - m0) * (n1 - n0), halo=halo))
     return blocks
 
 
