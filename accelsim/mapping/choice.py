@@ -18,6 +18,7 @@ import functools
 import itertools
 import math
 from collections.abc import Sequence
+from dataclasses import replace
 
 from accelsim.choices import Objective
 from accelsim.errors import CompatibilityError
@@ -30,6 +31,7 @@ from accelsim.mapping.residency import Residency
 from accelsim.mapping.tiler import LayerTiler
 from accelsim.mapping.tiles import stage_tiles
 from accelsim.mapping.units import SystolicMapping, mappings, systolic_cycles
+from accelsim.workload.schema import Stage
 
 
 class MappingChooser:
@@ -39,6 +41,7 @@ class MappingChooser:
         self.hw, self.zero_skip, self.source, self.objective = hw, zero_skip, source, objective
         self._cache: dict[tuple, tuple[SystolicMapping, ...]] = {}
         self._kept: dict[tuple, dict[int, StageTiling]] = {}
+        self._tiled: dict[tuple, dict[int, StageTiling]] = {}
         self._view, self._res = hw, NO_RESIDENCY
         self.leak_pj_per_cycle = leakage_uw(hw) * 1e-6 * hw.cycle_s * 1e12
 
@@ -58,7 +61,7 @@ class MappingChooser:
         options = [mappings(mac, s.stage.groups, s.stage.n) for s in systolic]
         combos = list(itertools.product(*options))
         if len(combos) > 1:
-            key = (_signature(group), residency, self._view.buffers)
+            key = (_signature(group, self.zero_skip), residency, self._view.buffers)
             if key not in self._cache:
                 self._cache[key] = self._best(group, systolic, combos)
             combo = self._cache[key]
@@ -120,10 +123,19 @@ class MappingChooser:
         """The layer's tiling under ``choice``: the one costed while choosing it (when it was
         costed for this very layer), else tiled now."""
         got = self._kept.get(_key(group, choice))
-        if got is not None:
-            return got
-        memory = plan_layer_memory(group, self._view, choice, self.zero_skip, self._res)
-        return LayerTiler(group, memory, self._view, self.zero_skip, self.source, choice).run()
+        if got is None:  # a layer identical to an earlier one (same stages, edges, residency
+            base = group[0].index  # and buffers) is tiled the same way: reuse its tiling
+            same = (_signature(group, self.zero_skip), self._res, self._view.buffers,
+                    tuple(sorted((i - base, m) for i, m in choice.items())))
+            rel = self._tiled.get(same)
+            if rel is None:
+                memory = plan_layer_memory(group, self._view, choice, self.zero_skip, self._res)
+                got = LayerTiler(group, memory, self._view, self.zero_skip, self.source,
+                                 choice).run()
+                self._tiled[same] = {i - base: t for i, t in got.items()}
+            else:
+                got = {base + i: t for i, t in rel.items()}
+        return got
 
 
 def _key(group: Sequence[RoutedStage], choice: dict[int, SystolicMapping]) -> tuple:
@@ -145,9 +157,15 @@ def _systolic_cycles(m: int, n: int, k: int, groups: int, mac: MacArray,
     return systolic_cycles(m, n, k, groups, mac, mapping)
 
 
-def _signature(group: Sequence[RoutedStage]) -> tuple:
-    """What a layer's choice depends on: its stages and their edges (relative indices)."""
+def _signature(group: Sequence[RoutedStage], zero_skip: bool) -> tuple:
+    """What a layer's choice depends on: its stages and their edges (relative indices); the
+    non-zero counts only when zeros are skipped (the dense work is the same otherwise)."""
     base = group[0].index
-    return tuple((s.stage, s.unit, s.op_key, s.timing, s.fused,
+
+    def stage(st: Stage) -> Stage:
+        return st if zero_skip else replace(st, ops_nonzero=0, ops_nonzero_per_channel=())
+
+    return tuple((stage(s.stage), s.unit, s.op_key, s.timing,
+                  tuple(stage(f) for f in s.fused),
                   None if s.producer is None else s.producer - base,
                   tuple(c - base for c in s.consumers)) for s in group)
