@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from accelsim.choices import MemoryPolicy, Objective
+from accelsim.choices import MappingObjective, MemoryPolicy
 
 _N = TypeVar("_N")
 
@@ -262,7 +262,7 @@ class MappingPolicy:
     resident ones (``activation_buffer``: ``outputs``, or the optional ``activations`` global
     buffer). The command line's ``--objective`` and ``--memory`` override them for one run."""
 
-    objective: Objective = Objective.THROUGHPUT
+    objective: MappingObjective = MappingObjective.THROUGHPUT
     memory: MemoryPolicy = MemoryPolicy.ROUNDTRIP
     activation_buffer: str = "outputs"
 

@@ -5,7 +5,8 @@ depthwise mapping), every combination for the layer's systolic stages is mapped 
 exactly as it would run (memory policy, tiling, each tile's traffic), and the one that
 minimises the objective wins: ``throughput`` (the layer's cycle bound: the busiest unit array's
 occupancy or the DRAM transfer time, whichever is longer), ``energy`` (SRAM, DRAM and leakage;
-the operations cost the same whatever the layout) or ``edp``. Ties go to the layout whose
+the operations cost the same whatever the layout), ``edp`` or ``dram`` (bytes moved to and
+from DRAM; ties to fewer cycles, then less energy). Ties go to the layout whose
 arrays and DRAM channel are busy for less time in total (less to overlap, less contention),
 then to the other criterion, then to the array's own dataflow. Layers that repeat a shape
 reuse the decision. Under ``throughput`` the layouts are costed cheapest compute first and the
@@ -20,7 +21,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import replace
 
-from accelsim.choices import Objective
+from accelsim.choices import MappingObjective
 from accelsim.errors import CompatibilityError
 from accelsim.hw.config import HardwareConfig, MacArray
 from accelsim.hw.rules import leakage_uw
@@ -37,7 +38,8 @@ from accelsim.workload.schema import Stage
 class MappingChooser:
     """Chooses the systolic mapping of every layer's systolic stages (see module docstring)."""
 
-    def __init__(self, hw: HardwareConfig, zero_skip: bool, source: str, objective: Objective):
+    def __init__(self, hw: HardwareConfig, zero_skip: bool, source: str,
+                 objective: MappingObjective):
         self.hw, self.zero_skip, self.source, self.objective = hw, zero_skip, source, objective
         self._cache: dict[tuple, tuple[SystolicMapping, ...]] = {}
         self._kept: dict[tuple, dict[int, StageTiling]] = {}
@@ -73,7 +75,7 @@ class MappingChooser:
               combos: list[tuple[SystolicMapping, ...]]) -> tuple[SystolicMapping, ...]:
         order = {c: i for i, c in enumerate(combos)}
         best, best_score = combos[0], (math.inf, math.inf, math.inf, math.inf)
-        prune = self.objective is Objective.THROUGHPUT
+        prune = self.objective is MappingObjective.THROUGHPUT
         if prune:  # cheapest compute first; stop once no layout can beat the best found
             bounds = {c: _compute_bound(systolic, c, self.hw) for c in combos}
             combos = sorted(combos, key=lambda c: bounds[c])
@@ -82,19 +84,21 @@ class MappingChooser:
                 break
             choice = {s.index: m for s, m in zip(systolic, combo)}
             try:
-                cycles, busy, energy = self.cost(group, choice)
+                cycles, busy, energy, dram = self.cost(group, choice)
             except CompatibilityError:  # a buffer too small for this layout's minimal tile
                 continue
-            score = self.objective.score(cycles, energy)
-            tie = energy if self.objective is not Objective.ENERGY else cycles
+            score = self.objective.score(cycles, energy, dram)
+            tie = energy if self.objective is not MappingObjective.ENERGY else cycles
+            if self.objective is MappingObjective.DRAM:
+                busy, tie = cycles, energy
             if (score, busy, tie, order[combo]) < best_score:
                 best, best_score = combo, (score, busy, tie, order[combo])
         return best
 
     def cost(self, group: Sequence[RoutedStage], choice: dict[int, SystolicMapping]
-             ) -> tuple[float, float, float]:
+             ) -> tuple[float, float, float, float]:
         """(cycle bound, busy cycles of the arrays and the DRAM channel summed, memory and
-        leakage energy in pJ) of one layer under ``choice``."""
+        leakage energy in pJ, DRAM bytes moved) of one layer under ``choice``."""
         hw = self._view
         memory = plan_layer_memory(group, hw, choice, self.zero_skip, self._res)
         tilings = LayerTiler(group, memory, hw, self.zero_skip, self.source, choice).run()
@@ -115,7 +119,8 @@ class MappingChooser:
         transfer = math.ceil(dram / hw.dram.bandwidth_bytes_per_cycle)
         cycles = max(max(occupancy.values(), default=0), transfer)
         busy = sum(occupancy.values()) + transfer
-        return float(cycles), float(busy), energy + self.leak_pj_per_cycle * cycles
+        return (float(cycles), float(busy), energy + self.leak_pj_per_cycle * cycles,
+                float(dram))
 
 
     def tilings(self, group: Sequence[RoutedStage], choice: dict[int, SystolicMapping]
