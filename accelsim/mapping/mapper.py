@@ -86,7 +86,8 @@ def map_workload(wl: Workload, hw: HardwareConfig,
     if index:
         meta["weight_index_bytes"] = index
     return Schedule(wl.name, hw.name, policy, zero_skip, tuple(la.name for la in wl.layers),
-                    tuple(plans), tuple(final), meta)
+                    tuple(plans), tuple(final), meta,
+                    prefetch=policy is SchedulePolicy.OVERLAP and hw.mapping.prefetch_weights)
 
 
 def _tile_layers(wl: Workload, hw: HardwareConfig, layers: Sequence[Sequence[RoutedStage]],
