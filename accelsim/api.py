@@ -30,7 +30,7 @@ from accelsim.analytic.allocation import Allocation, allocate
 from accelsim.analytic.bound import estimate
 from accelsim.analytic.opcount import balance, sequential
 from accelsim.analytic.paper import balance_bound
-from accelsim.choices import MemoryPolicy, Model, Objective, SchedulePolicy
+from accelsim.choices import MappingObjective, MemoryPolicy, Model, Objective, SchedulePolicy
 from accelsim.conventions import AccountingConvention, load_convention
 from accelsim.counts import Convention, counted, workload_counts
 from accelsim.counts import counts_table as counts
@@ -128,7 +128,7 @@ def simulate(wl: Workload, hw: HardwareConfig, engine: Model | str = Model.DES,
              schedule: SchedulePolicy | str = SchedulePolicy.SEQUENTIAL,
              zero_skip: bool = False, *, timeline: str | Path | None = None,
              memory: MemoryPolicy | str | None = None,
-             mapping_objective: Objective | str | None = None) -> Result:
+             mapping_objective: MappingObjective | str | None = None) -> Result:
     """The ``accelsim simulate`` twin: :func:`evaluate` with the command's argument order;
     ``memory`` / ``mapping_objective`` replace the config's ``mapping.memory`` /
     ``mapping.objective`` for this run."""
@@ -151,7 +151,8 @@ __all__ = [
     "LayerCheck", "LayerRecord", "load_hwconfig", "load_sweep_spec", "load_workload", "mac_only",
     "make_workloads", "map_workload", "MemoryPolicy", "Model", "ModelSpec", "normalise",
     "normalise_rows",
-    "Normalised", "Objective", "override", "paper_table", "pareto", "plot_fraction", "plot_gantt",
+    "MappingObjective", "Normalised", "Objective", "override", "paper_table", "pareto",
+    "plot_fraction", "plot_gantt",
     "plot_layers", "plot_pareto", "Reference", "reference", "report", "Report", "Result",
     "ResultStore", "save_workload", "SchedulePolicy", "sequential", "simulate", "simulate_plan",
     "StageCheck", "sweep", "SweepSpec", "SweepSummary", "TinymlTable", "tinyml_table",

@@ -101,6 +101,27 @@ class Objective(Choice):
         return cycles * energy_pj
 
 
+class MappingObjective(Choice):
+    """What the per-layer mapping choice minimises (``mapping.objective``): the layer's cycle
+    bound (``throughput``), its memory and leakage energy (``energy``), their product
+    (``edp``), or the bytes it moves to and from DRAM (``dram``)."""
+
+    THROUGHPUT = "throughput"
+    ENERGY = "energy"
+    EDP = "edp"
+    DRAM = "dram"
+
+    def score(self, cycles: float, energy_pj: float, dram_bytes: float) -> float:
+        """The quantity to minimise."""
+        if self is MappingObjective.THROUGHPUT:
+            return cycles
+        if self is MappingObjective.ENERGY:
+            return energy_pj
+        if self is MappingObjective.DRAM:
+            return dram_bytes
+        return cycles * energy_pj
+
+
 class MemoryPolicy(Choice):
     """Where a layer's output lives until its consumers read it (docs/engine.md, section 4).
 

@@ -6,9 +6,10 @@ environment outside the repo, default ~/.cache/accelsim/scalesim-venv, about 0.5
 says so and asks before creating it, or needs --yes when not run from a terminal; remove it with
 ``rm -rf ~/.cache/accelsim``) through its Python API
 with ``save_disk_space=True`` on MobileNet-V1 0.5 (tests/golden/scalesim_mobilenet_v1_0.5_topology
-.csv), and accelsim's DES engine on the same layers, for each dataflow (--dataflow, default both):
+.csv), and accelsim's DES engine on the same layers, for each dataflow (--dataflow, default all):
 weight stationary with bench/scalesim_ws32.cfg and hwconfigs/scalesim_ws32.yaml, output
-stationary with bench/scalesim_os32.cfg and hwconfigs/scalesim_os32.yaml. Prints, per layer,
+stationary with bench/scalesim_os32.cfg and hwconfigs/scalesim_os32.yaml, input stationary with
+bench/scalesim_is32.cfg and hwconfigs/scalesim_is32.yaml. Prints, per layer,
 SCALE-Sim's compute cycles (Total - Stall), accelsim's (LayerRecord.compute_cycles["mac"]), the
 difference and PASS/FAIL against the 2% target, wall time and peak memory of both tools, and
 per dataflow the largest per-layer and the total (summed cycles) deviation.
@@ -18,12 +19,12 @@ layers for the whole network: minutes and GBs), so only a subset of DP rows is r
 (--dp, or --all-dp). They are compared twice: against accelsim on the same per-channel split
 (PASS/FAIL, same mapping) and against accelsim's native depthwise mapping (reported, no target).
 
-  python bench/scalesim_crosscheck.py                  # both tools, WS and OS (~10-20 min, ~2.4 GB)
-  python bench/scalesim_crosscheck.py --dataflow os    # OS only
+  python bench/scalesim_crosscheck.py                  # both tools, WS, OS and IS (~15-30 min)
+  python bench/scalesim_crosscheck.py --dataflow is    # IS only (ws, os, is; both = ws and os)
   python bench/scalesim_crosscheck.py --yes            # same, installing SCALE-Sim without asking
   python bench/scalesim_crosscheck.py --reuse          # reuse SCALE-Sim outputs if inputs match
   python bench/scalesim_crosscheck.py --from-golden    # accelsim vs the stored goldens only
-  python bench/scalesim_crosscheck.py --write-golden --all-dp  # refresh both goldens (slow)
+  python bench/scalesim_crosscheck.py --write-golden --all-dp  # refresh all goldens (slow)
 Exit status 1 if a compared layer misses the target.
 """
 from __future__ import annotations
@@ -46,6 +47,7 @@ from accelsim.interop import (  # noqa: E402
     dumps_golden,
     export_topology,
     import_topology,
+    is_compute_cycles,
     load_golden,
     os_compute_cycles,
     per_topology_row,
@@ -75,12 +77,22 @@ def _os_formula(k: int, n: int, m: int, rows: int, cols: int) -> int:
     return os_compute_cycles(m, n, k, rows, cols)
 
 
+def _is_formula(k: int, n: int, m: int, rows: int, cols: int) -> int:
+    return is_compute_cycles(k, m, n, rows, cols)
+
+
 FLOWS = {
     "ws": Flow("ws", "WS", ROOT / "bench/scalesim_ws32.cfg", ROOT / "hwconfigs/scalesim_ws32.yaml",
                ROOT / "tests/golden/scalesim_ws32_mobilenet_v1_0.5.csv", ws_compute_cycles),
     "os": Flow("os", "OS", ROOT / "bench/scalesim_os32.cfg", ROOT / "hwconfigs/scalesim_os32.yaml",
                ROOT / "tests/golden/scalesim_os32_mobilenet_v1_0.5.csv", _os_formula),
+    "is": Flow("is", "IS", ROOT / "bench/scalesim_is32.cfg", ROOT / "hwconfigs/scalesim_is32.yaml",
+               ROOT / "tests/golden/scalesim_is32_mobilenet_v1_0.5.csv", _is_formula),
 }
+# --dataflow: a single dataflow, "both" (WS and OS, as before IS was added) or "all".
+SELECTIONS = {"ws": ("ws",), "os": ("os",), "is": ("is",), "both": ("ws", "os"),
+              "all": ("ws", "os", "is")}
+
 @dataclass(frozen=True)
 class Agreement:
     """accelsim vs SCALE-Sim compute cycles on one dataflow: ``ok`` if every compared layer is
@@ -268,8 +280,9 @@ def print_tables(flow: Flow, ref: dict, wl: Workload, acc_split: dict, acc_nativ
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--dataflow", choices=("ws", "os", "both"), default="both",
-                    help="which dataflow(s) to cross-check (default both)")
+    ap.add_argument("--dataflow", choices=tuple(SELECTIONS), default="all",
+                    help="which dataflow(s) to cross-check: ws, os, is, both (ws and os) or "
+                    "all (default)")
     ap.add_argument("--venv", type=Path, default=Path.home() / ".cache/accelsim/scalesim-venv")
     ap.add_argument("--work", type=Path, default=Path.home() / ".cache/accelsim/crosscheck")
     ap.add_argument("--cfg", type=Path, help="SCALE-Sim config (one --dataflow only; default "
@@ -291,9 +304,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.child:
         _accelsim_child(json.loads(args.child))
         return 0
-    names = ("ws", "os") if args.dataflow == "both" else (args.dataflow,)
+    names = SELECTIONS[args.dataflow]
     if len(names) > 1 and (args.cfg or args.hw):
-        ap.error("--cfg and --hw need a single --dataflow (ws or os)")
+        ap.error("--cfg and --hw need a single --dataflow (ws, os or is)")
     if args.from_golden and args.write_golden:
         ap.error("--write-golden needs SCALE-Sim's numbers: drop --from-golden")
     flows = [FLOWS[n] for n in names]

@@ -118,7 +118,7 @@ def hwconfigs(draw, *, routes: bool = True) -> HardwareConfig:
         "adder_array.zero_handling": draw(st.sampled_from(["skip", "gate"])),
         "adder_array.sparse_format": draw(st.sampled_from(["none", "bitmask", "index"])),
         "adder_array.unshared_operands": draw(st.sampled_from(["bus", "private"])),
-        "mapping.objective": draw(st.sampled_from(["throughput", "energy", "edp"])),
+        "mapping.objective": draw(st.sampled_from(["throughput", "energy", "edp", "dram"])),
         "mapping.memory": draw(st.sampled_from(["roundtrip", "resident"])),
         "mac_array.pipeline_latency_cycles": draw(st.integers(0, 3)),
         "adder_array.count": adders, "adder_array.tree_width": draw(st.sampled_from([1, 2, 4, 16])),

@@ -211,3 +211,40 @@ def test_impossible_microarchitecture_is_one_line(changes, text):
     with pytest.raises(ConfigError) as err:
         override(tiny_hw(), changes)
     assert text in str(err.value) and len(str(err.value).splitlines()) == 1
+
+
+@pytest.mark.parametrize("objective", ["dram", "energy"])
+def test_each_objective_picks_the_layouts_best_for_it(objective):
+    """Per layer, the layout chosen under ``objective`` is no worse for that objective than any
+    single-dataflow array's layout (costed by the same chooser), and the plan moves no more
+    DRAM bytes (``dram``) / memory energy (``energy``) than the throughput choice."""
+    from accelsim.mapping import map_workload
+    from accelsim.mapping.build import route_workload
+    from accelsim.mapping.choice import MappingChooser
+    from accelsim.mapping.units import SystolicMapping
+
+    hw = override(load_hwconfig(ROOT / "hwconfigs" / "iso_area_45nm.yaml"),
+                  {"mapping.memory": "roundtrip", "mapping.objective": objective})
+    wl = load_workload(ROOT / "workloads" / "mobilenet_v1_0.5_hybrid_a0.5_r1.json")
+    chooser = MappingChooser(hw, False, "test", hw.mapping.objective)
+    routed = route_workload(wl, hw)
+    groups: dict[int, list] = {}
+    for s in routed:
+        groups.setdefault(s.layer_index, []).append(s)
+    col = 3 if objective == "dram" else 2
+    for group in groups.values():
+        chosen = chooser.choose(group)
+        if not chosen:
+            continue
+        best = chooser.cost(group, chosen)[col]
+        for flow in (SystolicMapping.WS, SystolicMapping.OS, SystolicMapping.IS):
+            alt = chooser.cost(group, dict.fromkeys(chosen, flow))[col]
+            assert best <= alt * (1 + 1e-9), (group[0].layer.name, flow)
+
+    def dram(plan) -> int:
+        return sum(sum(t.dram_read.values()) + sum(t.dram_write.values()) for t in plan.tiles)
+
+    picked = map_workload(wl, hw)
+    fast = map_workload(wl, hw, objective="throughput")
+    if objective == "dram":
+        assert dram(picked) <= dram(fast)

@@ -12,7 +12,8 @@ from accelsim.hw import dumps_hwconfig, load_hwconfig, loads_hwconfig, override
 from accelsim.hw.config import Dataflow
 
 
-@pytest.mark.parametrize("name", ["paper", "iso_area_45nm", "scalesim_ws32", "scalesim_os32"])
+@pytest.mark.parametrize("name", ["paper", "iso_area_45nm", "scalesim_ws32", "scalesim_os32",
+                                  "scalesim_is32"])
 def test_bundled_configs_load_and_round_trip(name):
     cfg = load_hwconfig(HWCONFIGS / f"{name}.yaml")
     assert loads_hwconfig(dumps_hwconfig(cfg)) == cfg

@@ -2,6 +2,9 @@
 global residency budget, and what the results say about it."""
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from strategies import hw_dict, tiny_workload
 
 from accelsim.engine.core import Engine
@@ -65,3 +68,39 @@ def test_hybrid_branches_share_one_input_read():
     assert shared.meta["kept_outputs"] == []
     assert _dram(trip, "dram_read", "inputs", hybrid.name) >= 2 * hybrid.input_bytes
     assert _dram(shared, "dram_read", "inputs", hybrid.name) == hybrid.input_bytes
+
+
+def test_report_memory_section_normalises_each_policy_to_its_own_reference(tmp_path):
+    import pandas as pd
+
+    from accelsim.hw import load_hwconfig
+    from accelsim.study.memory_section import POLICIES, memory_section
+    from accelsim.workload.schema import Workload
+
+    root = Path(__file__).resolve().parents[1]
+    real = load_hwconfig(root / "hwconfigs" / "iso_area_45nm.yaml")
+    wls = [Workload("base", ()), Workload("hyb", ())]
+    seen = []
+
+    def run_points(runs):  # the reference, then each workload, per policy
+        seen.extend(runs)
+        rows = []
+        for name, _, params in runs:
+            scale = 4.0 if dict(params)["mapping.memory"] == "roundtrip" else 1.0
+            e = {"mac": 1.0, "add": 0.0, "mul": 0.0, "sram": 1.0,
+                 "dram": (2.0 if name == "hyb" else 3.0) * scale}
+            rows.append({"workload": name or "ref", "error": "",
+                         "cycles": 100 * scale * (0.5 if name == "hyb" else 1.0),
+                         "energy_pj": 1e6 * sum(e.values()),
+                         **{f"energy_{c}_pj": 1e6 * v for c, v in e.items()}})
+        return pd.DataFrame(rows)
+
+    sec = memory_section(tmp_path, wls, {"base": real, "hyb": real}, real, run_points)
+    assert [r[0] for r in seen] == [None, "base", "hyb"] * len(POLICIES)
+    by = {(r["policy"], r["workload"]): r for r in sec.rows}
+    assert by[("roundtrip", "hyb")]["energy"] == pytest.approx(10.0 / 14.0)
+    assert by[("resident", "hyb")]["energy"] == pytest.approx(4.0 / 5.0)
+    assert by[("resident", "hyb")]["throughput"] == pytest.approx(2.0)
+    assert by[("resident", "base")]["dram_share"] == pytest.approx(3.0 / 5.0)
+    assert [p.name for p in sec.files] == ["memory.csv", "memory.md", "memory.png"]
+    assert "| resident | hyb |" in (tmp_path / "memory.md").read_text()

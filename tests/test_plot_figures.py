@@ -221,3 +221,24 @@ def test_save_formats(tmp_path, suffix, magic):
 def test_save_rejects_unknown_format(tmp_path):
     with pytest.raises(InputError, match="must end in .png, .svg, .pdf"):
         save(layers_figure(_result()), tmp_path / "f.jpg")
+
+
+def test_energy_bars_stack_to_each_runs_total_one_panel_per_group():
+    from accelsim.results.plot import energy_bars_figure
+
+    bars = [("roundtrip", "baseline", {"mac": 2.0, "dram": 8.0}),
+            ("roundtrip", "TWN", {"add": 1.0, "dram": 5.0, "sram": 0.5}),
+            ("resident", "baseline", {"mac": 2.0, "dram": 3.0, "sram": 1.0})]
+    fig = energy_bars_figure(bars, title="t")
+    axes = [ax for ax in fig.axes if ax.get_title()]
+    assert [ax.get_title() for ax in axes] == ["roundtrip", "resident"]
+    for ax, totals in zip(axes, ([10.0, 6.5], [6.0])):
+        tops = {}
+        for p in ax.patches:
+            x = round(p.get_x() + p.get_width() / 2)
+            tops[x] = max(tops.get(x, 0.0), p.get_y() + p.get_height())
+        assert [tops[i] for i in sorted(tops)] == pytest.approx(totals)
+    legend = [t.get_text() for t in axes[-1].get_legend().get_texts()]
+    assert set(legend) == {"MAC units", "adders", "SRAM (all buffers)", "DRAM"}
+    with pytest.raises(InputError):
+        energy_bars_figure([])

@@ -1,7 +1,8 @@
 """Fidelity against SCALE-Sim 3.0.0 without installing it: accelsim's DES compute cycles versus
-the golden SCALE-Sim numbers in tests/golden/scalesim_{ws,os}32_mobilenet_v1_0.5.csv (written by
-``bench/scalesim_crosscheck.py --write-golden``; see bench/README.md), weight stationary on
-hwconfigs/scalesim_ws32.yaml and output stationary on hwconfigs/scalesim_os32.yaml."""
+the golden SCALE-Sim numbers in tests/golden/scalesim_{ws,os,is}32_mobilenet_v1_0.5.csv (written
+by ``bench/scalesim_crosscheck.py --write-golden``; see bench/README.md), weight stationary on
+hwconfigs/scalesim_ws32.yaml, output stationary on hwconfigs/scalesim_os32.yaml and input
+stationary on hwconfigs/scalesim_is32.yaml."""
 from __future__ import annotations
 
 import math
@@ -14,6 +15,7 @@ from accelsim.hw.config import HardwareConfig
 from accelsim.interop import (
     ScaleSimRow,
     import_topology,
+    is_compute_cycles,
     load_golden,
     os_compute_cycles,
     ws_compute_cycles,
@@ -21,7 +23,7 @@ from accelsim.interop import (
 from accelsim.workload.schema import Workload
 
 TARGET_PCT = 2.0
-FLOWS = ("ws", "os")
+FLOWS = ("ws", "os", "is")
 REF: dict[str, dict[str, ScaleSimRow]] = {
     f: {r.name: r for r in load_golden(GOLDEN / f"scalesim_{f}32_mobilenet_v1_0.5.csv")}
     for f in FLOWS}
@@ -53,6 +55,8 @@ def _closed_form(flow: str, k: int, n: int, m: int) -> int:
     """SCALE-Sim's closed form of one simulated layer: ``k`` terms, ``n`` filters, ``m`` pixels."""
     if flow == "ws":
         return ws_compute_cycles(k, n, m, 32, 32)
+    if flow == "is":
+        return is_compute_cycles(k, m, n, 32, 32)
     return os_compute_cycles(m, n, k, 32, 32)
 
 
@@ -145,3 +149,15 @@ def test_native_os_depthwise_streams_b_channels_terms_per_fold():
         got = native[layer.name]
         assert abs(100.0 * (got - want) / want) <= TARGET_PCT, (layer.name, got, want)
         assert got < 0.5 * ref.compute_cycles
+
+
+def test_native_is_depthwise_is_scalesims_split():
+    """accelsim's IS mapping has no block-diagonal packing: each channel of a depthwise stage is
+    its own group, folded over ``ceil(9 / 32) * ceil(m / 32)`` folds streaming its one filter,
+    which is what SCALE-Sim does with one layer per channel; native = SCALE-Sim's total plus the
+    one cycle per per-channel layer that SCALE-Sim's count leaves out."""
+    rows = _rows("is", True)
+    native = _compute_cycles(_subset(NATIVE, rows), HW["is"])
+    for name in rows:
+        ref = REF["is"][name]
+        assert native[name] == ref.compute_cycles + ref.layers, (name, native[name], ref)

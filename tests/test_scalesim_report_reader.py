@@ -1,4 +1,4 @@
-"""Reading SCALE-Sim's COMPUTE_REPORT.csv, its WS and OS closed forms, and the golden format."""
+"""Reading SCALE-Sim's COMPUTE_REPORT.csv, its WS, OS and IS closed forms, the golden format."""
 from __future__ import annotations
 
 import pytest
@@ -7,6 +7,7 @@ from accelsim.errors import InputError
 from accelsim.interop import (
     ScaleSimRow,
     dumps_golden,
+    is_compute_cycles,
     load_golden,
     os_compute_cycles,
     per_topology_row,
@@ -74,6 +75,19 @@ def test_ws_closed_form_matches_measured_scalesim_cycles(sr, sc, t, expected):
 def test_os_closed_form_matches_measured_scalesim_cycles(sr, sc, t, expected):
     # expected: Total - Stall cycles measured with scalesim==3.0.0 on bench/scalesim_os32.cfg
     assert os_compute_cycles(sr, sc, t, 32, 32) == expected
+
+
+
+@pytest.mark.parametrize("sr, sc, t, expected", [
+    (27, 112 * 112, 16, 43119),   # conv1: 1 term fold x 392 pixel folds, 16 filters streamed
+    (32, 56 * 56, 64, 15483),     # pw2: 1 x 98 folds
+    (512, 7 * 7, 512, 19391),     # pw13: 16 x 2 folds, 512 filters streamed
+    (512, 1, 1000, 17503),        # fc: 16 term folds x 1 pixel fold (1 of 32 columns used)
+    (9, 112 * 112, 1, 37239),     # one channel of DP1_dw (SCALE-Sim total: 16 x 37239)
+])
+def test_is_closed_form_matches_measured_scalesim_cycles(sr, sc, t, expected):
+    # expected: Total - Stall cycles measured with scalesim==3.0.0 on bench/scalesim_is32.cfg
+    assert is_compute_cycles(sr, sc, t, 32, 32) == expected
 
 
 def test_golden_round_trip_and_validation(tmp_path):

@@ -74,6 +74,11 @@ def estimate(plan: Schedule, hw: HardwareConfig) -> Result:
     return price(result, hw)
 
 
+def _load(nbytes: int, bw: float, lat: int) -> int:
+    """Cycles from the start of a load of ``nbytes`` to its arrival (0 for no bytes)."""
+    return lat + math.ceil(nbytes / bw) if nbytes > 0 else 0
+
+
 def _xfer(nbytes: int, bw: float) -> int:
     return math.ceil(nbytes / bw) if nbytes > 0 else 0
 
@@ -102,8 +107,16 @@ def _path(plan: Schedule, stages: list[StagePlan], bw: float, lat: int, owner: l
     its ``deps`` are done (and not before its predecessor was ready: one loader per stage),
     loaded ``latency + ceil(read / bw)`` later, starts when loaded and its predecessor has left
     the array, holds it ``occupancy`` cycles and is done after its writeback. Every term is a
-    lower bound of the engine's time for the same event. ``owner[tile]`` is the tile's stage."""
+    lower bound of the engine's time for the same event. ``owner[tile]`` is the tile's stage.
+
+    A tile that may prefetch its weights (:meth:`Schedule.prefetch_bytes`) is loaded no earlier
+    than the smaller of the plain load above and the prefetch route: its weights leave the
+    channel ``ceil(weights / bw)`` after its predecessor was ready (the loader reaches it no
+    sooner; the stage's first tile: from cycle 0) and arrive ``latency`` later; the rest is
+    sent once it is ready and the weights have left the channel, and arrives
+    ``latency + ceil(rest / bw)`` later."""
     tiles = plan.tiles
+    early = plan.prefetch_bytes()
     include = {s.index for s in stages}
     done: dict[int, int] = {}
     start: dict[int, int] = {}
@@ -112,14 +125,22 @@ def _path(plan: Schedule, stages: list[StagePlan], bw: float, lat: int, owner: l
         b = max((end[a] for a in s.after if a in include), default=0)
         start[s.index] = b
         ready = prev_end = b
+        prev_ready = 0
         e = b
         for tid in s.tiles:
             t = tiles[tid]
+            first = prev_ready  # the loader reaches this tile once its predecessor was ready
             for d in t.deps:
                 if owner[d] in include and (cross_layer or
                                             plan.stages[owner[d]].layer == s.layer):
                     ready = max(ready, done[d])
-            loaded = ready + (lat + math.ceil(t.dram_read_bytes / bw) if t.dram_read_bytes else 0)
+            loaded = ready + _load(t.dram_read_bytes, bw, lat)
+            if early[tid]:  # or its weights were prefetched, then the rest loaded when ready
+                w_sent = first + math.ceil(early[tid] / bw)
+                loaded = min(loaded, max(max(ready, w_sent) +
+                                         _load(t.dram_read_bytes - early[tid], bw, lat),
+                                         w_sent + lat))
+            prev_ready = ready
             t_end = max(loaded, prev_end) + t.occupancy
             prev_end = t_end
             done[tid] = t_end + (lat + math.ceil(t.dram_write_bytes / bw)

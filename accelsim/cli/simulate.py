@@ -6,7 +6,7 @@ from pathlib import Path
 import click
 
 from accelsim import api
-from accelsim.choices import MemoryPolicy, Objective
+from accelsim.choices import MappingObjective, MemoryPolicy
 from accelsim.cli.common import (
     INPUT_PATH,
     echo_json,
@@ -50,7 +50,7 @@ Examples:
               help="Where activations live between layers (overrides the config's "
               "mapping.memory): roundtrip through DRAM, or resident on chip when they fit.")
 @click.option("--mapping-objective", "mapping_objective",
-              type=click.Choice(Objective.values()), default=None,
+              type=click.Choice(MappingObjective.values()), default=None,
               help="What the per-layer mapping choices minimise (overrides the config's "
               "mapping.objective).")
 @handle_errors

@@ -8,6 +8,17 @@ its buffer bytes -> the tile is done. With room for two tiles in a (double-buffe
 loader fetches tile ``i + 1`` while tile ``i`` computes. Processes only move tiles and record
 times (:class:`TileLog`); counting and stall attribution happen afterwards
 (:mod:`accelsim.engine.probes`).
+
+**Weight prefetch** (``plan.prefetch``: ``overlap`` schedule, ``mapping.prefetch_weights``): a
+tile that qualifies (:meth:`~accelsim.mapping.schedule.Schedule.prefetch_bytes`) and whose
+dependencies are not yet met splits its reservation. Once it has the *turn* (every tile with a
+lower id holds all its buffers) it reserves its weight bytes and loads its weights (DRAM
+transfer kind ``prefetch``, in bursts behind earlier tiles' transfers); when its dependencies are
+met it reserves and loads the rest as usual. Deadlock freedom is kept: at most one tile
+prefetches at a time (the lowest id not fully reserved); it holds only space that no tile it
+waits for needs (those have lower ids and already hold all theirs, so they finish without asking
+for more), and its full reservation equals its usual one, so the residency-budget argument of
+:meth:`accelsim.mapping.deps._Wiring.serialise_holders` still applies once it is ready.
 """
 from __future__ import annotations
 
@@ -16,7 +27,7 @@ from dataclasses import dataclass, field
 
 import simpy
 
-from accelsim.engine.env import BufferPool, Dram, capacities, unit_arrays
+from accelsim.engine.env import PREFETCH_BURST, BufferPool, Dram, capacities, unit_arrays
 from accelsim.errors import LivenessError
 from accelsim.hw.config import HardwareConfig
 from accelsim.mapping.schedule import Schedule
@@ -34,6 +45,8 @@ class TileLog:
     start: list = field(default_factory=list)   # unit acquired, compute starts
     end: list = field(default_factory=list)     # compute done, unit released
     done: list = field(default_factory=list)    # writeback done, buffers freed
+    prefetch: list = field(default_factory=list)  # weight prefetch began (turn granted)
+    prefetched: list = field(default_factory=list)  # prefetched weights arrived
 
 
 class Engine:
@@ -43,7 +56,7 @@ class Engine:
         self.plan, self.hw, self.record = plan, hw, record
         self.env = env = simpy.Environment()
         n = len(plan.tiles)
-        self.log = TileLog(*([UNSET] * n for _ in range(6)))
+        self.log = TileLog(*([UNSET] * n for _ in range(8)))
         self.dram = Dram(env, hw.dram.bandwidth_bytes_per_cycle, hw.dram.latency_cycles)
         self.pool = BufferPool(env, capacities(hw), record)
         self.units = unit_arrays(env, {s.unit for s in plan.stages})
@@ -52,6 +65,11 @@ class Engine:
         self.stage_done = [env.event() for _ in plan.stages]
         self.remaining = [len(s.tiles) for s in plan.stages]
         self.queues = [simpy.Store(env) for _ in plan.stages]
+        self.early = plan.prefetch_bytes()  # weight bytes each tile may prefetch
+        self.full = [False] * n       # tile holds all its buffer bytes (or has none)
+        self.lowest = 0               # lowest tile id not fully reserved
+        self.turns: dict[int, simpy.Event] = {}  # prefetch turn events by tile id
+        self.prefetched_bytes = 0
         for s in plan.stages:
             if not s.tiles:
                 self.stage_done[s.index].succeed()
@@ -63,24 +81,85 @@ class Engine:
     def _loader(self, si: int):
         env, plan, log = self.env, self.plan, self.log
         stage = plan.stages[si]
-        waits = [self.stage_done[a] for a in stage.after if not self.stage_done[a].triggered]
-        if waits:
+        after = [self.stage_done[a] for a in stage.after]
+        waits = [e for e in after if not e.triggered]
+        if waits and not self.early[stage.tiles[0]]:
             yield simpy.AllOf(env, waits)
         for tid in stage.tiles:
             t = plan.tiles[tid]
+            pre: simpy.Process | None = None
+            got: simpy.Event | None = None  # the prefetched weights' reservation
+            sent = got  # the prefetch's channel part done (its data arrives a latency later)
+            if self.early[tid]:
+                evs = [e for e in after + [self.tile_done[d] for d in t.deps]
+                       if not e.triggered]
+                gate = simpy.AllOf(env, evs) if evs else None
+                if gate is not None:
+                    turn = self._turn(tid)
+                    if not turn.triggered:
+                        yield simpy.AnyOf(env, [gate, turn])
+                    if not gate.triggered:
+                        got, sent = env.event(), env.event()
+                        pre = env.process(self._prefetch(tid, got, sent))
+                waits = [e for e in after if not e.triggered]
+                if waits:
+                    yield simpy.AllOf(env, waits)
             if t.deps:
                 evs = [self.tile_done[d] for d in t.deps if not self.tile_done[d].triggered]
                 if evs:
                     yield simpy.AllOf(env, evs)
             log.ready[tid] = env.now
-            if t.alloc:
-                yield self.pool.reserve(t.alloc, tid)
-            log.reserved[tid] = env.now
+            alloc = t.alloc
             nbytes = t.dram_read_bytes
+            if pre is not None:
+                alloc = {k: v - t.alloc["weights"] if k == "weights" else v
+                         for k, v in t.alloc.items()}
+                alloc = {k: v for k, v in alloc.items() if v}
+                nbytes -= self.early[tid]
+            if alloc:
+                yield self.pool.reserve(alloc, tid)
+            if got is not None and not got.triggered:
+                yield got  # the weights' reservation, when still waiting
+            self._reserved(tid)
+            log.reserved[tid] = env.now
+            if sent is not None and not sent.triggered:
+                yield sent  # the rest queues behind the prefetch (requests are pipelined)
             if nbytes:
                 yield from self.dram.transfer(nbytes, tid, "load", self.record)
+            if pre is not None and not pre.triggered:
+                yield pre  # the prefetched weights arrive
             log.loaded[tid] = env.now
             yield self.queues[si].put(tid)
+
+    def _prefetch(self, tid: int, got: simpy.Event, sent: simpy.Event):
+        """Reserve tile ``tid``'s weight bytes (then ``got`` succeeds) and load its weights
+        (``sent`` succeeds when they left the channel); its turn has come."""
+        t = self.plan.tiles[tid]
+        self.log.prefetch[tid] = self.env.now
+        yield self.pool.reserve({"weights": t.alloc["weights"]}, tid)
+        got.succeed()
+        yield from self.dram.transfer(self.early[tid], tid, "prefetch", self.record,
+                                      burst=PREFETCH_BURST, sent=sent)
+        self.prefetched_bytes += self.early[tid]
+        self.log.prefetched[tid] = self.env.now
+
+    def _turn(self, tid: int) -> simpy.Event:
+        """An event that succeeds once every tile with a lower id holds all its buffers."""
+        ev = self.env.event()
+        if self.lowest >= tid:
+            ev.succeed()
+        else:
+            self.turns[tid] = ev
+        return ev
+
+    def _reserved(self, tid: int) -> None:
+        self.full[tid] = True
+        n = len(self.full)
+        while self.lowest < n and self.full[self.lowest]:
+            self.lowest += 1
+        ev = self.turns.pop(self.lowest, None)
+        if ev is not None:
+            ev.succeed()
 
     def _computer(self, si: int):
         env, plan, log = self.env, self.plan, self.log
@@ -152,7 +231,8 @@ class Engine:
                 tiles = [d for d in t.deps if not self.tile_done[d].triggered]
                 what = ", ".join([f"stage {x.layer_name}.{x.name}" for x in stages] +
                                  [f"tile {d}" for d in tiles[:5]]) or "its loader"
-                lines.append(f"  {where} waits for dependencies: {what}")
+                held = " (holding its prefetched weights)" if log.prefetch[tid] != UNSET else ""
+                lines.append(f"  {where} waits for dependencies{held}: {what}")
             elif log.reserved[tid] == UNSET:
                 lines.append(f"  {where} waits for buffer space: needs {dict(t.alloc)}, free "
                              f"{ {k: self.pool.free[k] for k in t.alloc} }")

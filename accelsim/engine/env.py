@@ -5,11 +5,14 @@ first (the mapping's tile ids: earlier layers first); ties are served in request
 inputs give the same event order.
 
 * :class:`Dram`: one channel shared by every transfer (weights, inputs, outputs, partial sums,
-  spills). A transfer of ``b`` bytes holds the channel ``ceil(b / bandwidth)`` cycles, then its
-  data arrives ``latency_cycles`` later (requests are pipelined: latency does not hold the channel).
-* :class:`BufferPool`: the four SRAM buffers as byte capacities. A tile reserves all its bytes at
-  once (all-or-nothing, so no tile holds one buffer while waiting for another); waiting requests
-  are granted in priority order, skipping any that do not fit yet (first fit).
+  spills, prefetched weights). A transfer of ``b`` bytes holds the channel ``ceil(b / bandwidth)``
+  cycles, then its data arrives ``latency_cycles`` later (requests are pipelined: latency does not
+  hold the channel); a prefetch holds it in bursts (:data:`PREFETCH_BURST`), queueing again
+  between them.
+* :class:`BufferPool`: the SRAM buffers as byte capacities. A tile reserves all its bytes at
+  once (all-or-nothing, so no tile holds one buffer while waiting for another; the one exception,
+  a prefetching tile, holds its weights while it waits, see :mod:`accelsim.engine.core`);
+  waiting requests are granted in priority order, skipping any that do not fit yet (first fit).
 * unit arrays: one :class:`simpy.PriorityResource` of capacity 1 per unit class: an array serves
   one tile at a time (all its units work on that tile).
 """
@@ -21,6 +24,9 @@ from collections.abc import Generator, Mapping
 import simpy
 
 from accelsim.hw.config import HardwareConfig
+
+#: Channel cycles a prefetch holds the DRAM channel at a time before queueing again.
+PREFETCH_BURST = 64
 
 
 class Dram:
@@ -37,17 +43,28 @@ class Dram:
     def cycles(self, nbytes: int) -> int:
         return math.ceil(nbytes / self.bandwidth)
 
-    def transfer(self, nbytes: int, priority: int, kind: str, record: bool
-                 ) -> Generator[simpy.Event, None, None]:
-        """Move ``nbytes``: queue for the channel, hold it, then wait out the latency."""
-        with self.channel.request(priority=priority) as req:
-            yield req
-            start = self.env.now
-            hold = self.cycles(nbytes)
-            yield self.env.timeout(hold)
-            self.busy_cycles += hold
-            if record:
-                self.transfers.append((int(start), int(start + hold), priority, kind))
+    def transfer(self, nbytes: int, priority: int, kind: str, record: bool, burst: int = 0,
+                 sent: simpy.Event | None = None) -> Generator[simpy.Event, None, None]:
+        """Move ``nbytes``: queue for the channel, hold it, then wait out the latency.
+
+        ``burst`` > 0 (prefetches): hold the channel at most ``burst`` cycles at a time and queue
+        again between bursts, so that transfers of lower priority values (earlier tiles) are not
+        held up for the whole transfer; the channel cycles are the same
+        (``ceil(nbytes / bandwidth)`` in total). ``sent`` succeeds when the channel part is done
+        (the data still arrives ``latency`` later)."""
+        left = self.cycles(nbytes)
+        while left > 0:
+            with self.channel.request(priority=priority) as req:
+                yield req
+                start = self.env.now
+                hold = min(left, burst) if burst > 0 else left
+                yield self.env.timeout(hold)
+                left -= hold
+                self.busy_cycles += hold
+                if record:
+                    self.transfers.append((int(start), int(start + hold), priority, kind))
+        if sent is not None:
+            sent.succeed()
         if self.latency:
             yield self.env.timeout(self.latency)
 

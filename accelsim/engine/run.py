@@ -27,6 +27,9 @@ def simulate_plan(plan: Schedule, hw: HardwareConfig, *,
     meta = {**plan.meta, "accelsim_version": __version__, "tiles": len(plan.tiles),
             "dram_busy_cycles": eng.dram.busy_cycles,
             "buffer_peak_bytes": dict(eng.pool.peak)}
+    if plan.prefetch:
+        meta["prefetched_tiles"] = sum(1 for t in log.prefetched if t >= 0)
+        meta["prefetched_bytes"] = eng.prefetched_bytes
     result = Result(engine=Model.DES, schedule=plan.policy, workload=plan.workload, hw=plan.hw,
                     zero_skip=plan.zero_skip, cycles=int(max(cycles, 0)), clock_mhz=hw.clock_mhz,
                     layers=tuple(records), meta=meta)

@@ -2,8 +2,9 @@
 
 The process name says what ran (workload, config, MAC array shape, schedule); one track
 (``tid``) per unit array and one for the DRAM channel; one complete (``"X"``) slice
-per tile (named ``layer.stage``) on its unit and per DRAM transfer; counter (``"C"``) tracks of
-the bytes in use in each SRAM buffer. Timestamps are microseconds at the config's clock
+per tile (named ``layer.stage``) on its unit and per DRAM transfer (named ``load``, ``store`` or
+``prefetch``: weights loaded ahead of the tile's dependencies, in bursts); counter (``"C"``)
+tracks of the bytes in use in each SRAM buffer. Timestamps are microseconds at the config's clock
 (``cycle / clock_mhz``); every slice carries its cycle numbers in ``args``.
 """
 from __future__ import annotations
@@ -38,11 +39,15 @@ def trace_events(engine: Engine) -> dict:
                        "dur": (b - a) / mhz,
                        "args": {"tile": tid, "start_cycle": a, "end_cycle": b, "ops": t.ops,
                                 "compute_cycles": t.compute_cycles, "m": list(t.m),
-                                "n": list(t.n), "k": list(t.k)}})
+                                "n": list(t.n), "k": list(t.k),
+                                **({"weights_prefetched_cycle": log.prefetched[tid]}
+                                   if log.prefetched[tid] >= 0 else {})}})
     for a, b, tile, kind in engine.dram.transfers:
+        s = plan.stages[plan.tiles[tile].stage]
         ev.append({"ph": "X", "pid": 1, "tid": dram_tid, "name": kind, "cat": "dram",
                    "ts": a / mhz, "dur": (b - a) / mhz,
-                   "args": {"tile": tile, "start_cycle": a, "end_cycle": b}})
+                   "args": {"tile": tile, "stage": f"{s.layer_name}.{s.name}",
+                            "start_cycle": a, "end_cycle": b}})
     for when, buf, used in engine.pool.levels:
         ev.append({"ph": "C", "pid": 1, "name": f"sram {buf} bytes", "ts": when / mhz,
                    "args": {"bytes": used}})

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from accelsim.choices import MemoryPolicy, Objective
+from accelsim.choices import MappingObjective, MemoryPolicy
 
 _N = TypeVar("_N")
 
@@ -260,11 +260,14 @@ class MappingPolicy:
     ``objective`` ``throughput`` (cycles), ``energy`` or ``edp``; where activations live between
     layers (``memory``, :class:`~accelsim.choices.MemoryPolicy`) and which buffer holds the
     resident ones (``activation_buffer``: ``outputs``, or the optional ``activations`` global
-    buffer). The command line's ``--objective`` and ``--memory`` override them for one run."""
+    buffer). The command line's ``--objective`` and ``--memory`` override them for one run.
+    ``prefetch_weights``: under the ``overlap`` schedule, a tile may load its weights before its
+    input dependencies are met (docs/engine.md, section 6); ``sequential`` never prefetches."""
 
-    objective: Objective = Objective.THROUGHPUT
+    objective: MappingObjective = MappingObjective.THROUGHPUT
     memory: MemoryPolicy = MemoryPolicy.ROUNDTRIP
     activation_buffer: str = "outputs"
+    prefetch_weights: bool = True
 
 
 @dataclass(frozen=True)

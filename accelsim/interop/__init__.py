@@ -13,6 +13,7 @@ from accelsim.interop.scalesim import (
 from accelsim.interop.scalesim_report import (
     ScaleSimRow,
     dumps_golden,
+    is_compute_cycles,
     load_golden,
     os_compute_cycles,
     per_topology_row,
@@ -22,7 +23,7 @@ from accelsim.interop.scalesim_report import (
 
 __all__ = [
     "COLUMNS", "DEPTHWISE_MODES", "HEADER", "ScaleSimRow", "dumps_golden", "export_scalesim",
-    "export_topology", "import_scalesim", "import_topology", "load_golden", "os_compute_cycles",
-    "parse_topology", "per_topology_row", "read_compute_report", "scalesim_out",
-    "ws_compute_cycles",
+    "export_topology", "import_scalesim", "import_topology", "is_compute_cycles", "load_golden",
+    "os_compute_cycles", "parse_topology", "per_topology_row", "read_compute_report",
+    "scalesim_out", "ws_compute_cycles",
 ]

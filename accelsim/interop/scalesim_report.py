@@ -1,4 +1,4 @@
-"""SCALE-Sim's outputs: COMPUTE_REPORT.csv, its WS and OS compute-cycle formulas, and goldens.
+"""SCALE-Sim's outputs: COMPUTE_REPORT.csv, its WS, OS and IS compute-cycle formulas, goldens.
 
 SCALE-Sim 3.0.0 writes one ``COMPUTE_REPORT.csv`` row per *simulated* layer, in topology order,
 keyed only by ``LayerID``; a ``DP`` row of the topology is simulated as one layer per channel.
@@ -116,6 +116,22 @@ def os_compute_cycles(sr: int, sc: int, t: int, rows: int, cols: int) -> int:
     """
     folds = math.ceil(sr / rows) * math.ceil(sc / cols)
     return folds * (t + rows + cols - 2) - 1
+
+
+def is_compute_cycles(sr: int, sc: int, t: int, rows: int, cols: int) -> int:
+    """SCALE-Sim 3.0.0's IS compute cycles for one simulated layer (closed form of its demand
+    matrices, ``compute/systolic_compute_is.py``).
+
+    ``sr`` = filter terms R*S*C (mapped on array rows), ``sc`` = OFMAP pixels (the input windows
+    held stationary, one per column), ``t`` = filters (streamed in time). Each of
+    ``ceil(sr/rows) * ceil(sc/cols)`` folds takes ``rows`` cycles to load the inputs, ``t``
+    cycles to stream the filters, ``rows - 1`` of skew and ``cols - 1`` to drain (the IFMAP
+    demand of a fold is ``rows`` load rows plus ``rows + cols + t - 2``): ``t + 2*rows + cols
+    - 2``, as WS with filters and pixels swapped; the memory model counts one cycle less over
+    the whole layer (the last cycle index, not a count).
+    """
+    folds = math.ceil(sr / rows) * math.ceil(sc / cols)
+    return folds * (t + 2 * rows + cols - 2) - 1
 
 
 # -- golden files --------------------------------------------------------------------------------

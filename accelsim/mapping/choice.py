@@ -5,7 +5,8 @@ depthwise mapping), every combination for the layer's systolic stages is mapped 
 exactly as it would run (memory policy, tiling, each tile's traffic), and the one that
 minimises the objective wins: ``throughput`` (the layer's cycle bound: the busiest unit array's
 occupancy or the DRAM transfer time, whichever is longer), ``energy`` (SRAM, DRAM and leakage;
-the operations cost the same whatever the layout) or ``edp``. Ties go to the layout whose
+the operations cost the same whatever the layout), ``edp`` or ``dram`` (bytes moved to and
+from DRAM; ties to fewer cycles, then less energy). Ties go to the layout whose
 arrays and DRAM channel are busy for less time in total (less to overlap, less contention),
 then to the other criterion, then to the array's own dataflow. Layers that repeat a shape
 reuse the decision. Under ``throughput`` the layouts are costed cheapest compute first and the
@@ -18,8 +19,9 @@ import functools
 import itertools
 import math
 from collections.abc import Sequence
+from dataclasses import replace
 
-from accelsim.choices import Objective
+from accelsim.choices import MappingObjective
 from accelsim.errors import CompatibilityError
 from accelsim.hw.config import HardwareConfig, MacArray
 from accelsim.hw.rules import leakage_uw
@@ -30,15 +32,18 @@ from accelsim.mapping.residency import Residency
 from accelsim.mapping.tiler import LayerTiler
 from accelsim.mapping.tiles import stage_tiles
 from accelsim.mapping.units import SystolicMapping, mappings, systolic_cycles
+from accelsim.workload.schema import Stage
 
 
 class MappingChooser:
     """Chooses the systolic mapping of every layer's systolic stages (see module docstring)."""
 
-    def __init__(self, hw: HardwareConfig, zero_skip: bool, source: str, objective: Objective):
+    def __init__(self, hw: HardwareConfig, zero_skip: bool, source: str,
+                 objective: MappingObjective):
         self.hw, self.zero_skip, self.source, self.objective = hw, zero_skip, source, objective
         self._cache: dict[tuple, tuple[SystolicMapping, ...]] = {}
         self._kept: dict[tuple, dict[int, StageTiling]] = {}
+        self._tiled: dict[tuple, dict[int, StageTiling]] = {}
         self._view, self._res = hw, NO_RESIDENCY
         self.leak_pj_per_cycle = leakage_uw(hw) * 1e-6 * hw.cycle_s * 1e12
 
@@ -58,7 +63,7 @@ class MappingChooser:
         options = [mappings(mac, s.stage.groups, s.stage.n) for s in systolic]
         combos = list(itertools.product(*options))
         if len(combos) > 1:
-            key = (_signature(group), residency, self._view.buffers)
+            key = (_signature(group, self.zero_skip), residency, self._view.buffers)
             if key not in self._cache:
                 self._cache[key] = self._best(group, systolic, combos)
             combo = self._cache[key]
@@ -70,7 +75,7 @@ class MappingChooser:
               combos: list[tuple[SystolicMapping, ...]]) -> tuple[SystolicMapping, ...]:
         order = {c: i for i, c in enumerate(combos)}
         best, best_score = combos[0], (math.inf, math.inf, math.inf, math.inf)
-        prune = self.objective is Objective.THROUGHPUT
+        prune = self.objective is MappingObjective.THROUGHPUT
         if prune:  # cheapest compute first; stop once no layout can beat the best found
             bounds = {c: _compute_bound(systolic, c, self.hw) for c in combos}
             combos = sorted(combos, key=lambda c: bounds[c])
@@ -79,19 +84,21 @@ class MappingChooser:
                 break
             choice = {s.index: m for s, m in zip(systolic, combo)}
             try:
-                cycles, busy, energy = self.cost(group, choice)
+                cycles, busy, energy, dram = self.cost(group, choice)
             except CompatibilityError:  # a buffer too small for this layout's minimal tile
                 continue
-            score = self.objective.score(cycles, energy)
-            tie = energy if self.objective is not Objective.ENERGY else cycles
+            score = self.objective.score(cycles, energy, dram)
+            tie = energy if self.objective is not MappingObjective.ENERGY else cycles
+            if self.objective is MappingObjective.DRAM:
+                busy, tie = cycles, energy
             if (score, busy, tie, order[combo]) < best_score:
                 best, best_score = combo, (score, busy, tie, order[combo])
         return best
 
     def cost(self, group: Sequence[RoutedStage], choice: dict[int, SystolicMapping]
-             ) -> tuple[float, float, float]:
+             ) -> tuple[float, float, float, float]:
         """(cycle bound, busy cycles of the arrays and the DRAM channel summed, memory and
-        leakage energy in pJ) of one layer under ``choice``."""
+        leakage energy in pJ, DRAM bytes moved) of one layer under ``choice``."""
         hw = self._view
         memory = plan_layer_memory(group, hw, choice, self.zero_skip, self._res)
         tilings = LayerTiler(group, memory, hw, self.zero_skip, self.source, choice).run()
@@ -112,7 +119,8 @@ class MappingChooser:
         transfer = math.ceil(dram / hw.dram.bandwidth_bytes_per_cycle)
         cycles = max(max(occupancy.values(), default=0), transfer)
         busy = sum(occupancy.values()) + transfer
-        return float(cycles), float(busy), energy + self.leak_pj_per_cycle * cycles
+        return (float(cycles), float(busy), energy + self.leak_pj_per_cycle * cycles,
+                float(dram))
 
 
     def tilings(self, group: Sequence[RoutedStage], choice: dict[int, SystolicMapping]
@@ -120,10 +128,19 @@ class MappingChooser:
         """The layer's tiling under ``choice``: the one costed while choosing it (when it was
         costed for this very layer), else tiled now."""
         got = self._kept.get(_key(group, choice))
-        if got is not None:
-            return got
-        memory = plan_layer_memory(group, self._view, choice, self.zero_skip, self._res)
-        return LayerTiler(group, memory, self._view, self.zero_skip, self.source, choice).run()
+        if got is None:  # a layer identical to an earlier one (same stages, edges, residency
+            base = group[0].index  # and buffers) is tiled the same way: reuse its tiling
+            same = (_signature(group, self.zero_skip), self._res, self._view.buffers,
+                    tuple(sorted((i - base, m) for i, m in choice.items())))
+            rel = self._tiled.get(same)
+            if rel is None:
+                memory = plan_layer_memory(group, self._view, choice, self.zero_skip, self._res)
+                got = LayerTiler(group, memory, self._view, self.zero_skip, self.source,
+                                 choice).run()
+                self._tiled[same] = {i - base: t for i, t in got.items()}
+            else:
+                got = {base + i: t for i, t in rel.items()}
+        return got
 
 
 def _key(group: Sequence[RoutedStage], choice: dict[int, SystolicMapping]) -> tuple:
@@ -145,9 +162,15 @@ def _systolic_cycles(m: int, n: int, k: int, groups: int, mac: MacArray,
     return systolic_cycles(m, n, k, groups, mac, mapping)
 
 
-def _signature(group: Sequence[RoutedStage]) -> tuple:
-    """What a layer's choice depends on: its stages and their edges (relative indices)."""
+def _signature(group: Sequence[RoutedStage], zero_skip: bool) -> tuple:
+    """What a layer's choice depends on: its stages and their edges (relative indices); the
+    non-zero counts only when zeros are skipped (the dense work is the same otherwise)."""
     base = group[0].index
-    return tuple((s.stage, s.unit, s.op_key, s.timing, s.fused,
+
+    def stage(st: Stage) -> Stage:
+        return st if zero_skip else replace(st, ops_nonzero=0, ops_nonzero_per_channel=())
+
+    return tuple((stage(s.stage), s.unit, s.op_key, s.timing,
+                  tuple(stage(f) for f in s.fused),
                   None if s.producer is None else s.producer - base,
                   tuple(c - base for c in s.consumers)) for s in group)

@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from accelsim import __version__
-from accelsim.choices import MemoryPolicy, Objective, SchedulePolicy
+from accelsim.choices import MappingObjective, MemoryPolicy, SchedulePolicy
 from accelsim.errors import CompatibilityError, Problem
 from accelsim.hw.config import HardwareConfig
 from accelsim.hw.load import hwconfig_hash
@@ -45,7 +45,7 @@ from accelsim.workload.schema import Workload
 
 def map_workload(wl: Workload, hw: HardwareConfig,
                  schedule: SchedulePolicy | str = SchedulePolicy.SEQUENTIAL,
-                 zero_skip: bool = False, objective: Objective | str | None = None,
+                 zero_skip: bool = False, objective: MappingObjective | str | None = None,
                  memory: MemoryPolicy | str | None = None) -> Schedule:
     """Map ``wl`` onto ``hw``.
 
@@ -58,7 +58,7 @@ def map_workload(wl: Workload, hw: HardwareConfig,
     and :class:`~accelsim.errors.CompatibilityError` when a stage needs a unit class the config
     has none of, a buffer cannot hold one minimal tile, or a bandwidth is not positive."""
     policy = SchedulePolicy.parse(schedule, "schedule")
-    goal = Objective.parse(objective, "objective") if objective is not None else \
+    goal = MappingObjective.parse(objective, "objective") if objective is not None else \
         hw.mapping.objective
     keep = MemoryPolicy.parse(memory, "memory") if memory is not None else hw.mapping.memory
     source = f"{wl.name} on {hw.name}"
@@ -91,7 +91,8 @@ def map_workload(wl: Workload, hw: HardwareConfig,
     if index:
         meta["weight_index_bytes"] = index
     return Schedule(wl.name, hw.name, policy, zero_skip, tuple(la.name for la in wl.layers),
-                    tuple(plans), tuple(final), meta)
+                    tuple(plans), tuple(final), meta,
+                    prefetch=policy is SchedulePolicy.OVERLAP and hw.mapping.prefetch_weights)
 
 
 def _tile_layers(wl: Workload, hw: HardwareConfig, layers: Sequence[Sequence[RoutedStage]],

@@ -92,7 +92,9 @@ class Schedule:
     """A mapped workload: stages and tiles in priority order (lower tile id = served first).
 
     ``policy``: how layers follow each other; ``layers``: layer names in workload order;
-    ``hw``/``workload``: names; ``meta``: workload and config hashes."""
+    ``hw``/``workload``: names; ``meta``: workload and config hashes; ``prefetch``: tiles may
+    load their weights before their dependencies are met (:meth:`prefetch_bytes`; only under
+    ``overlap``, when the config's ``mapping.prefetch_weights`` allows it)."""
 
     workload: str
     hw: str
@@ -102,6 +104,32 @@ class Schedule:
     stages: tuple[StagePlan, ...]
     tiles: tuple[Tile, ...]
     meta: Mapping[str, object] = field(default_factory=dict)
+    prefetch: bool = False
+
+    def prefetch_bytes(self) -> list[int]:
+        """Per tile id, the DRAM weight bytes it may load ahead of its dependencies (0: none).
+
+        A tile qualifies when the plan prefetches, it is the first tile of its stage and waits
+        for an earlier layer (its stage's ``after`` stages or its ``deps``: the next layer's
+        first tiles), it loads weights from DRAM into the weights buffer (``dram_read['weights']``
+        with ``alloc['weights']``), and every tile it waits for has a lower id: the engine lets it
+        prefetch only once every lower id holds its buffers, so it never holds space that a tile
+        it waits for still needs (docs/engine.md, section 6)."""
+        out = [0] * len(self.tiles)
+        if not self.prefetch:
+            return out
+        layer_of = {t: s.layer for s in self.stages for t in s.tiles}
+        for s in self.stages:
+            if not s.tiles:
+                continue
+            t = self.tiles[s.tiles[0]]
+            w = t.dram_read.get("weights", 0)
+            if not (w and t.alloc.get("weights", 0)):
+                continue
+            waits = [u for a in s.after for u in self.stages[a].tiles] + list(t.deps)
+            if all(u < t.id for u in waits) and any(layer_of[u] < s.layer for u in waits):
+                out[t.id] = w
+        return out
 
     def stage_of(self, tile: Tile) -> StagePlan:
         return self.stages[tile.stage]

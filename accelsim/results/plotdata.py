@@ -31,12 +31,17 @@ STATE_COLORS = {"busy": "#1a9850", "dram": "#d73027", "buffer": "#fdae61",
                 "unattributed": "#bababa", "unused": "#ffffff"}
 #: Energy components (results.energy.price): blues for arithmetic, browns for memories.
 ENERGY_COLORS = {"mac": "#08306b", "add": "#4292c6", "mul": "#9ecae1", "xnor": "#c6dbef",
+                 "mac_operands": "#2171b5", "add_operands": "#6baed6",
                  "sram_weights": "#8c510a", "sram_inputs": "#bf812d", "sram_outputs": "#dfc27d",
-                 "sram_hidden": "#f6e8c3", "dram": "#3f007d", "leakage": "#737373"}
+                 "sram_hidden": "#f6e8c3", "sram_activations": "#543005", "sram": "#bf812d",
+                 "dram": "#3f007d", "leakage": "#737373"}
 ENERGY_LABELS = {"mac": "MAC units", "add": "adders", "mul": "multipliers",
+                 "xnor": "binary lanes", "mac_operands": "MAC operands",
+                 "add_operands": "adder operands",
                  "sram_weights": "SRAM weights", "sram_inputs": "SRAM inputs",
-                 "sram_outputs": "SRAM outputs", "sram_hidden": "SRAM hidden", "dram": "DRAM",
-                 "leakage": "leakage"}
+                 "sram_outputs": "SRAM outputs", "sram_hidden": "SRAM hidden",
+                 "sram_activations": "SRAM activations", "sram": "SRAM (all buffers)",
+                 "dram": "DRAM", "leakage": "leakage"}
 #: Stage roles on a timeline (workload-format.md) and the DRAM channel's transfers.
 ROLE_COLORS = {"conv": "#1f77b4", "depthwise": "#17becf", "wb": "#ff7f0e", "a_mul": "#d62728",
                "wc": "#9467bd", "bias": "#8c564b", "eltwise": "#bcbd22", "xnor": "#2ca02c",

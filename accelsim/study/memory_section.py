@@ -21,6 +21,8 @@ from accelsim.choices import MemoryPolicy
 from accelsim.errors import InputError, Problem
 from accelsim.hw.config import HardwareConfig
 from accelsim.hw.rules import mac_only
+from accelsim.results.plot import energy_bars_figure, save
+from accelsim.results.plotdata import series_styles
 from accelsim.results.text import markdown
 from accelsim.workload.schema import Workload
 
@@ -78,9 +80,14 @@ def memory_section(out: Path, wls: Sequence[Workload], splits: Mapping[str, Hard
                 row[f"{c}_uj"] = float(r[f"energy_{c}_pj"]) / 1e6
             row["dram_share"] = float(r["energy_dram_pj"]) / float(r["energy_pj"])
             rows.append(row)
-    files = [out / "memory.csv", out / "memory.md"]
+    files = [out / "memory.csv", out / "memory.md", out / "memory.png"]
     pd.DataFrame(rows).to_csv(files[0], index=False, lineterminator="\n")
     files[1].write_text(memory_markdown(rows, real) + "\n", encoding="utf-8")
+    labels = series_styles(r["workload"] for r in rows)
+    bars = [(f"mapping.memory: {r['policy']}", labels[r["workload"]].label,
+             {c: r[f"{c}_uj"] for c in COMPONENTS}) for r in rows]
+    save(energy_bars_figure(bars, title=f"Energy by component on {real.name} (DES, "
+                            "sequential; each workload on its own split)"), files[2])
     return MemorySection(tuple(rows), tuple(files))
 
 

@@ -16,12 +16,14 @@ and Chrome trace events (``{"name", "ph": "X", "ts", "dur", "pid", "tid"}``). Wh
 * :func:`layers_figure` — per layer and unit array, the layer's cycles split into computing and
   waiting by cause (every bar is the layer's cycles), and energy by component;
 * :func:`gantt_figure` — a Gantt chart of a timeline, one lane per (pid, tid), layer starts
-  marked.
+  marked;
+* :func:`energy_bars_figure` — energy by component of several runs, stacked bars, one panel per
+  group (the report's memory-policy figure).
 """
 from __future__ import annotations
 
 from accelsim.results.plot.base import FORMATS, save
-from accelsim.results.plot.runs import gantt_figure, layers_figure
+from accelsim.results.plot.runs import energy_bars_figure, gantt_figure, layers_figure
 from accelsim.results.plot.sweeps import (
     FLAT_ENERGY_NOTE,
     FRONT_LABEL,
@@ -32,4 +34,5 @@ from accelsim.results.plot.sweeps import (
 )
 
 __all__ = ["FLAT_ENERGY_NOTE", "FORMATS", "FRONT_LABEL", "OPTIMUM_LABEL", "PUBLISHED_LABEL",
-           "fraction_figure", "gantt_figure", "layers_figure", "pareto_figure", "save"]
+           "energy_bars_figure", "fraction_figure", "gantt_figure", "layers_figure",
+           "pareto_figure", "save"]

@@ -1,9 +1,9 @@
-"""Figures of one run: :func:`layers_figure` (per layer and unit array) and
-:func:`gantt_figure` (a timeline)."""
+"""Figures of runs: :func:`layers_figure` (per layer and unit array), :func:`gantt_figure` (a
+timeline) and :func:`energy_bars_figure` (energy by component of several runs)."""
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from accelsim.errors import InputError, Problem
@@ -178,3 +178,43 @@ def _category(event: Mapping) -> str:
     return (str(event.get("name", "?")).split() or ["?"])[0].split(":")[0]
 
 
+
+
+def energy_bars_figure(bars: Sequence[tuple[str, str, Mapping[str, float]]], *,
+                       title: str = "", ylabel: str = "energy per inference (µJ)") -> Figure:
+    """Stacked bars of energy by component: ``bars`` are ``(group, label, {component: µJ})``,
+    drawn in order, one panel per group (the panels share the y axis so their bars compare).
+    Raises :class:`InputError` when there is nothing to draw."""
+    if not bars:
+        raise InputError(Problem("figure", "bars", "nothing to draw"))
+    groups: list[str] = []
+    for g, _, _ in bars:
+        if g not in groups:
+            groups.append(g)
+    comps: list[str] = []
+    for _, _, parts in bars:
+        comps += [c for c, v in parts.items() if v and c not in comps]
+    comps.sort(key=lambda c: (list(ENERGY_COLORS).index(c) if c in ENERGY_COLORS else 99, c))
+    per = max(sum(1 for g2, _, _ in bars if g2 == g) for g in groups)
+    fig = figure(figsize=(max(6.0, 0.55 * per * len(groups) + 2), 4.2))
+    axes = fig.subplots(1, len(groups), sharey=True, squeeze=False)[0]
+    spare = iter(SPARE)
+    colors = {c: ENERGY_COLORS.get(c) or next(spare) for c in comps}
+    for ax, g in zip(axes, groups):
+        mine = [(label, parts) for g2, label, parts in bars if g2 == g]
+        xs = list(range(len(mine)))
+        bottom = [0.0] * len(mine)
+        for c in comps:
+            vals = [float(parts.get(c, 0.0)) for _, parts in mine]
+            ax.bar(xs, vals, bottom=bottom, color=colors[c], width=0.75,
+                   label=ENERGY_LABELS.get(c, c))
+            bottom = [b + v for b, v in zip(bottom, vals)]
+        ax.set_xticks(xs, [label for label, _ in mine], rotation=60, ha="right", fontsize=8)
+        ax.set_title(g, fontsize=10)
+        ax.grid(axis="y", alpha=0.3)
+    axes[0].set_ylabel(ylabel)
+    handles = [patch(colors[c], ENERGY_LABELS.get(c, c)) for c in reversed(comps)]
+    axes[-1].legend(handles=handles, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    if title:
+        fig.suptitle(title, fontsize=11)
+    return fig
