@@ -262,12 +262,16 @@ class MappingPolicy:
     resident ones (``activation_buffer``: ``outputs``, or the optional ``activations`` global
     buffer). The command line's ``--objective`` and ``--memory`` override them for one run.
     ``prefetch_weights``: under the ``overlap`` schedule, a tile may load its weights before its
-    input dependencies are met (docs/engine.md, section 6); ``sequential`` never prefetches."""
+    input dependencies are met (docs/engine.md, section 6); ``sequential`` never prefetches.
+    ``line_buffer``: the input buffer keeps the rows (window columns) a convolution tile shares
+    with the next tile of the same channels, so input halos are loaded once (docs/engine.md,
+    section 3); off, every tile loads its whole receptive field."""
 
     objective: MappingObjective = MappingObjective.THROUGHPUT
     memory: MemoryPolicy = MemoryPolicy.ROUNDTRIP
     activation_buffer: str = "outputs"
     prefetch_weights: bool = True
+    line_buffer: bool = True
 
 
 @dataclass(frozen=True)

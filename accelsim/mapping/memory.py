@@ -281,8 +281,8 @@ def tile_memory(b: Block, mem: StageMemory, kept: defaultdict[int, int],
     sw: dict = defaultdict(int)
     port: dict = defaultdict(int)
 
-    def from_dram(buf: str, resident: bool, total: int, block: int, staged: bool = False
-                  ) -> None:
+    def from_dram(buf: str, resident: bool, total: int, block: int, staged: bool = False,
+                  reused: int = 0) -> None:
         """Load from DRAM into ``buf``: once for the whole stage when ``resident`` (freed after
         its last tile, or by the layer's last stage when staged for several stages), else this
         block's bytes (freed when the tile is done)."""
@@ -293,11 +293,11 @@ def tile_memory(b: Block, mem: StageMemory, kept: defaultdict[int, int],
                 sw[buf] += total
             if last and not staged:
                 free[buf] += total
-        elif block:
-            dr[buf] += block
+        elif block:  # (``reused``: still in the line buffer from the previous tile)
+            dr[buf] += block - reused
             alloc[buf] += block
             free[buf] += block
-            sw[buf] += block
+            sw[buf] += block - reused
 
     # weights
     from_dram("weights", mem.resident_w, mem.weights_total, b.w)
@@ -306,9 +306,11 @@ def tile_memory(b: Block, mem: StageMemory, kept: defaultdict[int, int],
 
     # inputs
     src_buf = mem.in_buf
-    if mem.source == RES:  # the layer's input, kept in the activation buffer
-        sr[mem.act_buf] += b.inp_reads
-        port[mem.act_buf] += b.inp_reads
+    if mem.source == RES:  # the layer's input, kept in the activation buffer (the part still
+        sr[mem.act_buf] += b.inp_reads - b.reused  # in the line buffer is read there)
+        sr["inputs"] += b.reused
+        port[mem.act_buf] += b.inp_reads - b.reused
+        port["inputs"] += b.reused
     elif mem.source == DRAM and mem.input_kept:  # part kept on chip (residual add), part DRAM
         total = mem.inputs_total
         on_chip = b.inp_reads * mem.input_kept // total if total else 0
@@ -325,7 +327,7 @@ def tile_memory(b: Block, mem: StageMemory, kept: defaultdict[int, int],
         src_buf = "inputs"
         if mem.input_staged != "reads":
             from_dram("inputs", mem.resident_in, mem.inputs_total, b.inp,
-                      bool(mem.input_staged))
+                      bool(mem.input_staged), b.reused)
     elif mem.source == SPILL:
         src_buf = "inputs"
         dr["spill"] += b.inp

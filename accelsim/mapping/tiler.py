@@ -22,6 +22,7 @@ from accelsim.mapping.tiling import (
     chunk_limit,
     chunked_blocks,
     even_grid,
+    line_buffer,
     systolic_blocks,
 )
 from accelsim.mapping.units import SystolicMapping
@@ -137,6 +138,11 @@ class LayerTiler:
                 raise self._too_small(exc, s) from None
         for comp in comps:
             self._grid(comp)
+        if self.hw.mapping.line_buffer:
+            for s in self.group:
+                sl = slices_of(s, mem[s.index], self.zero_skip, self.hw)
+                self.blocks[s.index] = line_buffer(s.stage, sl, self.blocks[s.index],
+                                                   self.mappings.get(s.index))
         return {s.index: StageTiling(mem[s.index], self.comp.get(s.index, -1),
                                      tuple(self.blocks[s.index])) for s in self.group}
 

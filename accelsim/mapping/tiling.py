@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from accelsim.hw.config import HardwareConfig
 from accelsim.mapping.build import TimingModel, timing_model
@@ -195,7 +195,9 @@ class Block:
     ``inp_reads``: input bytes streamed into the unit (re-reads of a slice counted);
     ``finished``: output elements completed in the block (all their terms summed);
     ``halo``: bytes of ``inp`` beyond the block's proportional share of the input (the rows its
-    receptive fields share with neighbouring blocks; also counted in ``inp_reads``).
+    receptive fields share with neighbouring blocks; also counted in ``inp_reads``);
+    ``reused``: bytes of ``inp`` still on chip in the line buffer from the previous block of the
+    same channel and term slice (:func:`line_buffer`), not loaded again.
     """
 
     m0: int
@@ -219,6 +221,35 @@ class Block:
     cont: bool = False
     chunked: bool = False
     halo: int = 0
+    reused: int = 0
+
+
+def line_buffer(st: Stage, sl: Slices, blocks: Sequence[Block],
+                mapping: SystolicMapping | None = None) -> list[Block]:
+    """``blocks`` with the input a line buffer keeps between them: a block that continues the
+    positions of the previous block of its channel and term slice (``m0`` is that block's
+    ``m1``) finds the rows (or, within one output row, the window columns) the two footprints
+    share still on chip, ``reused = inp(A) + inp(B) - inp(A and B together)``; without a halo
+    (windows no larger than the stride) nothing is shared. The blocks' loads then add up to the
+    input plus the halo that no line buffer bridges (slices revisited out of order)."""
+    if sl.halo is None:
+        return list(blocks)
+    order = _ORDER[mapping] if mapping is not None else "nmk"
+    last: dict[tuple[int, int, int, int], Block] = {}
+    out = []
+    for b in blocks:
+        key = (b.n0, b.n1, b.k0, b.k1)
+        a = last.get(key)
+        if a is not None and a.m1 == b.m0 and b.inp:
+            both = _in(st, sl, a.m0, b.m1, b.n0, b.n1, b.k0, b.k1, order)
+            own_a = _in(st, sl, a.m0, a.m1, b.n0, b.n1, b.k0, b.k1, order)
+            own_b = _in(st, sl, b.m0, b.m1, b.n0, b.n1, b.k0, b.k1, order)
+            reused = max(0, min(own_a + own_b - both, own_b, b.inp))
+            if reused:
+                b = replace(b, reused=reused)
+        last[key] = b
+        out.append(b)
+    return out
 
 
 class TooSmall(Exception):
