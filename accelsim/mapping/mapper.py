@@ -87,6 +87,8 @@ def map_workload(wl: Workload, hw: HardwareConfig,
     meta["input_halo_bytes"] = sum(halo.values())
     if halo:
         meta["input_halo_by_layer"] = halo
+        meta["input_halo_reused_bytes"] = sum(b.reused for t in tilings.values()
+                                              for b in t.blocks)
     index = sum(t.memory.index_bytes for t in tilings.values())
     if index:
         meta["weight_index_bytes"] = index

@@ -93,23 +93,45 @@ class Halo:
             min(self.in_w, max(lo, c1 * s - p + max(self.kernel_w, s)))
         return lo, hi
 
+    def area(self, m0: int, m1: int) -> int:
+        """Input pixels (row x column) the receptive fields of output positions ``[m0, m1)``
+        cover: within one output row its window rows by its window columns; across rows the
+        union of the first row's tail, the whole rows between and the last row's head."""
+        cols = max(1, self.cols)
+        r0, c0 = divmod(m0, cols)
+        r1, c1 = divmod(m1 - 1, cols)
+        if r0 == r1:
+            lo, hi = self._rows(r0, r0)
+            clo, chi = self._cols(c0, c1)
+            return (hi - lo) * (chi - clo)
+        rects = [(*self._rows(r0, r0), *self._cols(c0, cols - 1)),
+                 (*self._rows(r1, r1), *self._cols(0, c1))]
+        if r1 - r0 > 1:
+            rects.append((*self._rows(r0 + 1, r1 - 1), 0, self.in_w))
+        ys = sorted({y for r in rects for y in r[:2]})
+        area = 0
+        for ya, yb in zip(ys, ys[1:]):
+            spans = sorted((xa, xb) for ylo, yhi, xa, xb in rects if ylo <= ya and yb <= yhi)
+            covered, end = 0, -1
+            for xa, xb in spans:
+                if xb > end:
+                    covered += xb - max(xa, end)
+                    end = xb
+            area += (yb - ya) * covered
+        return area
+
     def part(self, total: int, runs: Sequence[tuple[int, int]]) -> int:
         """Bytes of ``total`` (spread evenly over the input's rows and columns) that output
-        position runs ``[m0, m1)`` read. One run within one output row reads its rows' window
-        columns only; anything else reads whole input rows (the union of the runs' rows)."""
+        position runs ``[m0, m1)`` read: one run, its receptive fields' pixels (:meth:`area`);
+        several runs (folds of a systolic block), the union of their whole input rows."""
         runs = [(a, b) for a, b in runs if b > a]
         if not runs:
             return 0
         cols = max(1, self.cols)
         if len(runs) == 1:
             m0, m1 = runs[0]
-            r0, r1 = m0 // cols, (m1 - 1) // cols
-            lo, hi = self._rows(r0, r1)
-            x = share(total, lo, hi, self.in_h)
-            if r0 == r1:
-                clo, chi = self._cols(m0 % cols, (m1 - 1) % cols)
-                x = share(x, clo, chi, self.in_w)
-            return x
+            pixels = self.in_h * self.in_w
+            return total * self.area(m0, m1) // pixels if m1 - m0 < self.rows * cols else total
         spans = sorted(self._rows(a // cols, (b - 1) // cols) for a, b in runs)
         x, cur_lo, cur_hi = 0, spans[0][0], spans[0][1]
         for lo, hi in spans[1:]:
@@ -120,24 +142,20 @@ class Halo:
         return x + share(total, cur_lo, cur_hi, self.in_h)
 
     def worst(self, total: int, step: int) -> int:
-        """Most bytes of ``total`` any run of ``step`` consecutive positions reads."""
+        """Most bytes of ``total`` any run of ``step`` consecutive positions reads: runs that
+        touch the first or last output row, and runs starting in one interior row (the others
+        are translations of these)."""
         cols, rows = max(1, self.cols), max(1, self.rows)
-        worst = 0
-        if step <= cols:  # within one row: a window of rows by ``step`` windows of columns
-            colspan = max(hi - lo for lo, hi in (self._cols(c, c + step - 1)
-                                                 for c in range(cols - step + 1)))
-            for r in range(rows):
-                lo, hi = self._rows(r, r)
-                y = share(total, lo, hi, self.in_h)  # columns: at most the ceiling
-                worst = max(worst, -(-y * colspan // max(1, self.in_w)))
-        d_min = (step - 1) // cols
-        for d in (d_min, d_min + 1):  # across rows: whole input rows
-            if d < 1 or d > rows - 1 or (d == d_min + 1 and step == 1):
-                continue
-            for r in range(rows - d):
-                lo, hi = self._rows(r, r + d)
-                worst = max(worst, share(total, lo, hi, self.in_h))
-        return worst
+        size = rows * cols
+        if step >= size:
+            return total
+        pixels = self.in_h * self.in_w
+        last = size - step  # runs touching the first or the last row (edges read to the
+        starts = set(range(0, min(cols, last + 1)))  # input's border), and one interior row
+        starts.update(range(max(0, last - cols + 1), last + 1))
+        base = min(1, rows - 1) * cols
+        starts.update(range(base, min(base + cols, last + 1)))
+        return max(total * self.area(m, m + step) // pixels for m in starts)
 
     def positions(self, limit: int, total: int, size: int) -> int:
         """Largest run of positions (at most ``size``) whose input bytes fit ``limit`` wherever
