@@ -112,14 +112,10 @@ class MappingObjective(Choice):
     DRAM = "dram"
 
     def score(self, cycles: float, energy_pj: float, dram_bytes: float) -> float:
-        """The quantity to minimise."""
-        if self is MappingObjective.THROUGHPUT:
-            return cycles
-        if self is MappingObjective.ENERGY:
-            return energy_pj
+        """The quantity to minimise (the others as :meth:`Objective.score` scores them)."""
         if self is MappingObjective.DRAM:
             return dram_bytes
-        return cycles * energy_pj
+        return Objective(self.value).score(cycles, energy_pj)
 
 
 class MemoryPolicy(Choice):

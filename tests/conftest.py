@@ -24,3 +24,24 @@ def update_golden(request: pytest.FixtureRequest) -> bool:
 @pytest.fixture(scope="session")
 def root() -> Path:
     return ROOT
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Small tensors: a single intra-op torch thread is much faster on a shared 2-core machine
+    (test modules of the reference model use it: ``pytest.mark.usefixtures``)."""
+    torch = pytest.importorskip("torch")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def tiny_data():
+    """256 training and 96 test digits at 8x8."""
+    from accelsim.reference.data import ImageData, load_data
+
+    d = load_data("digits", 8)
+    return ImageData("digits", 10, d.train_x[:256], d.train_y[:256], d.test_x[:96],
+                     d.test_y[:96])

@@ -22,13 +22,7 @@ from accelsim.reference.models import build_model, input_shape
 from accelsim.reference.spec import ModelSpec
 from accelsim.reference.trace import iter_layers
 
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_sign_is_plus_one_at_zero_with_a_clipped_straight_through_gradient():

@@ -23,14 +23,7 @@ from accelsim.reference.layers import (
 from accelsim.reference.quant import ternarize, ternary_ste
 from accelsim.reference.trace import layer_arrays
 
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Small tensors: a single intra-op thread is much faster on a shared 2-core machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 _floats = st.floats(min_value=-100.0, max_value=100.0, allow_nan=False, width=32)

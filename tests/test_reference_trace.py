@@ -15,14 +15,7 @@ from accelsim.reference.spec import ModelSpec
 from accelsim.reference.trace import iter_layers, layer_arrays, trace
 from accelsim.workload import dumps_workload, loads_workload
 
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Small tensors: a single intra-op thread is much faster on a shared 2-core machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 # -- an independent description of the three networks ---------------------------------------

@@ -17,7 +17,7 @@ from accelsim.reference.spec import ModelSpec
 torch = pytest.importorskip("torch")
 
 from accelsim.reference import checkpoint as ckpt
-from accelsim.reference.data import ImageData, load_data
+from accelsim.reference.data import load_data
 from accelsim.reference.models import build_model
 from accelsim.reference.train import accuracy, distillation_loss, train
 from accelsim.reference.trainform import (
@@ -29,21 +29,7 @@ from accelsim.reference.trainform import (
     to_train_form,
 )
 
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="module")
-def tiny_data() -> ImageData:
-    """256 training and 96 test digits at 8x8."""
-    d = load_data("digits", 8)
-    return ImageData("digits", 10, d.train_x[:256], d.train_y[:256], d.test_x[:96],
-                     d.test_y[:96])
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _config(variant: str, epochs=(2, 1, 1), **kw) -> TrainConfig:

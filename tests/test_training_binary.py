@@ -17,25 +17,11 @@ torch = pytest.importorskip("torch")
 
 from accelsim.reference import checkpoint as ckpt
 from accelsim.reference.binary import FullBinConv2d, WeightBinConv2d
-from accelsim.reference.data import ImageData, load_data
 from accelsim.reference.partition import partition
 from accelsim.reference.train import train
 from accelsim.reference.trained import trace_checkpoint
 
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="module")
-def tiny_data() -> ImageData:
-    d = load_data("digits", 8)
-    return ImageData("digits", 10, d.train_x[:256], d.train_y[:256], d.test_x[:96],
-                     d.test_y[:96])
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _config(variant: str, epochs: int = 3, **kw) -> TrainConfig:

@@ -25,12 +25,7 @@ NAMES = ("resnet20_0.5_16px_baseline_digits", "resnet20_0.5_16px_twn_digits",
          "resnet20_0.5_16px_strassen_r1_digits", "resnet20_0.5_16px_hybrid_a0.5_r1_digits")
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_one_trained_workload_per_variant_is_bundled_with_a_small_checkpoint():

@@ -197,22 +197,15 @@ class _Wiring:
         so much that neither finds room for a working tile."""
         holders: list[tuple[dict[str, int], list[int], list[int]]] = []
         for _, group in sorted(self.by_layer.items()):
-            held = {"weights": 0, "inputs": 0}
-            loads = []
-            for s in group:
-                mem = self.tilings[s.index].memory
-                if not self.ids[s.index]:
-                    continue
-                if mem.resident_w:
-                    held["weights"] += mem.weights_total
-                if mem.resident_in:
-                    held["inputs"] += mem.inputs_total - mem.input_kept
-                if mem.resident_w or mem.resident_in:
-                    loads.append(self.ids[s.index][0])
-            if loads:  # the whole layer waits: its streaming stages would fill shared buffers
-                loads = [self.ids[s.index][0] for s in group if self.ids[s.index]]
-                releases = [self.ids[s.index][-1] for s in group if self.ids[s.index]]
-                holders.append((held, loads, releases))
+            tiled = [s for s in group if self.ids[s.index]]
+            mems = [self.tilings[s.index].memory for s in tiled]
+            if not any(m.resident_w or m.resident_in for m in mems):
+                continue
+            held = {"weights": sum(m.weights_total for m in mems if m.resident_w),
+                    "inputs": sum(m.inputs_total - m.input_kept for m in mems if m.resident_in)}
+            # the whole layer waits: its streaming stages would fill shared buffers
+            holders.append((held, [self.ids[s.index][0] for s in tiled],
+                            [self.ids[s.index][-1] for s in tiled]))
         start: list[int] = []
         for q, (held, loads, _) in enumerate(holders):
             total = dict(held)

@@ -68,7 +68,7 @@ def plan_residency(wl: Workload, producers: Sequence[Sequence[int]], hw: Hardwar
     if policy is MemoryPolicy.ROUNDTRIP or n == 0:
         return (NONE,) * n
     act_name = hw.mapping.activation_buffer
-    act = dict(hw.buffers.items())[act_name]
+    act: Sram = getattr(hw.buffers, act_name)
     cap = act.size_bytes - (act.tile_bytes if act_name == "outputs" else 0)
     readers: list[list[int]] = [[] for _ in range(n)]
     for li, prods in enumerate(producers):

@@ -75,7 +75,7 @@ def partial_sets(s: RoutedStage, blocks: Sequence[Block], hw: HardwareConfig
     partial set fits a tile."""
     if s.timing is not TimingModel.SYSTOLIC:
         return {}
-    tile = dict(hw.buffers.items())["outputs"].tile_bytes
+    tile = hw.buffers.outputs.tile_bytes
     split = {b.cfold for b in blocks if not (b.kfirst and b.klast)}
     split -= {b.cfold for b in blocks if b.chunked}
     out = {}

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from accelsim.choices import MemoryPolicy
 from accelsim.errors import InputError, Problem
-from accelsim.hw.config import HardwareConfig
+from accelsim.hw.config import HardwareConfig, Sram
 from accelsim.hw.rules import mac_only
 from accelsim.results.plot import energy_bars_figure, save
 from accelsim.results.plotdata import series_styles
@@ -101,7 +101,7 @@ def memory_markdown(rows: Sequence[dict], real: HardwareConfig) -> str:
              r["throughput"], r["energy_uj"], r["energy"],
              *(r[f"{c}_uj"] for c in COMPONENTS), f"{100 * r['dram_share']:.0f}%"]
             for r in rows]
-    act = _buffer_note(real)
+    act = _activation_note(real)
     caption = (
         f"Memory policies on `{real.name}` (discrete-event engine, sequential schedule, each "
         f"workload on its own unit split). *roundtrip*: every layer output is written to DRAM "
@@ -114,8 +114,9 @@ def memory_markdown(rows: Sequence[dict], real: HardwareConfig) -> str:
     return markdown(_HEAD, body, 2) + "\n\n" + caption
 
 
-def _buffer_note(hw: HardwareConfig) -> str:
+def _activation_note(hw: HardwareConfig) -> str:
+    """The buffer that keeps activations under ``resident``, for a caption."""
     name = hw.mapping.activation_buffer
-    sram = dict(hw.buffers.items())[name]
+    sram: Sram = getattr(hw.buffers, name)
     return (f"`buffers.{name}`, {sram.size_kib:g} KiB, "
             f"{sram.read_energy_pj_per_byte:g} pJ/B read")

@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from accelsim.analytic.allocation import allocate
-from accelsim.choices import Model, SchedulePolicy
+from accelsim.choices import MemoryPolicy, Model, SchedulePolicy
 from accelsim.counts import Convention
 from accelsim.dse.allocate import drop_idle_units
 from accelsim.dse.points import Inputs, Point, make_point
@@ -304,12 +304,11 @@ _HEAD_45 = ["workload", "MACs", "adders", "multipliers", "MAC array (rows x cols
 
 def _activations(hw: HardwareConfig) -> str:
     """How the config keeps activations between layers, for a caption."""
-    if hw.mapping.memory.value == "roundtrip":
+    if hw.mapping.memory is MemoryPolicy.ROUNDTRIP:
         return "every layer output through DRAM, "
     name = hw.mapping.activation_buffer
-    sram = dict(hw.buffers.items())[name]
-    return (f"layer outputs kept in the {sram.size_kib:g} KiB `{name}` buffer when they fit "
-            f"(memory.md compares policies), ")
+    return (f"layer outputs kept in the {getattr(hw.buffers, name).size_kib:g} KiB `{name}` "
+            "buffer when they fit (memory.md compares policies), ")
 
 
 def caption_45nm(hw: HardwareConfig, ref: tuple[int, int] | None) -> str:
