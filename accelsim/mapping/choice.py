@@ -26,12 +26,23 @@ from accelsim.errors import CompatibilityError
 from accelsim.hw.config import HardwareConfig, MacArray
 from accelsim.hw.rules import leakage_uw
 from accelsim.mapping.build import RoutedStage, TimingModel
-from accelsim.mapping.memory import StageTiling, plan_layer_memory
+from accelsim.mapping.memory import (
+    StageTiling,
+    group_stage,
+    plan_layer_memory,
+    stored_weight_bytes,
+)
 from accelsim.mapping.residency import NONE as NO_RESIDENCY
 from accelsim.mapping.residency import Residency
 from accelsim.mapping.tiler import LayerTiler
 from accelsim.mapping.tiles import stage_tiles
-from accelsim.mapping.units import SystolicMapping, mappings, systolic_cycles
+from accelsim.mapping.units import (
+    ChunkOrder,
+    Layout,
+    SystolicMapping,
+    mappings,
+    systolic_cycles,
+)
 from accelsim.workload.schema import Stage
 
 
@@ -41,14 +52,14 @@ class MappingChooser:
     def __init__(self, hw: HardwareConfig, zero_skip: bool, source: str,
                  objective: MappingObjective):
         self.hw, self.zero_skip, self.source, self.objective = hw, zero_skip, source, objective
-        self._cache: dict[tuple, tuple[SystolicMapping, ...]] = {}
+        self._cache: dict[tuple, tuple[Layout, ...]] = {}
         self._kept: dict[tuple, dict[int, StageTiling]] = {}
         self._tiled: dict[tuple, dict[int, StageTiling]] = {}
         self._view, self._res = hw, NO_RESIDENCY
         self.leak_pj_per_cycle = leakage_uw(hw) * 1e-6 * hw.cycle_s * 1e12
 
     def choose(self, group: Sequence[RoutedStage], view: HardwareConfig | None = None,
-               residency: Residency = NO_RESIDENCY) -> dict[int, SystolicMapping]:
+               residency: Residency = NO_RESIDENCY) -> dict[int, Layout]:
         """The mapping of each systolic stage of one layer's routed stages (by stage index);
         ``view``: the config as the layer sees it (buffers shrunk by the activations kept
         across it, :func:`~accelsim.mapping.residency.buffer_view`), ``residency``: its part
@@ -57,10 +68,14 @@ class MappingChooser:
         self._view = view if view is not None else self.hw
         self._res = residency
         systolic = [s for s in group if s.timing is TimingModel.SYSTOLIC]
-        if not systolic:
+        chunked = [s for s in group if self._orders(group, s)]
+        if not systolic and not chunked:
             return {}
         mac = self.hw.mac_array
-        options = [mappings(mac, s.stage.groups, s.stage.n) for s in systolic]
+        options: list[tuple[Layout, ...]] = [mappings(mac, s.stage.groups, s.stage.n)
+                                             for s in systolic]
+        options += [(ChunkOrder.POSITIONS, ChunkOrder.CHANNELS)] * len(chunked)
+        systolic = systolic + chunked
         combos = list(itertools.product(*options))
         if len(combos) > 1:
             key = (_signature(group, self.zero_skip), residency, self._view.buffers)
@@ -71,8 +86,21 @@ class MappingChooser:
             combo = combos[0]
         return {s.index: m for s, m in zip(systolic, combo)}
 
+    def _orders(self, group: Sequence[RoutedStage], s: RoutedStage) -> bool:
+        """Does the loop order of chunk-ordered stage ``s`` matter: it heads its chunk pipeline
+        (no chunk-ordered producer in the layer) and its weights exceed a weight tile (else
+        they form one channel block and both orders are the same)?"""
+        if not s.chunked:
+            return False
+        p = group_stage(group, s.producer)
+        if p is not None and p.chunked:
+            return False
+        stored, _ = stored_weight_bytes(s.stage, self._view, self.zero_skip)
+        weights = stored + sum(f.weight_bytes for f in s.fused)
+        return weights > dict(self._view.buffers.items())["weights"].tile_bytes
+
     def _best(self, group: Sequence[RoutedStage], systolic: Sequence[RoutedStage],
-              combos: list[tuple[SystolicMapping, ...]]) -> tuple[SystolicMapping, ...]:
+              combos: list[tuple[Layout, ...]]) -> tuple[Layout, ...]:
         order = {c: i for i, c in enumerate(combos)}
         best, best_score = combos[0], (math.inf, math.inf, math.inf, math.inf)
         prune = self.objective is MappingObjective.THROUGHPUT
@@ -95,7 +123,7 @@ class MappingChooser:
                 best, best_score = combo, (score, busy, tie, order[combo])
         return best
 
-    def cost(self, group: Sequence[RoutedStage], choice: dict[int, SystolicMapping]
+    def cost(self, group: Sequence[RoutedStage], choice: dict[int, Layout]
              ) -> tuple[float, float, float, float]:
         """(cycle bound, busy cycles of the arrays and the DRAM channel summed, memory and
         leakage energy in pJ, DRAM bytes moved) of one layer under ``choice``."""
@@ -123,7 +151,7 @@ class MappingChooser:
                 float(dram))
 
 
-    def tilings(self, group: Sequence[RoutedStage], choice: dict[int, SystolicMapping]
+    def tilings(self, group: Sequence[RoutedStage], choice: dict[int, Layout]
                 ) -> dict[int, StageTiling]:
         """The layer's tiling under ``choice``: the one costed while choosing it (when it was
         costed for this very layer), else tiled now."""
@@ -143,17 +171,19 @@ class MappingChooser:
         return got
 
 
-def _key(group: Sequence[RoutedStage], choice: dict[int, SystolicMapping]) -> tuple:
+def _key(group: Sequence[RoutedStage], choice: dict[int, Layout]) -> tuple:
     return (group[0].index, tuple(sorted(choice.items())))
 
 
-def _compute_bound(systolic: Sequence[RoutedStage], combo: tuple[SystolicMapping, ...],
+def _compute_bound(systolic: Sequence[RoutedStage], combo: tuple[Layout, ...],
                    hw: HardwareConfig) -> int:
     """A lower bound on the MAC array's occupancy of a layer under ``combo``: its systolic
     stages' compute cycles, each stage in one run (tiling can only expose more fill, drain and
-    load), hence a lower bound on the layer's cycle bound too."""
+    load), hence a lower bound on the layer's cycle bound too. (A chunk-ordered stage's loop
+    order does not change its compute.)"""
     return sum(_systolic_cycles(s.stage.m, s.stage.n, s.stage.k, s.stage.groups, hw.mac_array,
-                                m) for s, m in zip(systolic, combo))
+                                m) for s, m in zip(systolic, combo)
+               if isinstance(m, SystolicMapping))
 
 
 @functools.lru_cache(maxsize=4096)

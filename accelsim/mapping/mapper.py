@@ -37,7 +37,7 @@ from accelsim.mapping.memory import RES, StageTiling
 from accelsim.mapping.residency import buffer_view, kept_across, plan_residency
 from accelsim.mapping.schedule import Schedule
 from accelsim.mapping.tiles import build_tiles
-from accelsim.mapping.units import SystolicMapping
+from accelsim.mapping.units import ChunkOrder, Layout, SystolicMapping
 from accelsim.routing import check_compatible
 from accelsim.workload.load import workload_hash
 from accelsim.workload.schema import Workload
@@ -72,7 +72,8 @@ def map_workload(wl: Workload, hw: HardwareConfig,
     ids = assign_ids(layers, tilings)
     tiles, partials = build_tiles(routed, tilings, ids, hw, zero_skip, views)
     plans, final = wire(wl, routed, layers, tilings, ids, partials, tiles, producers, policy,
-                        {i: m.value for i, m in chosen.items()},
+                        {s.index: layout_name(s, chosen[s.index]) for s in routed
+                         if s.index in chosen},
                         {name: sram.size_bytes - sram.tile_bytes
                          for name, sram in hw.buffers.items() if name in ("weights", "inputs")})
     meta: dict[str, object] = {"workload_hash": workload_hash(wl), "hw_hash": hwconfig_hash(hw),
@@ -99,7 +100,7 @@ def map_workload(wl: Workload, hw: HardwareConfig,
 
 def _tile_layers(wl: Workload, hw: HardwareConfig, layers: Sequence[Sequence[RoutedStage]],
                  producers: list[list[int]], chooser: MappingChooser, keep: MemoryPolicy
-                 ) -> tuple[dict[int, StageTiling], dict[int, SystolicMapping],
+                 ) -> tuple[dict[int, StageTiling], dict[int, Layout],
                             dict[int, HardwareConfig]]:
     """Choose and tile every layer under the residency plan. When a layer cannot be tiled
     beside the activations kept across it, the largest of them goes to DRAM instead and the
@@ -109,7 +110,7 @@ def _tile_layers(wl: Workload, hw: HardwareConfig, layers: Sequence[Sequence[Rou
     while True:
         plan = plan_residency(wl, producers, hw, keep, frozenset(evicted))
         tilings: dict[int, StageTiling] = {}
-        chosen: dict[int, SystolicMapping] = {}
+        chosen: dict[int, Layout] = {}
         views: dict[int, HardwareConfig] = {}
         try:
             for group in layers:
@@ -124,6 +125,16 @@ def _tile_layers(wl: Workload, hw: HardwareConfig, layers: Sequence[Sequence[Rou
             if not across:
                 raise
             evicted.add(max(across, key=lambda j: (wl.layers[j].output_bytes, j)))
+
+
+def layout_name(s: RoutedStage, layout: Layout) -> str:
+    """How a stage's layout is recorded: its systolic mapping (``ws``, ``os``, ``is``, ``cp``),
+    or its timing model (``tree``, ``binary``, ``elementwise``), with ``/channels`` when it runs
+    channel blocks outer."""
+    if isinstance(layout, SystolicMapping):
+        return layout.value
+    suffix = "/channels" if layout is ChunkOrder.CHANNELS else ""
+    return s.timing.value + suffix
 
 
 def input_halos(routed: Sequence[RoutedStage], tilings: dict[int, StageTiling]

@@ -33,7 +33,7 @@ from accelsim.mapping.build import RoutedStage, TimingModel
 from accelsim.mapping.residency import NONE as NO_RESIDENCY
 from accelsim.mapping.residency import Residency
 from accelsim.mapping.tiling import Block
-from accelsim.mapping.units import SystolicMapping
+from accelsim.mapping.units import ChunkOrder, Layout, SystolicMapping
 from accelsim.workload.build import TERNARY_BITS
 from accelsim.workload.schema import HIDDEN, Stage
 
@@ -128,7 +128,7 @@ def _buf(writes: str) -> str:
 
 
 def plan_layer_memory(group: Sequence[RoutedStage], hw: HardwareConfig,
-                      mappings: Mapping[int, SystolicMapping], zero_skip: bool = False,
+                      mappings: Mapping[int, Layout], zero_skip: bool = False,
                       residency: Residency = NO_RESIDENCY) -> dict[int, StageMemory]:
     """Sources, sinks, in-place work, tensors and residency of one layer's stages (by stage
     index), given the systolic stages' ``mappings`` (``zero_skip``: ternary weights stored as
@@ -231,12 +231,13 @@ def group_stage(group: Sequence[RoutedStage], index: int | None) -> RoutedStage 
     return None
 
 
-def _reuse(s: RoutedStage, hw: HardwareConfig, mapping: SystolicMapping | None
+def _reuse(s: RoutedStage, hw: HardwareConfig, mapping: Layout | None
            ) -> tuple[bool, bool]:
     """Would the stage read its weights / inputs more than once if they were not resident?
     (WS re-reads inputs per channel fold; OS per channel fold too, and weights per position
     fold; IS re-reads weights per position fold; CP reads each once but its weights per
-    position fold; chunked stages re-read weights per position chunk.)"""
+    position fold; chunked stages re-read weights per position chunk, or, channel blocks outer,
+    inputs per channel block.)"""
     st = s.stage
     if s.timing is TimingModel.SYSTOLIC:
         mac = hw.mac_array
@@ -247,6 +248,8 @@ def _reuse(s: RoutedStage, hw: HardwareConfig, mapping: SystolicMapping | None
         if mapping is SystolicMapping.CP:
             return st.m > mac.rows, False
         return st.m > mac.rows, st.groups == 1 and st.n > mac.cols
+    if mapping is ChunkOrder.CHANNELS:
+        return False, st.groups == 1
     return st.m > 1, False
 
 
@@ -282,10 +285,11 @@ def tile_memory(b: Block, mem: StageMemory, kept: defaultdict[int, int],
     port: dict = defaultdict(int)
 
     def from_dram(buf: str, resident: bool, total: int, block: int, staged: bool = False,
-                  reused: int = 0) -> None:
+                  reused: int = 0, held: bool = False, keep: bool = False) -> None:
         """Load from DRAM into ``buf``: once for the whole stage when ``resident`` (freed after
         its last tile, or by the layer's last stage when staged for several stages), else this
-        block's bytes (freed when the tile is done)."""
+        block's bytes (freed when the tile is done; not loaded when ``held`` over from the
+        previous tile, not freed when kept for the next)."""
         if resident:
             if first:
                 dr[buf] += total
@@ -294,13 +298,16 @@ def tile_memory(b: Block, mem: StageMemory, kept: defaultdict[int, int],
             if last and not staged:
                 free[buf] += total
         elif block:  # (``reused``: still in the line buffer from the previous tile)
-            dr[buf] += block - reused
-            alloc[buf] += block
-            free[buf] += block
-            sw[buf] += block - reused
+            if not held:
+                dr[buf] += block - reused
+                alloc[buf] += block
+                sw[buf] += block - reused
+            if not keep:
+                free[buf] += block
 
     # weights
-    from_dram("weights", mem.resident_w, mem.weights_total, b.w)
+    from_dram("weights", mem.resident_w, mem.weights_total, b.w, held=b.w_held,
+              keep=b.w_kept)
     sr["weights"] += b.w
     port["weights"] += b.w
 
@@ -320,20 +327,22 @@ def tile_memory(b: Block, mem: StageMemory, kept: defaultdict[int, int],
         dram_block = b.inp - (b.inp * mem.input_kept // total if total else 0)
         if mem.input_staged != "reads":
             from_dram("inputs", mem.resident_in, total - mem.input_kept, dram_block,
-                      bool(mem.input_staged))
+                      bool(mem.input_staged), held=b.in_held, keep=b.in_kept)
         sr[src_buf] += b.inp_reads - on_chip
         port[src_buf] += b.inp_reads - on_chip
     elif mem.source == DRAM:
         src_buf = "inputs"
         if mem.input_staged != "reads":
             from_dram("inputs", mem.resident_in, mem.inputs_total, b.inp,
-                      bool(mem.input_staged), b.reused)
+                      bool(mem.input_staged), b.reused, b.in_held, b.in_kept)
     elif mem.source == SPILL:
         src_buf = "inputs"
-        dr["spill"] += b.inp
-        alloc["inputs"] += b.inp
-        free["inputs"] += b.inp
-        sw["inputs"] += b.inp
+        if not b.in_held:
+            dr["spill"] += b.inp
+            alloc["inputs"] += b.inp
+            sw["inputs"] += b.inp
+        if not b.in_kept:
+            free["inputs"] += b.inp
     if not (mem.source == RES or (mem.source == DRAM and mem.input_kept)):
         sr[src_buf] += b.inp_reads
         port[src_buf] += b.inp_reads

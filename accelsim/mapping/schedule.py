@@ -83,7 +83,8 @@ class StagePlan:
     fused_key: str = ""
     notes: tuple[str, ...] = ()
     #: how the stage is laid out on its array: a systolic mapping (``ws``, ``os``, ``is``,
-    #: ``cp``) or the timing model's name for other units (``tree``, ``elementwise``)
+    #: ``cp``) or the timing model's name for other units (``tree``, ``binary``,
+    #: ``elementwise``; ``tree/channels`` etc. when it runs channel blocks outer)
     mapping: str = ""
 
 

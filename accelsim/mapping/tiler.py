@@ -25,7 +25,7 @@ from accelsim.mapping.tiling import (
     line_buffer,
     systolic_blocks,
 )
-from accelsim.mapping.units import SystolicMapping
+from accelsim.mapping.units import ChunkOrder, Layout, SystolicMapping
 from accelsim.workload.schema import LAYER_INPUT
 
 
@@ -90,7 +90,7 @@ class LayerTiler:
 
     def __init__(self, group: Sequence[RoutedStage], memory: dict[int, StageMemory],
                  hw: HardwareConfig, zero_skip: bool, source: str,
-                 mappings: Mapping[int, SystolicMapping]):
+                 mappings: Mapping[int, Layout]):
         self.group, self.hw, self.zero_skip, self.source = group, hw, zero_skip, source
         self.mappings = mappings
         self.mem = dict(memory)
@@ -126,9 +126,10 @@ class LayerTiler:
             sl = slices_of(s, m, self.zero_skip, self.hw)
             try:
                 if not s.chunked:
+                    mapping = self.mappings[s.index]
+                    assert isinstance(mapping, SystolicMapping)
                     self.blocks[s.index] = systolic_blocks(s.stage, sl, self.hw,
-                                                           self.limits[s.index],
-                                                           self.mappings[s.index])
+                                                           self.limits[s.index], mapping)
                 else:
                     nb = channel_block(s.stage, sl, self.limits[s.index])
                     self.nblock[s.index] = max(1, nb)
@@ -141,8 +142,10 @@ class LayerTiler:
         if self.hw.mapping.line_buffer:
             for s in self.group:
                 sl = slices_of(s, mem[s.index], self.zero_skip, self.hw)
-                self.blocks[s.index] = line_buffer(s.stage, sl, self.blocks[s.index],
-                                                   self.mappings.get(s.index))
+                layout = self.mappings.get(s.index)
+                self.blocks[s.index] = line_buffer(
+                    s.stage, sl, self.blocks[s.index],
+                    layout if isinstance(layout, SystolicMapping) else None)
         return {s.index: StageTiling(mem[s.index], self.comp.get(s.index, -1),
                                      tuple(self.blocks[s.index])) for s in self.group}
 
@@ -164,6 +167,10 @@ class LayerTiler:
             lim = chunk_limit(s.stage, sl, self.limits[s.index], nb)
             step = min(step, lim * mh // max(1, s.stage.m))
         members = {s.index for s in comp}
+        by_channel = self._channels_outer(comp)
+        if by_channel:  # the followers work in place on the head's channel blocks
+            for s in comp[1:]:
+                self.nblock[s.index] = self.nblock[head.index]
         if step < 1 and len(comp) > 1:  # one chunk does not fit on chip: stage edges, spill
             for s in comp[1:]:
                 self.comp[s.index] = -1
@@ -183,7 +190,7 @@ class LayerTiler:
                     sl = slices_of(s, mem[s.index], self.zero_skip, self.hw)
                     self.blocks[s.index] = chunked_blocks(
                         s.stage, sl, self.hw, s.unit, self.limits[s.index], sgrid,
-                        self.nblock[s.index])
+                        self.nblock[s.index], by_channel)
                 break
             except TooSmall as exc:
                 if step <= 1 or attempt == 7:
@@ -193,6 +200,17 @@ class LayerTiler:
             mem[s.index] = replace(
                 mem[s.index], chunk_edge_in=s.producer in members and s is not head,
                 chunk_edge_out=any(c in members for c in s.consumers))
+
+    def _channels_outer(self, comp: list[RoutedStage]) -> bool:
+        """The component runs channel blocks outer: its head's layout asks for it and every
+        other member is element-wise on the head's positions and channels (a scale, a bias: its
+        block needs only the head's block of the same positions and channels; else the chunks
+        pipeline position chunk by position chunk, and the order stays positions outer)."""
+        head = comp[0]
+        if self.mappings.get(head.index) is not ChunkOrder.CHANNELS:
+            return False
+        return all(s.timing is TimingModel.ELEMENTWISE and (s.stage.m, s.stage.n) ==
+                   (head.stage.m, head.stage.n) for s in comp[1:])
 
     def _too_small(self, exc: TooSmall, s: RoutedStage) -> CompatibilityError:
         sram = self.bufs[exc.buffer]

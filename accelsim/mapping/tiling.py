@@ -143,18 +143,24 @@ class Halo:
 
     def worst(self, total: int, step: int) -> int:
         """Most bytes of ``total`` any run of ``step`` consecutive positions reads: runs that
-        touch the first or last output row, and runs starting in one interior row (the others
-        are translations of these)."""
+        start in a row whose windows the input's top border clips, or end in one the bottom
+        border clips, and runs starting in the first row past the top band (every other run is
+        a translation of one of these)."""
         cols, rows = max(1, self.cols), max(1, self.rows)
         size = rows * cols
         if step >= size:
             return total
         pixels = self.in_h * self.in_w
-        last = size - step  # runs touching the first or the last row (edges read to the
-        starts = set(range(0, min(cols, last + 1)))  # input's border), and one interior row
-        starts.update(range(max(0, last - cols + 1), last + 1))
-        base = min(1, rows - 1) * cols
-        starts.update(range(base, min(base + cols, last + 1)))
+        last = size - step
+        s = max(1, self.stride)
+        top = max(1, -(-self.pad // s))  # rows whose windows start at the input's first row
+        bottom = max(0, min(rows - 1, (self.in_h + self.pad - max(self.kernel_h, s)) // s))
+        starts: set[int] = set()
+        for r in range(min(rows, top + 1)):  # starting in the top band or just past it
+            starts.update(range(r * cols, min((r + 1) * cols, last + 1)))
+        for r in range(bottom, rows):  # ending in a row whose windows reach the last row
+            starts.update(e - step + 1 for e in range(r * cols, (r + 1) * cols)
+                          if 0 <= e - step + 1 <= last)
         return max(total * self.area(m, m + step) // pixels for m in starts)
 
     def positions(self, limit: int, total: int, size: int) -> int:
@@ -215,7 +221,12 @@ class Block:
     ``halo``: bytes of ``inp`` beyond the block's proportional share of the input (the rows its
     receptive fields share with neighbouring blocks; also counted in ``inp_reads``);
     ``reused``: bytes of ``inp`` still on chip in the line buffer from the previous block of the
-    same channel and term slice (:func:`line_buffer`), not loaded again.
+    same channel and term slice (:func:`line_buffer`), not loaded again;
+    ``w_held``/``w_kept``: the block's weight slice is already on chip from the previous block
+    (not loaded again) / stays on chip for the next block (not freed): a channel block's
+    weights held over its position chunks (:attr:`~accelsim.mapping.units.ChunkOrder.CHANNELS`);
+    ``in_held``/``in_kept``: the same for the input slice (a position chunk's input held over
+    its channel blocks, positions outer).
     """
 
     m0: int
@@ -240,6 +251,10 @@ class Block:
     chunked: bool = False
     halo: int = 0
     reused: int = 0
+    w_held: bool = False
+    w_kept: bool = False
+    in_held: bool = False
+    in_kept: bool = False
 
 
 def line_buffer(st: Stage, sl: Slices, blocks: Sequence[Block],
@@ -258,7 +273,7 @@ def line_buffer(st: Stage, sl: Slices, blocks: Sequence[Block],
     for b in blocks:
         key = (b.n0, b.n1, b.k0, b.k1)
         a = last.get(key)
-        if a is not None and a.m1 == b.m0 and b.inp:
+        if a is not None and a.m1 == b.m0 and b.inp and not b.in_held:
             both = _in(st, sl, a.m0, b.m1, b.n0, b.n1, b.k0, b.k1, order)
             own_a = _in(st, sl, a.m0, a.m1, b.n0, b.n1, b.k0, b.k1, order)
             own_b = _in(st, sl, b.m0, b.m1, b.n0, b.n1, b.k0, b.k1, order)
@@ -624,40 +639,56 @@ def channel_block(st: Stage, sl: Slices, lim: Limits) -> int:
 
 
 def chunked_blocks(st: Stage, sl: Slices, hw: HardwareConfig, unit: str, lim: Limits,
-                   grid: list[tuple[int, int]], nblock: int) -> list[Block]:
-    """Blocks of a tree or element-wise stage: chunks of ``grid`` outer, ``nblock`` channels
-    inner. Raises :class:`TooSmall` if a block's slices exceed ``lim``."""
+                   grid: list[tuple[int, int]], nblock: int,
+                   channels_outer: bool = False) -> list[Block]:
+    """Blocks of a tree, binary or element-wise stage: chunks of ``grid`` outer, ``nblock``
+    channels inner (``chunk`` = the chunk's index); or, ``channels_outer``, channel blocks outer
+    and chunks inner, each channel block's weights loaded by its first chunk and held until its
+    last (``chunk`` = a running index of the (channel block, chunk) pairs, so that a stage
+    working in place on the same grid pairs with its producer block by block). Positions outer,
+    a chunk's input (the same for every channel block unless the input is cut by channel) is
+    loaded by its first channel block and held until its last. Raises :class:`TooSmall` if a
+    block's slices exceed ``lim``."""
     model = timing_model(st, unit)
     count = unit_count(hw, unit)
     blocks = []
-    for c, (m0, m1) in enumerate(grid):
-        for n0 in range(0, st.n, nblock):
-            n1 = min(st.n, n0 + nblock)
-            ops = _ops(st, sl, m0, m1, n0, n1, 0, st.k)
-            w = _w(st, sl, n0, n1, 0, st.k)
-            i = _in(st, sl, m0, m1, n0, n1, 0, st.k)
-            halo = i - _in(st, sl, m0, m1, n0, n1, 0, st.k, spatial=False)
-            o = _out(st, sl, m0, m1, n0, n1)
-            reads = i
-            if model is TimingModel.TREE:
-                terms = sl.channel_terms[n0:n1] if sl.channel_terms is not None else None
-                cyc, groups = lockstep_cycles(m1 - m0, n0, n1, st.k, st.n // st.groups,
-                                              terms, hw.adder_array, count)
-                if st.groups == 1:  # each broadcast group reads the positions' inputs once
-                    reads = i * groups
-            elif model is TimingModel.BINARY:  # word operations, a lane per output
-                words = -(-st.k // hw.binary_array.word_bits)
-                ops = (m1 - m0) * (n1 - n0) * words
-                cyc = binary_cycles((m1 - m0) * (n1 - n0), words, count,
-                                    unit_latency(hw, unit))
-            else:
-                cyc = elementwise_cycles(ops, count, unit_latency(hw, unit))
-            for name, need, cap in (("weights", w, lim.weights), ("inputs", i, lim.inputs),
-                                    ("outputs", o, lim.outputs)):
-                if need > cap:
-                    raise TooSmall(name, need)
-            blocks.append(Block(m0, m1, n0, n1, 0, st.k, c, 0, cyc, ops, w, i, reads, o,
-                                (m1 - m0) * (n1 - n0), halo=halo))
+    starts = range(0, st.n, nblock)
+    if channels_outer:
+        boxes = [(ib * len(grid) + c, m0, m1, n0, c == 0, c == len(grid) - 1)
+                 for ib, n0 in enumerate(starts) for c, (m0, m1) in enumerate(grid)]
+    else:
+        boxes = [(c, m0, m1, n0, True, True) for c, (m0, m1) in enumerate(grid)
+                 for n0 in starts]
+    shared_in = not channels_outer and not sl.input_by_channel
+    for c, m0, m1, n0, w_first, w_last in boxes:
+        n1 = min(st.n, n0 + nblock)
+        ops = _ops(st, sl, m0, m1, n0, n1, 0, st.k)
+        w = _w(st, sl, n0, n1, 0, st.k)
+        i = _in(st, sl, m0, m1, n0, n1, 0, st.k)
+        halo = i - _in(st, sl, m0, m1, n0, n1, 0, st.k, spatial=False)
+        o = _out(st, sl, m0, m1, n0, n1)
+        reads = i
+        if model is TimingModel.TREE:
+            terms = sl.channel_terms[n0:n1] if sl.channel_terms is not None else None
+            cyc, groups = lockstep_cycles(m1 - m0, n0, n1, st.k, st.n // st.groups,
+                                          terms, hw.adder_array, count)
+            if st.groups == 1:  # each broadcast group reads the positions' inputs once
+                reads = i * groups
+        elif model is TimingModel.BINARY:  # word operations, a lane per output
+            words = -(-st.k // hw.binary_array.word_bits)
+            ops = (m1 - m0) * (n1 - n0) * words
+            cyc = binary_cycles((m1 - m0) * (n1 - n0), words, count,
+                                unit_latency(hw, unit))
+        else:
+            cyc = elementwise_cycles(ops, count, unit_latency(hw, unit))
+        for name, need, cap in (("weights", w, lim.weights), ("inputs", i, lim.inputs),
+                                ("outputs", o, lim.outputs)):
+            if need > cap:
+                raise TooSmall(name, need)
+        blocks.append(Block(m0, m1, n0, n1, 0, st.k, c, 0, cyc, ops, w, i, reads, o,
+                            (m1 - m0) * (n1 - n0), halo=halo, w_held=not w_first,
+                            w_kept=not w_last, in_held=shared_in and n0 > 0,
+                            in_kept=shared_in and n1 < st.n))
     return blocks
 
 

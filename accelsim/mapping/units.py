@@ -66,6 +66,23 @@ class SystolicMapping(StrEnum):
     CP = "cp"
 
 
+class ChunkOrder(StrEnum):
+    """Loop order of a chunk-ordered stage (adder trees, binary lanes, element-wise units):
+    ``positions`` (position chunks outer, channel blocks inner: the chunks pipeline with the
+    stages they forward to; a channel block's weights are loaded again for every chunk unless
+    they are resident) or ``channels`` (channel blocks outer, position chunks inner: a block's
+    weights are loaded once and held over its chunks; the input is read again for every channel
+    block unless it is resident)."""
+
+    POSITIONS = "positions"
+    CHANNELS = "channels"
+
+
+#: A stage's layout: its systolic mapping on the MAC array, or the loop order of a chunk-ordered
+#: stage.
+Layout = SystolicMapping | ChunkOrder
+
+
 @dataclass(frozen=True)
 class Fold:
     """One fold of a systolic mapping: the box ``[n0, n1) x [k0, k1) x [m0, m1)`` of the stage it
