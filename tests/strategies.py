@@ -127,6 +127,8 @@ def hwconfigs(draw, *, routes: bool = True) -> HardwareConfig:
         "multiplier_array.latency_cycles": draw(st.integers(0, 3)),
         "dram.bandwidth_bytes_per_cycle": draw(st.sampled_from([1, 4, 16, 64])),
         "dram.latency_cycles": draw(st.integers(0, 40)),
+        "dram.pipelined_loads": draw(st.booleans()),
+        "mapping.tile_halvings": draw(st.integers(0, 2)),
         "route": route,
     })
     for name in doc["buffers"]:

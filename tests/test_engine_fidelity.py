@@ -220,7 +220,7 @@ def test_each_objective_picks_the_layouts_best_for_it(objective):
     DRAM bytes (``dram``) / memory energy (``energy``) than the throughput choice."""
     from accelsim.mapping import map_workload
     from accelsim.mapping.build import route_workload
-    from accelsim.mapping.choice import MappingChooser
+    from accelsim.mapping.choice import LayerChoice, MappingChooser
     from accelsim.mapping.units import ChunkOrder, SystolicMapping
 
     hw = override(load_hwconfig(ROOT / "hwconfigs" / "iso_area_45nm.yaml"),
@@ -234,13 +234,14 @@ def test_each_objective_picks_the_layouts_best_for_it(objective):
     col = 3 if objective == "dram" else 2
     for group in groups.values():
         chosen = chooser.choose(group)
-        if not chosen:
+        if not chosen.layouts:
             continue
         best = chooser.cost(group, chosen)[col]
         for flow in (SystolicMapping.WS, SystolicMapping.OS, SystolicMapping.IS):
             for order in (ChunkOrder.POSITIONS, ChunkOrder.CHANNELS):
-                alt = chooser.cost(group, {i: flow if isinstance(m, SystolicMapping) else order
-                                           for i, m in chosen.items()})[col]
+                alt = chooser.cost(group, LayerChoice(tuple(
+                    (i, flow if isinstance(m, SystolicMapping) else order)
+                    for i, m in chosen.layouts)))[col]
                 assert best <= alt * (1 + 1e-9), (group[0].layer.name, flow, order)
 
     def dram(plan) -> int:

@@ -17,7 +17,7 @@ from accelsim.choices import MappingObjective
 from accelsim.hw.load import load_hwconfig
 from accelsim.mapping import map_workload
 from accelsim.mapping.build import route_workload
-from accelsim.mapping.choice import MappingChooser
+from accelsim.mapping.choice import LayerChoice, MappingChooser
 from accelsim.mapping.memory import StageMemory, tile_memory
 from accelsim.mapping.tiling import INF, Limits, Slices, chunked_blocks, even_grid
 from accelsim.mapping.units import ChunkOrder
@@ -84,9 +84,9 @@ def test_mapper_runs_binary_weight_layers_channel_blocks_outer_when_weights_do_n
     group = [s for s in route_workload(wl, hw) if s.layer.name == "layer4.0.conv2"]
     chooser = MappingChooser(hw, False, "test", MappingObjective.THROUGHPUT)
     head = group[0].index
-    assert chooser.choose(group) == {head: ChunkOrder.CHANNELS}
-    pos = chooser.cost(group, {head: ChunkOrder.POSITIONS})
-    chan = chooser.cost(group, {head: ChunkOrder.CHANNELS})
+    assert chooser.choose(group) == LayerChoice(((head, ChunkOrder.CHANNELS),))
+    pos = chooser.cost(group, LayerChoice(((head, ChunkOrder.POSITIONS),)))
+    chan = chooser.cost(group, LayerChoice(((head, ChunkOrder.CHANNELS),)))
     assert chan[0] < pos[0] and chan[3] < pos[3]  # fewer cycles, fewer DRAM bytes
     plan = map_workload(wl, hw)
     rec = {p.name: p.mapping for p in plan.stages if p.layer_name == "layer4.0.conv2"}

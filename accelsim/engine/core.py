@@ -2,7 +2,9 @@
 
 Loader (one per stage, tiles in order): wait for the stage's ``after`` stages and the tile's
 ``deps`` -> reserve the tile's buffer bytes (all at once) -> load its DRAM bytes -> hand it to
-the computer. Computer (one per stage): take the next loaded tile -> acquire the stage's unit
+the computer (with ``dram.pipelined_loads``, the loader moves on to the next tile once the load
+has left the channel; the load waits out its latency on its own and tiles are handed over in
+order). Computer (one per stage): take the next loaded tile -> acquire the stage's unit
 array -> hold it ``occupancy`` cycles -> release it -> write the tile's DRAM bytes back -> free
 its buffer bytes -> the tile is done. With room for two tiles in a (double-buffered) buffer, the
 loader fetches tile ``i + 1`` while tile ``i`` computes. Processes only move tiles and record
@@ -66,6 +68,7 @@ class Engine:
         self.remaining = [len(s.tiles) for s in plan.stages]
         self.queues = [simpy.Store(env) for _ in plan.stages]
         self.early = plan.prefetch_bytes()  # weight bytes each tile may prefetch
+        self.pipelined = hw.dram.pipelined_loads
         self.full = [False] * n       # tile holds all its buffer bytes (or has none)
         self.lowest = 0               # lowest tile id not fully reserved
         self.turns: dict[int, simpy.Event] = {}  # prefetch turn events by tile id
@@ -85,6 +88,7 @@ class Engine:
         waits = [e for e in after if not e.triggered]
         if waits and not self.early[stage.tiles[0]]:
             yield simpy.AllOf(env, waits)
+        handed: simpy.Process | None = None  # the previous tile's arrival (pipelined loads)
         for tid in stage.tiles:
             t = plan.tiles[tid]
             pre: simpy.Process | None = None
@@ -124,12 +128,33 @@ class Engine:
             log.reserved[tid] = env.now
             if sent is not None and not sent.triggered:
                 yield sent  # the rest queues behind the prefetch (requests are pipelined)
+            if self.pipelined:  # the next load goes out once this one has left the channel
+                out = env.event()
+                handed = env.process(self._arrive(si, tid, nbytes, pre, handed, out))
+                yield out
+                continue
             if nbytes:
                 yield from self.dram.transfer(nbytes, tid, "load", self.record)
             if pre is not None and not pre.triggered:
                 yield pre  # the prefetched weights arrive
             log.loaded[tid] = env.now
             yield self.queues[si].put(tid)
+
+    def _arrive(self, si: int, tid: int, nbytes: int, pre: simpy.Process | None,
+                before: simpy.Process | None, out: simpy.Event):
+        """Tile ``tid``'s load in flight (``dram.pipelined_loads``): send it (``out`` succeeds
+        once it has left the channel), wait out the latency and the prefetched weights, then
+        hand the tile to the computer after the stage's previous tile (``before``)."""
+        if nbytes:
+            yield from self.dram.transfer(nbytes, tid, "load", self.record, sent=out)
+        else:
+            out.succeed()
+        if pre is not None and not pre.triggered:
+            yield pre
+        if before is not None and not before.triggered:
+            yield before
+        self.log.loaded[tid] = self.env.now
+        yield self.queues[si].put(tid)
 
     def _prefetch(self, tid: int, got: simpy.Event, sent: simpy.Event):
         """Reserve tile ``tid``'s weight bytes (then ``got`` succeeds) and load its weights

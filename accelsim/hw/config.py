@@ -247,11 +247,16 @@ class Sram:
 @dataclass(frozen=True)
 class Dram:
     """Off-chip memory shared by every transfer: ``bandwidth_bytes_per_cycle`` at the accelerator
-    clock, ``latency_cycles`` per request, ``energy_pj_per_byte`` per byte moved."""
+    clock, ``latency_cycles`` per request, ``energy_pj_per_byte`` per byte moved.
+    ``pipelined_loads``: a stage's loader issues its next tile's load as soon as the channel has
+    sent the previous one, so several loads are in flight and each waits out the latency on its
+    own (as a DMA engine with outstanding requests does; bounded by buffer space); off, a
+    stage has one load in flight and waits out each one's latency before the next."""
 
     bandwidth_bytes_per_cycle: float = field(metadata=rule(strict=True))
     latency_cycles: int = 100
     energy_pj_per_byte: float = 0.0
+    pipelined_loads: bool = False
 
 
 @dataclass(frozen=True)
@@ -265,13 +270,19 @@ class MappingPolicy:
     input dependencies are met (docs/engine.md, section 6); ``sequential`` never prefetches.
     ``line_buffer``: the input buffer keeps the rows (window columns) a convolution tile shares
     with the next tile of the same channels, so input halos are loaded once (docs/engine.md,
-    section 3); off, every tile loads its whole receptive field."""
+    section 3); off, every tile loads its whole receptive field.
+    ``tile_halvings``: tile sizes the mapper searches per layer: 0, tiles are the largest the
+    buffers hold; ``n``, also tiles cut to a half, a quarter, ... ``1/2**n`` of each buffer's
+    tile budget, the one that minimises the objective (with the pipeline's exposed first load
+    and last write-back) wins (docs/engine.md, section 5)."""
 
     objective: MappingObjective = MappingObjective.THROUGHPUT
     memory: MemoryPolicy = MemoryPolicy.ROUNDTRIP
     activation_buffer: str = "outputs"
     prefetch_weights: bool = True
     line_buffer: bool = True
+    tile_halvings: int = field(default=0, metadata=rule(maximum=6, why="halvings of the tile "
+                                                                        "budget searched"))
 
 
 @dataclass(frozen=True)

@@ -1,17 +1,24 @@
-"""Per-layer choices of the mapping: how each systolic stage is laid out on the MAC array.
+"""Per-layer choices of the mapping: the loop order and tile size of each layer (a pruned
+enumeration in the manner of Timeloop's mapper, small enough to stay fast).
 
-Where the array supports several dataflows (``mac_array.dataflows``, and the channel-parallel
-depthwise mapping), every combination for the layer's systolic stages is mapped and costed
-exactly as it would run (memory policy, tiling, each tile's traffic), and the one that
-minimises the objective wins: ``throughput`` (the layer's cycle bound: the busiest unit array's
-occupancy or the DRAM transfer time, whichever is longer), ``energy`` (SRAM, DRAM and leakage;
-the operations cost the same whatever the layout), ``edp`` or ``dram`` (bytes moved to and
-from DRAM; ties to fewer cycles, then less energy). Ties go to the layout whose
-arrays and DRAM channel are busy for less time in total (less to overlap, less contention),
-then to the other criterion, then to the array's own dataflow. Layers that repeat a shape
-reuse the decision. Under ``throughput`` the layouts are costed cheapest compute first and the
-search stops when a layout's compute alone (a lower bound on its cost) exceeds the best cost
-found, so hopeless layouts (a depthwise filter weight-stationary) are never tiled.
+The choices: each systolic stage's layout on the MAC array (the array's dataflows,
+``mac_array.dataflows``, and the channel-parallel depthwise mapping: WS runs channel folds
+outer and re-reads inputs, IS position folds outer and re-reads weights, OS and CP keep outputs
+in the PEs); the loop order of each chunk-ordered stage whose weights span several channel
+blocks (:class:`~accelsim.mapping.units.ChunkOrder`: position chunks or channel blocks outer);
+and the tile size (tiles as large as the buffers hold, or cut to ``1/2**h`` of each tile budget
+for ``h`` up to ``mapping.tile_halvings``). Every combination is mapped and costed exactly as it
+would run (memory policy, tiling, each tile's traffic), and the one that minimises the
+objective wins: ``throughput`` (the layer's cycle bound, the busiest unit array's occupancy or
+the DRAM transfer time, whichever is longer, plus the pipeline's exposed first load and last
+write-back), ``energy`` (SRAM, DRAM and leakage; the operations cost the same whatever the
+mapping), ``edp`` or ``dram`` (bytes moved to and from DRAM; ties to fewer cycles, then less
+energy). Ties go to the mapping whose arrays and DRAM channel are busy for less time in total
+(less to overlap, less contention), then to the other criterion, then to the first option (the
+array's own dataflow, positions outer, the largest tiles). Layers that repeat a shape reuse the
+decision. Under ``throughput`` the mappings are costed cheapest compute first and the search
+stops when a layout's compute alone (a lower bound on its cost) exceeds the best cost found, so
+hopeless layouts (a depthwise filter weight-stationary) are never tiled.
 """
 from __future__ import annotations
 
@@ -19,7 +26,7 @@ import functools
 import itertools
 import math
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from accelsim.choices import MappingObjective
 from accelsim.errors import CompatibilityError
@@ -46,45 +53,60 @@ from accelsim.mapping.units import (
 from accelsim.workload.schema import Stage
 
 
+@dataclass(frozen=True)
+class LayerChoice:
+    """One layer's mapping: ``layouts``, (stage index, layout) of the stages that have a choice
+    (systolic stages, chunk-ordered stages whose loop order matters), and ``halvings``: tiles
+    cut to ``1/2**halvings`` of each buffer's tile budget (``mapping.tile_halvings``)."""
+
+    layouts: tuple[tuple[int, Layout], ...] = ()
+    halvings: int = 0
+
+    def layout(self) -> dict[int, Layout]:
+        """The layouts by stage index."""
+        return dict(self.layouts)
+
+
 class MappingChooser:
-    """Chooses the systolic mapping of every layer's systolic stages (see module docstring)."""
+    """Chooses every layer's mapping (see module docstring)."""
 
     def __init__(self, hw: HardwareConfig, zero_skip: bool, source: str,
-                 objective: MappingObjective):
+                 objective: MappingObjective, overlap: bool = False):
         self.hw, self.zero_skip, self.source, self.objective = hw, zero_skip, source, objective
-        self._cache: dict[tuple, tuple[Layout, ...]] = {}
+        self.overlap = overlap
+        self._cache: dict[tuple, tuple[tuple[Layout, ...], int]] = {}
         self._kept: dict[tuple, dict[int, StageTiling]] = {}
         self._tiled: dict[tuple, dict[int, StageTiling]] = {}
         self._view, self._res = hw, NO_RESIDENCY
         self.leak_pj_per_cycle = leakage_uw(hw) * 1e-6 * hw.cycle_s * 1e12
 
     def choose(self, group: Sequence[RoutedStage], view: HardwareConfig | None = None,
-               residency: Residency = NO_RESIDENCY) -> dict[int, Layout]:
-        """The mapping of each systolic stage of one layer's routed stages (by stage index);
-        ``view``: the config as the layer sees it (buffers shrunk by the activations kept
-        across it, :func:`~accelsim.mapping.residency.buffer_view`), ``residency``: its part
-        in the residency plan."""
+               residency: Residency = NO_RESIDENCY) -> LayerChoice:
+        """One layer's mapping: the layout of each systolic stage and of each chunk-ordered
+        stage whose loop order matters, and the tile size; ``view``: the config as the layer
+        sees it (buffers shrunk by the activations kept across it,
+        :func:`~accelsim.mapping.residency.buffer_view`), ``residency``: its part in the
+        residency plan."""
         self._kept.clear()
         self._view = view if view is not None else self.hw
         self._res = residency
         systolic = [s for s in group if s.timing is TimingModel.SYSTOLIC]
         chunked = [s for s in group if self._orders(group, s)]
-        if not systolic and not chunked:
-            return {}
         mac = self.hw.mac_array
         options: list[tuple[Layout, ...]] = [mappings(mac, s.stage.groups, s.stage.n)
                                              for s in systolic]
         options += [(ChunkOrder.POSITIONS, ChunkOrder.CHANNELS)] * len(chunked)
-        systolic = systolic + chunked
-        combos = list(itertools.product(*options))
+        stages = systolic + chunked
+        combos = [(combo, h) for combo in itertools.product(*options)
+                  for h in range(self.hw.mapping.tile_halvings + 1)]
         if len(combos) > 1:
             key = (_signature(group, self.zero_skip), residency, self._view.buffers)
             if key not in self._cache:
-                self._cache[key] = self._best(group, systolic, combos)
-            combo = self._cache[key]
+                self._cache[key] = self._best(group, stages, combos)
+            combo, halvings = self._cache[key]
         else:
-            combo = combos[0]
-        return {s.index: m for s, m in zip(systolic, combo)}
+            combo, halvings = combos[0]
+        return LayerChoice(tuple((s.index, m) for s, m in zip(stages, combo)), halvings)
 
     def _orders(self, group: Sequence[RoutedStage], s: RoutedStage) -> bool:
         """Does the loop order of chunk-ordered stage ``s`` matter: it heads its chunk pipeline
@@ -99,18 +121,19 @@ class MappingChooser:
         weights = stored + sum(f.weight_bytes for f in s.fused)
         return weights > dict(self._view.buffers.items())["weights"].tile_bytes
 
-    def _best(self, group: Sequence[RoutedStage], systolic: Sequence[RoutedStage],
-              combos: list[tuple[Layout, ...]]) -> tuple[Layout, ...]:
+    def _best(self, group: Sequence[RoutedStage], stages: Sequence[RoutedStage],
+              combos: list[tuple[tuple[Layout, ...], int]]) -> tuple[tuple[Layout, ...], int]:
         order = {c: i for i, c in enumerate(combos)}
         best, best_score = combos[0], (math.inf, math.inf, math.inf, math.inf)
         prune = self.objective is MappingObjective.THROUGHPUT
         if prune:  # cheapest compute first; stop once no layout can beat the best found
-            bounds = {c: _compute_bound(systolic, c, self.hw) for c in combos}
+            bounds = {c: _compute_bound(stages, c[0], self.hw) for c in combos}
             combos = sorted(combos, key=lambda c: bounds[c])
         for combo in combos:
             if prune and bounds[combo] > best_score[0]:
                 break
-            choice = {s.index: m for s, m in zip(systolic, combo)}
+            choice = LayerChoice(tuple((s.index, m) for s, m in zip(stages, combo[0])),
+                                 combo[1])
             try:
                 cycles, busy, energy, dram = self.cost(group, choice)
             except CompatibilityError:  # a buffer too small for this layout's minimal tile
@@ -123,35 +146,54 @@ class MappingChooser:
                 best, best_score = combo, (score, busy, tie, order[combo])
         return best
 
-    def cost(self, group: Sequence[RoutedStage], choice: dict[int, Layout]
+    def cost(self, group: Sequence[RoutedStage], choice: LayerChoice
              ) -> tuple[float, float, float, float]:
-        """(cycle bound, busy cycles of the arrays and the DRAM channel summed, memory and
-        leakage energy in pJ, DRAM bytes moved) of one layer under ``choice``."""
+        """(cycles, busy cycles of the arrays and the DRAM channel summed, memory and leakage
+        energy in pJ, DRAM bytes moved) of one layer under ``choice``. The cycles are the
+        layer's bound (the busiest array's occupancy, the DRAM channel's transfer time, or a
+        stage's loads one after another, each waiting out the DRAM latency, whichever is
+        longest) plus what a pipeline of tiles cannot hide: the first tile's load when the
+        arrays bound the layer (else its compute), and the last tile's write-back (not under
+        the ``overlap`` schedule, where the neighbouring layers' tiles fill those gaps)."""
         hw = self._view
-        memory = plan_layer_memory(group, hw, choice, self.zero_skip, self._res)
-        tilings = LayerTiler(group, memory, hw, self.zero_skip, self.source, choice).run()
+        layouts = choice.layout()
+        memory = plan_layer_memory(group, hw, layouts, self.zero_skip, self._res)
+        tilings = LayerTiler(group, memory, hw, self.zero_skip, self.source, layouts,
+                             choice.halvings).run()
         self._kept[_key(group, choice)] = tilings
         occupancy: dict[str, int] = {}
         dram = 0
         energy = 0.0
         bufs = dict(hw.buffers.items())
+        bw, lat = hw.dram.bandwidth_bytes_per_cycle, hw.dram.latency_cycles
+        first: tuple[int, int] | None = None
+        last_write = 0
+        loads: dict[int, int] = {}  # each stage loads its tiles one after another
         for s, _, b, tm, _, _ in stage_tiles(group, tilings, hw, self.zero_skip):
-            occupancy[s.unit] = occupancy.get(s.unit, 0) + max(b.cycles, tm.port_cycles)
-            moved = sum(tm.dram_read.values()) + sum(tm.dram_write.values())
-            dram += moved
-            energy += moved * hw.dram.energy_pj_per_byte
+            busy_tile = max(b.cycles, tm.port_cycles)
+            occupancy[s.unit] = occupancy.get(s.unit, 0) + busy_tile
+            read, written = sum(tm.dram_read.values()), sum(tm.dram_write.values())
+            load = math.ceil(read / bw) + lat if read else 0
+            loads[s.index] = loads.get(s.index, 0) + load
+            if first is None:
+                first = (load, busy_tile)
+            last_write = math.ceil(written / bw) + lat if written else 0
+            dram += read + written
+            energy += (read + written) * hw.dram.energy_pj_per_byte
             for name, nbytes in tm.sram_read.items():
                 energy += nbytes * bufs[name].read_energy_pj_per_byte
             for name, nbytes in tm.sram_write.items():
                 energy += nbytes * bufs[name].write_energy_pj_per_byte
-        transfer = math.ceil(dram / hw.dram.bandwidth_bytes_per_cycle)
-        cycles = max(max(occupancy.values(), default=0), transfer)
+        transfer = max(math.ceil(dram / bw), max(loads.values(), default=0))
+        compute = max(occupancy.values(), default=0)
+        exposed = 0 if first is None or self.overlap else \
+            last_write + (first[0] if compute >= transfer else first[1])
+        cycles = max(compute, transfer) + exposed
         busy = sum(occupancy.values()) + transfer
         return (float(cycles), float(busy), energy + self.leak_pj_per_cycle * cycles,
                 float(dram))
 
-
-    def tilings(self, group: Sequence[RoutedStage], choice: dict[int, Layout]
+    def tilings(self, group: Sequence[RoutedStage], choice: LayerChoice
                 ) -> dict[int, StageTiling]:
         """The layer's tiling under ``choice``: the one costed while choosing it (when it was
         costed for this very layer), else tiled now."""
@@ -159,20 +201,22 @@ class MappingChooser:
         if got is None:  # a layer identical to an earlier one (same stages, edges, residency
             base = group[0].index  # and buffers) is tiled the same way: reuse its tiling
             same = (_signature(group, self.zero_skip), self._res, self._view.buffers,
-                    tuple(sorted((i - base, m) for i, m in choice.items())))
+                    tuple(sorted((i - base, m) for i, m in choice.layouts)), choice.halvings)
             rel = self._tiled.get(same)
             if rel is None:
-                memory = plan_layer_memory(group, self._view, choice, self.zero_skip, self._res)
+                layouts = choice.layout()
+                memory = plan_layer_memory(group, self._view, layouts, self.zero_skip,
+                                           self._res)
                 got = LayerTiler(group, memory, self._view, self.zero_skip, self.source,
-                                 choice).run()
+                                 layouts, choice.halvings).run()
                 self._tiled[same] = {i - base: t for i, t in got.items()}
             else:
                 got = {base + i: t for i, t in rel.items()}
         return got
 
 
-def _key(group: Sequence[RoutedStage], choice: dict[int, Layout]) -> tuple:
-    return (group[0].index, tuple(sorted(choice.items())))
+def _key(group: Sequence[RoutedStage], choice: LayerChoice) -> tuple:
+    return (group[0].index, tuple(sorted(choice.layouts)), choice.halvings)
 
 
 def _compute_bound(systolic: Sequence[RoutedStage], combo: tuple[Layout, ...],

@@ -67,8 +67,9 @@ def map_workload(wl: Workload, hw: HardwareConfig,
     routed = route_workload(wl, hw)
     layers = _by_layer(routed)
     producers = producer_layers(wl, source)
-    chooser = MappingChooser(hw, zero_skip, source, goal)
-    tilings, chosen, views = _tile_layers(wl, hw, layers, producers, chooser, keep)
+    chooser = MappingChooser(hw, zero_skip, source, goal,
+                             overlap=policy is SchedulePolicy.OVERLAP)
+    tilings, chosen, views, halved = _tile_layers(wl, hw, layers, producers, chooser, keep)
     ids = assign_ids(layers, tilings)
     tiles, partials = build_tiles(routed, tilings, ids, hw, zero_skip, views)
     plans, final = wire(wl, routed, layers, tilings, ids, partials, tiles, producers, policy,
@@ -90,6 +91,9 @@ def map_workload(wl: Workload, hw: HardwareConfig,
         meta["input_halo_by_layer"] = halo
         meta["input_halo_reused_bytes"] = sum(b.reused for t in tilings.values()
                                               for b in t.blocks)
+    if halved:  # the tile size searched (mapping.tile_halvings): layers with smaller tiles
+        meta["tile_fraction_by_layer"] = {wl.layers[li].name: f"1/{2 ** h}"
+                                          for li, h in sorted(halved.items())}
     index = sum(t.memory.index_bytes for t in tilings.values())
     if index:
         meta["weight_index_bytes"] = index
@@ -101,25 +105,29 @@ def map_workload(wl: Workload, hw: HardwareConfig,
 def _tile_layers(wl: Workload, hw: HardwareConfig, layers: Sequence[Sequence[RoutedStage]],
                  producers: list[list[int]], chooser: MappingChooser, keep: MemoryPolicy
                  ) -> tuple[dict[int, StageTiling], dict[int, Layout],
-                            dict[int, HardwareConfig]]:
+                            dict[int, HardwareConfig], dict[int, int]]:
     """Choose and tile every layer under the residency plan. When a layer cannot be tiled
     beside the activations kept across it, the largest of them goes to DRAM instead and the
     layers are tiled again (each retry evicts one tensor, so this ends). Returns the tilings,
-    the systolic stages' layouts and each layer's view of the buffers."""
+    the stages' layouts, each layer's view of the buffers and the tile halvings of the layers
+    whose tiles were cut below the buffers' tile budgets (by layer index)."""
     evicted: set[int] = set()
     while True:
         plan = plan_residency(wl, producers, hw, keep, frozenset(evicted))
         tilings: dict[int, StageTiling] = {}
         chosen: dict[int, Layout] = {}
+        halved: dict[int, int] = {}
         views: dict[int, HardwareConfig] = {}
         try:
             for group in layers:
                 li = group[0].layer_index
                 view = views[li] = buffer_view(hw, plan[li])
-                mappings = chooser.choose(group, view, plan[li])
-                chosen.update(mappings)
-                tilings.update(chooser.tilings(group, mappings))
-            return tilings, chosen, views
+                choice = chooser.choose(group, view, plan[li])
+                chosen.update(choice.layouts)
+                if choice.halvings:
+                    halved[li] = choice.halvings
+                tilings.update(chooser.tilings(group, choice))
+            return tilings, chosen, views, halved
         except CompatibilityError:
             across = kept_across(wl, producers, plan, li)
             if not across:

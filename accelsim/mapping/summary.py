@@ -42,6 +42,11 @@ def layer_sums(plan: Schedule, hw: HardwareConfig) -> list[LayerSums]:
     if isinstance(kept, (list, tuple)):  # where each layer's output went (residency)
         for rec in out:
             rec.mapping["output"] = "on_chip" if rec.name in kept else "dram"
+    tiles = plan.meta.get("tile_fraction_by_layer")
+    if isinstance(tiles, dict):  # the tile size the mapper chose, where below the budget
+        for rec in out:
+            if rec.name in tiles:
+                rec.mapping["tile"] = tiles[rec.name]
     counts = hw.counts
     for s in plan.stages:
         rec = out[s.layer]

@@ -34,7 +34,19 @@ def _kib(nbytes: int) -> str:
     return f"{math.ceil(nbytes / 1024 * 1e4) / 1e4:g}"
 
 
-def limits_of(s: RoutedStage, mem: StageMemory, hw: HardwareConfig) -> Limits:
+def limits_of(s: RoutedStage, mem: StageMemory, hw: HardwareConfig, halvings: int = 0
+              ) -> Limits:
+    """A stage's per-tile byte budgets: each buffer's tile budget (``tile_bytes``, cut to
+    ``1/2**halvings`` of it) for the operands loaded tile by tile, ``INF`` for those resident
+    or forwarded whole."""
+    lim = _limits(s, mem, hw)
+    if not halvings:
+        return lim
+    return Limits(*(x if x >= INF else max(1, x >> halvings)
+                    for x in (lim.weights, lim.inputs, lim.outputs)))
+
+
+def _limits(s: RoutedStage, mem: StageMemory, hw: HardwareConfig) -> Limits:
     bufs = dict(hw.buffers.items())
     w = INF if mem.resident_w else bufs["weights"].tile_bytes
     if mem.source == DRAM:
@@ -90,9 +102,9 @@ class LayerTiler:
 
     def __init__(self, group: Sequence[RoutedStage], memory: dict[int, StageMemory],
                  hw: HardwareConfig, zero_skip: bool, source: str,
-                 mappings: Mapping[int, Layout]):
+                 mappings: Mapping[int, Layout], halvings: int = 0):
         self.group, self.hw, self.zero_skip, self.source = group, hw, zero_skip, source
-        self.mappings = mappings
+        self.mappings, self.halvings = mappings, halvings
         self.mem = dict(memory)
         self.by_index = {s.index: s for s in group}
         self.bufs = dict(hw.buffers.items())
@@ -122,7 +134,7 @@ class LayerTiler:
                 self._spill(s)
         for s in self.group:
             m = mem[s.index]
-            self.limits[s.index] = limits_of(s, m, self.hw)
+            self.limits[s.index] = limits_of(s, m, self.hw, self.halvings)
             sl = slices_of(s, m, self.zero_skip, self.hw)
             try:
                 if not s.chunked:
@@ -177,7 +189,8 @@ class LayerTiler:
                 if s.producer in members:
                     self._spill(s)
             for s in comp:
-                self.limits[s.index] = limits_of(s, mem[s.index], self.hw)
+                self.limits[s.index] = limits_of(s, mem[s.index], self.hw,
+                                                 self.halvings)
                 self._grid([s])
             return
         for attempt in range(8):
