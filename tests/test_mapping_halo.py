@@ -9,14 +9,9 @@ from strategies import hwconfigs, tiny_hw
 
 from accelsim.mapping import map_workload
 from accelsim.mapping.build import RoutedStage, TimingModel
+from accelsim.mapping.chunks import chunked_blocks
 from accelsim.mapping.tiler import input_halo
-from accelsim.mapping.tiling import (
-    INF,
-    Limits,
-    Slices,
-    chunked_blocks,
-    systolic_blocks,
-)
+from accelsim.mapping.tiling import INF, Limits, Slices, systolic_blocks
 from accelsim.mapping.units import SystolicMapping
 from accelsim.workload.build import conv_out, fp_layer, twn_layer
 from accelsim.workload.schema import Layer, Shape, Workload

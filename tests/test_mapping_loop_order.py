@@ -18,8 +18,9 @@ from accelsim.hw.load import load_hwconfig
 from accelsim.mapping import map_workload
 from accelsim.mapping.build import route_workload
 from accelsim.mapping.choice import LayerChoice, MappingChooser
+from accelsim.mapping.chunks import chunked_blocks, even_grid
 from accelsim.mapping.memory import StageMemory, tile_memory
-from accelsim.mapping.tiling import INF, Limits, Slices, chunked_blocks, even_grid
+from accelsim.mapping.tiling import INF, Limits, Slices
 from accelsim.mapping.units import ChunkOrder
 from accelsim.workload.build import conv_out, twn_layer
 from accelsim.workload.load import load_workload

@@ -9,6 +9,7 @@ from dataclasses import replace
 from accelsim.errors import CompatibilityError, Problem
 from accelsim.hw.config import HardwareConfig, ZeroHandling
 from accelsim.mapping.build import RoutedStage, TimingModel
+from accelsim.mapping.chunks import channel_block, chunk_limit, chunked_blocks, even_grid
 from accelsim.mapping.deps import stage_grid
 from accelsim.mapping.memory import DRAM, FWD, RES, SPILL, StageMemory, StageTiling
 from accelsim.mapping.tiling import (
@@ -18,10 +19,6 @@ from accelsim.mapping.tiling import (
     Limits,
     Slices,
     TooSmall,
-    channel_block,
-    chunk_limit,
-    chunked_blocks,
-    even_grid,
     line_buffer,
     systolic_blocks,
 )

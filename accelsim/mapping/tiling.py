@@ -7,7 +7,7 @@ the unit that runs it (:mod:`accelsim.mapping.units`). Memory policy (which oper
 resident, what is forwarded on chip or spilled to DRAM) is decided in
 :mod:`accelsim.mapping.memory`; this module only says how big each slice is.
 
-Three block orders, one per timing model:
+Two kinds of blocks:
 
 * ``systolic`` (MAC array, reductions): the folds of :func:`~accelsim.mapping.units.systolic_folds`
   in SCALE-Sim's order. Consecutive whole folds are grouped into one block while their slices
@@ -15,12 +15,12 @@ Three block orders, one per timing model:
   terms for OS) into *continuation* chunks that stream back to back: the first chunk pays the
   fill, the last the drain, so the stage's cycles equal SCALE-Sim's whatever the buffer sizes.
 * ``tree`` (adder trees), ``binary`` (binary lanes; operations are word operations) and
-  ``elementwise``: position chunks outer, channel blocks inner, all terms of an output in one
-  block (chunk-ordered, so producer/consumer stages can pipeline).
+  ``elementwise``: position chunks and channel blocks, all terms of an output in one block
+  (:mod:`accelsim.mapping.chunks`).
 
 Byte slices are exact shares (:func:`share`): summed over a partition they give the total.
 The one exception is the input of a stage that reads the layer's input over its spatial grid
-with a kernel larger than its stride (:class:`Halo`): a block covering output positions
+with a kernel larger than its stride (:class:`~accelsim.mapping.halo.Halo`): a block covering output positions
 ``[m0, m1)`` reads the input rows its receptive fields span (``[r0*s - p, r1*s - p + kh - 1]``,
 clipped; the input columns too when the block lies within one output row), so neighbouring
 blocks both read the rows between them: the blocks' inputs add up to the input plus the *halo*
@@ -33,150 +33,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from accelsim.hw.config import HardwareConfig
-from accelsim.mapping.build import TimingModel, timing_model
+from accelsim.mapping.halo import INF, Halo, share
 from accelsim.mapping.units import (
     Fold,
     Phases,
     SystolicMapping,
-    binary_cycles,
-    elementwise_cycles,
-    lockstep_cycles,
     phases,
     segments_cycles,
     systolic_folds,
-    unit_count,
-    unit_latency,
 )
 from accelsim.workload.schema import Stage
 
-INF = 1 << 62
-
-
-def share(total: int, lo: int, hi: int, size: int) -> int:
-    """The part of ``total`` that falls on ``[lo, hi)`` of ``size`` equal parts (exact partition:
-    shares of adjacent ranges add up)."""
-    if size <= 0:
-        return 0
-    return total * hi // size - total * lo // size
-
-
-@dataclass(frozen=True)
-class Halo:
-    """Where a stage's output positions sit on the layer's input: ``rows x cols`` positions
-    (row-major), each reading a ``kernel_h x kernel_w`` window at ``stride`` with ``pad`` on an
-    ``in_h x in_w`` input. Only built for kernels larger than the stride (overlapping windows);
-    a window smaller than the stride reads ``stride`` rows / columns (so that neighbouring blocks'
-    spans still cover the input without gaps)."""
-
-    rows: int
-    cols: int
-    kernel_h: int
-    kernel_w: int
-    stride: int
-    pad: int
-    in_h: int
-    in_w: int
-
-    def _rows(self, r0: int, r1: int) -> tuple[int, int]:
-        """Input rows ``[lo, hi)`` read by output rows ``r0..r1`` (the first output row from input
-        row 0 and the last up to the last input row: the whole grid reads the whole input)."""
-        s, p = self.stride, self.pad
-        lo = 0 if r0 <= 0 else min(self.in_h, max(0, r0 * s - p))
-        hi = self.in_h if r1 >= self.rows - 1 else \
-            min(self.in_h, max(lo, r1 * s - p + max(self.kernel_h, s)))
-        return lo, hi
-
-    def _cols(self, c0: int, c1: int) -> tuple[int, int]:
-        s, p = self.stride, self.pad
-        lo = 0 if c0 <= 0 else min(self.in_w, max(0, c0 * s - p))
-        hi = self.in_w if c1 >= self.cols - 1 else \
-            min(self.in_w, max(lo, c1 * s - p + max(self.kernel_w, s)))
-        return lo, hi
-
-    def area(self, m0: int, m1: int) -> int:
-        """Input pixels (row x column) the receptive fields of output positions ``[m0, m1)``
-        cover: within one output row its window rows by its window columns; across rows the
-        union of the first row's tail, the whole rows between and the last row's head."""
-        cols = max(1, self.cols)
-        r0, c0 = divmod(m0, cols)
-        r1, c1 = divmod(m1 - 1, cols)
-        if r0 == r1:
-            lo, hi = self._rows(r0, r0)
-            clo, chi = self._cols(c0, c1)
-            return (hi - lo) * (chi - clo)
-        rects = [(*self._rows(r0, r0), *self._cols(c0, cols - 1)),
-                 (*self._rows(r1, r1), *self._cols(0, c1))]
-        if r1 - r0 > 1:
-            rects.append((*self._rows(r0 + 1, r1 - 1), 0, self.in_w))
-        ys = sorted({y for r in rects for y in r[:2]})
-        area = 0
-        for ya, yb in zip(ys, ys[1:]):
-            spans = sorted((xa, xb) for ylo, yhi, xa, xb in rects if ylo <= ya and yb <= yhi)
-            covered, end = 0, -1
-            for xa, xb in spans:
-                if xb > end:
-                    covered += xb - max(xa, end)
-                    end = xb
-            area += (yb - ya) * covered
-        return area
-
-    def part(self, total: int, runs: Sequence[tuple[int, int]]) -> int:
-        """Bytes of ``total`` (spread evenly over the input's rows and columns) that output
-        position runs ``[m0, m1)`` read: one run, its receptive fields' pixels (:meth:`area`);
-        several runs (folds of a systolic block), the union of their whole input rows."""
-        runs = [(a, b) for a, b in runs if b > a]
-        if not runs:
-            return 0
-        cols = max(1, self.cols)
-        if len(runs) == 1:
-            m0, m1 = runs[0]
-            pixels = self.in_h * self.in_w
-            return total * self.area(m0, m1) // pixels if m1 - m0 < self.rows * cols else total
-        spans = sorted(self._rows(a // cols, (b - 1) // cols) for a, b in runs)
-        x, cur_lo, cur_hi = 0, spans[0][0], spans[0][1]
-        for lo, hi in spans[1:]:
-            if lo > cur_hi:
-                x += share(total, cur_lo, cur_hi, self.in_h)
-                cur_lo = lo
-            cur_hi = max(cur_hi, hi)
-        return x + share(total, cur_lo, cur_hi, self.in_h)
-
-    def worst(self, total: int, step: int) -> int:
-        """Most bytes of ``total`` any run of ``step`` consecutive positions reads: runs that
-        start in a row whose windows the input's top border clips, or end in one the bottom
-        border clips, and runs starting in the first row past the top band (every other run is
-        a translation of one of these)."""
-        cols, rows = max(1, self.cols), max(1, self.rows)
-        size = rows * cols
-        if step >= size:
-            return total
-        pixels = self.in_h * self.in_w
-        last = size - step
-        s = max(1, self.stride)
-        top = max(1, -(-self.pad // s))  # rows whose windows start at the input's first row
-        bottom = max(0, min(rows - 1, (self.in_h + self.pad - max(self.kernel_h, s)) // s))
-        starts: set[int] = set()
-        for r in range(min(rows, top + 1)):  # starting in the top band or just past it
-            starts.update(range(r * cols, min((r + 1) * cols, last + 1)))
-        for r in range(bottom, rows):  # ending in a row whose windows reach the last row
-            starts.update(e - step + 1 for e in range(r * cols, (r + 1) * cols)
-                          if 0 <= e - step + 1 <= last)
-        return max(total * self.area(m, m + step) // pixels for m in starts)
-
-    def positions(self, limit: int, total: int, size: int) -> int:
-        """Largest run of positions (at most ``size``) whose input bytes fit ``limit`` wherever
-        it starts (0 if not even one position's window fits)."""
-        if limit >= INF or total <= 0:
-            return size
-        lo, hi = 0, size
-        while lo < hi:
-            mid = (lo + hi + 1) // 2
-            if self.worst(total, mid) <= limit:
-                lo = mid
-            else:
-                hi = mid - 1
-        return lo
-
+__all__ = ["INF", "Block", "Halo", "Limits", "Slices", "TooSmall", "line_buffer", "share",
+           "systolic_blocks"]
 
 @dataclass(frozen=True)
 class Limits:
@@ -614,87 +483,8 @@ def _continuation(st: Stage, sl: Slices, f: Fold, lim: Limits, mapping: Systolic
     return out
 
 
-# ---------------------------------------------------------------------------------------------
 def _one_position(sl: Slices, total: int, size: int) -> int:
     """Input bytes (of a box of ``total``) the largest one-position slice needs."""
     if sl.halo is not None:
         return sl.halo.worst(total, 1)
     return -(-total // size)
-
-
-def chunk_limit(st: Stage, sl: Slices, lim: Limits, nblock: int) -> int:
-    """Largest position chunk of a chunk-ordered stage with ``nblock``-channel blocks."""
-    i_all = sl.inputs if not sl.input_by_channel else share(sl.inputs, 0, nblock, st.n)
-    o_all = share(sl.outputs, 0, nblock, st.n)
-    return min(_in_positions(sl, lim.inputs, i_all, st.m), _largest(lim.outputs, o_all, st.m))
-
-
-def channel_block(st: Stage, sl: Slices, lim: Limits) -> int:
-    """Largest channel block of a chunk-ordered stage whose weights fit (0 if none does)."""
-    nb = _largest(lim.weights, sl.weights, st.n)
-    if st.groups > 1 and nb >= st.n // st.groups:
-        ng = st.n // st.groups
-        nb = nb // ng * ng
-    return nb
-
-
-def chunked_blocks(st: Stage, sl: Slices, hw: HardwareConfig, unit: str, lim: Limits,
-                   grid: list[tuple[int, int]], nblock: int,
-                   channels_outer: bool = False) -> list[Block]:
-    """Blocks of a tree, binary or element-wise stage: chunks of ``grid`` outer, ``nblock``
-    channels inner (``chunk`` = the chunk's index); or, ``channels_outer``, channel blocks outer
-    and chunks inner, each channel block's weights loaded by its first chunk and held until its
-    last (``chunk`` = a running index of the (channel block, chunk) pairs, so that a stage
-    working in place on the same grid pairs with its producer block by block). Positions outer,
-    a chunk's input (the same for every channel block unless the input is cut by channel) is
-    loaded by its first channel block and held until its last. Raises :class:`TooSmall` if a
-    block's slices exceed ``lim``."""
-    model = timing_model(st, unit)
-    count = unit_count(hw, unit)
-    blocks = []
-    starts = range(0, st.n, nblock)
-    if channels_outer:
-        boxes = [(ib * len(grid) + c, m0, m1, n0, c == 0, c == len(grid) - 1)
-                 for ib, n0 in enumerate(starts) for c, (m0, m1) in enumerate(grid)]
-    else:
-        boxes = [(c, m0, m1, n0, True, True) for c, (m0, m1) in enumerate(grid)
-                 for n0 in starts]
-    shared_in = not channels_outer and not sl.input_by_channel
-    for c, m0, m1, n0, w_first, w_last in boxes:
-        n1 = min(st.n, n0 + nblock)
-        ops = _ops(st, sl, m0, m1, n0, n1, 0, st.k)
-        w = _w(st, sl, n0, n1, 0, st.k)
-        i = _in(st, sl, m0, m1, n0, n1, 0, st.k)
-        halo = i - _in(st, sl, m0, m1, n0, n1, 0, st.k, spatial=False)
-        o = _out(st, sl, m0, m1, n0, n1)
-        reads = i
-        if model is TimingModel.TREE:
-            terms = sl.channel_terms[n0:n1] if sl.channel_terms is not None else None
-            cyc, groups = lockstep_cycles(m1 - m0, n0, n1, st.k, st.n // st.groups,
-                                          terms, hw.adder_array, count)
-            if st.groups == 1:  # each broadcast group reads the positions' inputs once
-                reads = i * groups
-        elif model is TimingModel.BINARY:  # word operations, a lane per output
-            words = -(-st.k // hw.binary_array.word_bits)
-            ops = (m1 - m0) * (n1 - n0) * words
-            cyc = binary_cycles((m1 - m0) * (n1 - n0), words, count,
-                                unit_latency(hw, unit))
-        else:
-            cyc = elementwise_cycles(ops, count, unit_latency(hw, unit))
-        for name, need, cap in (("weights", w, lim.weights), ("inputs", i, lim.inputs),
-                                ("outputs", o, lim.outputs)):
-            if need > cap:
-                raise TooSmall(name, need)
-        blocks.append(Block(m0, m1, n0, n1, 0, st.k, c, 0, cyc, ops, w, i, reads, o,
-                            (m1 - m0) * (n1 - n0), halo=halo, w_held=not w_first,
-                            w_kept=not w_last, in_held=shared_in and n0 > 0,
-                            in_kept=shared_in and n1 < st.n))
-    return blocks
-
-
-def even_grid(size: int, step: int) -> list[tuple[int, int]]:
-    """``[0, size)`` cut into ``ceil(size / step)`` nearly equal chunks of at most ``step``."""
-    if size <= 0:
-        return [(0, 0)]
-    parts = -(-size // max(1, step))
-    return [(size * i // parts, size * (i + 1) // parts) for i in range(parts)]
