@@ -220,7 +220,7 @@ def test_each_objective_picks_the_layouts_best_for_it(objective):
     DRAM bytes (``dram``) / memory energy (``energy``) than the throughput choice."""
     from accelsim.mapping import map_workload
     from accelsim.mapping.build import route_workload
-    from accelsim.mapping.choice import LayerChoice, MappingChooser
+    from accelsim.mapping.choice import TIE, LayerChoice, MappingChooser
     from accelsim.mapping.units import ChunkOrder, SystolicMapping
 
     hw = override(load_hwconfig(ROOT / "hwconfigs" / "iso_area_45nm.yaml"),
@@ -242,7 +242,8 @@ def test_each_objective_picks_the_layouts_best_for_it(objective):
                 alt = chooser.cost(group, LayerChoice(tuple(
                     (i, flow if isinstance(m, SystolicMapping) else order)
                     for i, m in chosen.layouts)))[col]
-                assert best <= alt * (1 + 1e-9), (group[0].layer.name, flow, order)
+                # (within the tie band that goes to the less busy layout)
+                assert best <= alt * (1 + TIE + 1e-9), (group[0].layer.name, flow, order)
 
     def dram(plan) -> int:
         return sum(sum(t.dram_read.values()) + sum(t.dram_write.values()) for t in plan.tiles)

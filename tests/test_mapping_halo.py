@@ -3,7 +3,7 @@ their receptive fields span, so neighbouring tiles both read the rows between th
 inputs add up to the input plus the halo; weights, outputs and operations still partition."""
 from __future__ import annotations
 
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from strategies import hwconfigs, tiny_hw
 
@@ -11,7 +11,7 @@ from accelsim.mapping import map_workload
 from accelsim.mapping.build import RoutedStage, TimingModel
 from accelsim.mapping.chunks import chunked_blocks
 from accelsim.mapping.tiler import input_halo
-from accelsim.mapping.tiling import INF, Limits, Slices, systolic_blocks
+from accelsim.mapping.tiling import INF, Limits, Slices, TooSmall, systolic_blocks
 from accelsim.mapping.units import SystolicMapping
 from accelsim.workload.build import conv_out, fp_layer, twn_layer
 from accelsim.workload.schema import Layer, Shape, Workload
@@ -166,7 +166,10 @@ def test_systolic_blocks_add_their_halo_to_the_proportional_shares(case, hw, map
     if mapping is SystolicMapping.CP and st_.groups == 1:
         mapping = SystolicMapping.OS
     lim = Limits(INF, INF, cap)  # inputs unbounded: the same blocks with and without halo
-    with_halo = systolic_blocks(st_, _slices(layer, TimingModel.SYSTOLIC), hw, lim, mapping)
+    try:
+        with_halo = systolic_blocks(st_, _slices(layer, TimingModel.SYSTOLIC), hw, lim, mapping)
+    except TooSmall:  # one fold's outputs exceed the cap (an OS fold keeps them all)
+        assume(False)
     plain = systolic_blocks(st_, _slices(layer, TimingModel.SYSTOLIC, halo=False), hw, lim,
                             mapping)
     assert [(b.m0, b.m1, b.n0, b.n1, b.k0, b.k1) for b in with_halo] == \

@@ -13,9 +13,11 @@ objective wins: ``throughput`` (the layer's cycle bound, the busiest unit array'
 the DRAM transfer time, whichever is longer, plus the pipeline's exposed first load and last
 write-back), ``energy`` (SRAM, DRAM and leakage; the operations cost the same whatever the
 mapping), ``edp`` or ``dram`` (bytes moved to and from DRAM; ties to fewer cycles, then less
-energy). Ties go to the mapping whose arrays and DRAM channel are busy for less time in total
+energy). For each tile size, layouts whose objective is within 1% of the lowest count as ties
+(:data:`TIE`), which go to the one whose arrays and DRAM channel are busy for less time in total
 (less to overlap, less contention), then to the other criterion, then to the first option (the
-array's own dataflow, positions outer, the largest tiles). Layers that repeat a shape reuse the
+array's own dataflow, positions outer); the tile size whose pick scores lowest wins (ties to the
+largest tiles). Layers that repeat a shape reuse the
 decision. Under ``throughput`` the mappings are costed cheapest compute first and the search
 stops when a layout's compute alone (a lower bound on its cost) exceeds the best cost found, so
 hopeless layouts (a depthwise filter weight-stationary) are never tiled.
@@ -65,6 +67,13 @@ class LayerChoice:
     def layout(self) -> dict[int, Layout]:
         """The layouts by stage index."""
         return dict(self.layouts)
+
+
+#: Objectives within this fraction of the lowest count as a tie, settled by the busy time: the
+#: cost model's bound assumes a layer's stages overlap perfectly and does not see them contend
+#: for the DRAM channel (a layout that moves three times the bytes for a 0.5% lower bound is
+#: slower in the engine).
+TIE = 0.01
 
 
 class MappingChooser:
@@ -123,14 +132,19 @@ class MappingChooser:
 
     def _best(self, group: Sequence[RoutedStage], stages: Sequence[RoutedStage],
               combos: list[tuple[tuple[Layout, ...], int]]) -> tuple[tuple[Layout, ...], int]:
+        """Per tile size, the layouts whose objective is within :data:`TIE` of that size's
+        lowest and, among those, the one that keeps the arrays and the DRAM channel busy for the
+        least time (then the other criterion, then the first option); then the tile size whose
+        pick scores lowest (ties to the larger tiles)."""
         order = {c: i for i, c in enumerate(combos)}
-        best, best_score = combos[0], (math.inf, math.inf, math.inf, math.inf)
+        scored: list[tuple[float, tuple[float, float, int], tuple[tuple[Layout, ...], int]]] = []
+        lowest = math.inf
         prune = self.objective is MappingObjective.THROUGHPUT
-        if prune:  # cheapest compute first; stop once no layout can beat the best found
+        if prune:  # cheapest compute first; stop once no layout can come near the best found
             bounds = {c: _compute_bound(stages, c[0], self.hw) for c in combos}
             combos = sorted(combos, key=lambda c: bounds[c])
         for combo in combos:
-            if prune and bounds[combo] > best_score[0]:
+            if prune and bounds[combo] > lowest * (1 + TIE):
                 break
             choice = LayerChoice(tuple((s.index, m) for s, m in zip(stages, combo[0])),
                                  combo[1])
@@ -142,9 +156,18 @@ class MappingChooser:
             tie = energy if self.objective is not MappingObjective.ENERGY else cycles
             if self.objective is MappingObjective.DRAM:
                 busy, tie = cycles, energy
-            if (score, busy, tie, order[combo]) < best_score:
-                best, best_score = combo, (score, busy, tie, order[combo])
-        return best
+            lowest = min(lowest, score)
+            scored.append((score, (busy, tie, order[combo]), combo))
+        best: dict[int, tuple[float, tuple[Layout, ...]]] = {}
+        for h in sorted({c[1] for _, _, c in scored}):  # per tile size, the layouts
+            mine = [x for x in scored if x[2][1] == h]
+            low = min(x[0] for x in mine)
+            pick = min((x for x in mine if x[0] <= low * (1 + TIE)), key=lambda x: x[1])
+            best[h] = (pick[0], pick[2][0])
+        if not best:
+            return min(order, key=order.__getitem__)
+        h = min(best, key=lambda k: (best[k][0], k))  # then the tile size, strictly
+        return best[h][1], h
 
     def cost(self, group: Sequence[RoutedStage], choice: LayerChoice
              ) -> tuple[float, float, float, float]:

@@ -20,11 +20,12 @@ Two kinds of blocks:
 
 Byte slices are exact shares (:func:`share`): summed over a partition they give the total.
 The one exception is the input of a stage that reads the layer's input over its spatial grid
-with a kernel larger than its stride (:class:`~accelsim.mapping.halo.Halo`): a block covering output positions
-``[m0, m1)`` reads the input rows its receptive fields span (``[r0*s - p, r1*s - p + kh - 1]``,
-clipped; the input columns too when the block lies within one output row), so neighbouring
-blocks both read the rows between them: the blocks' inputs add up to the input plus the *halo*
-(``Block.halo``: the block's input bytes beyond its proportional share).
+with a kernel larger than its stride (:class:`~accelsim.mapping.halo.Halo`): a block covering
+output positions ``[m0, m1)`` reads the input rows its receptive fields span
+(``[r0*s - p, r1*s - p + kh - 1]``, clipped; the input columns too when the block lies within
+one output row), so neighbouring blocks both read the rows between them: the blocks' inputs add
+up to the input plus the *halo* (``Block.halo``: the block's input bytes beyond its
+proportional share).
 """
 from __future__ import annotations
 
@@ -232,13 +233,14 @@ def _largest(limit: int, total: int, size: int) -> int:
 
 
 # ---------------------------------------------------------------------------------------------
-def _partial_key(f: Fold, mapping: SystolicMapping) -> tuple[int, int] | None:
+def _partial_key(f: Fold, mapping: SystolicMapping) -> tuple[int, ...] | None:
     """Folds with the same key accumulate the same outputs over successive term ranges (WS: a
-    channel fold's term folds; IS: a position fold's term folds); None: folds are independent."""
+    channel fold's term folds; IS: a position fold's term folds, per group of a grouped stage);
+    None: folds are independent."""
     if mapping is SystolicMapping.WS:
         return (f.n0, f.n1)
     if mapping is SystolicMapping.IS:
-        return (f.m0, f.m1)
+        return (f.m0, f.m1, f.n0, f.n1)
     return None
 
 
