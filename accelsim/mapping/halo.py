@@ -9,6 +9,7 @@ column) its receptive fields span, so neighbouring tiles both read the rows betw
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -56,6 +57,7 @@ class Halo:
             min(self.in_w, max(lo, c1 * s - p + max(self.kernel_w, s)))
         return lo, hi
 
+    @functools.lru_cache(maxsize=1 << 16)  # noqa: B019 (frozen, hashable, few instances)
     def area(self, m0: int, m1: int) -> int:
         """Input pixels (row x column) the receptive fields of output positions ``[m0, m1)``
         cover: within one output row its window rows by its window columns; across rows the
@@ -104,6 +106,7 @@ class Halo:
             cur_hi = max(cur_hi, hi)
         return x + share(total, cur_lo, cur_hi, self.in_h)
 
+    @functools.lru_cache(maxsize=1 << 14)  # noqa: B019
     def worst(self, total: int, step: int) -> int:
         """Most bytes of ``total`` any run of ``step`` consecutive positions reads: runs that
         start in a row whose windows the input's top border clips, or end in one the bottom

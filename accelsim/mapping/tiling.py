@@ -292,17 +292,18 @@ def systolic_blocks(st: Stage, sl: Slices, hw: HardwareConfig, lim: Limits,
         """The open group's halo-inclusive input bytes with ``f_list`` added, and the changed
         runs and bytes by key."""
         new_runs: dict[tuple, list[tuple[int, int]]] = {}
+        first: dict[tuple, Fold] = {}
         for f in f_list:
             key = (f.k0, f.k1) + ((f.n0, f.n1) if sl.input_by_channel else ())
             cur = new_runs.get(key)
             if cur is None:
                 cur = new_runs[key] = list(runs.get(key, []))
+                first[key] = f
             _merge_run(cur, f.m0, f.m1)
         total = acc_h[0]
         new_bytes = {}
         for key, rr in new_runs.items():
-            f0 = next(f for f in f_list
-                      if (f.k0, f.k1) + ((f.n0, f.n1) if sl.input_by_channel else ()) == key)
+            f0 = first[key]
             b = _in(st, sl, 0, st.m, f0.n0, f0.n1, f0.k0, f0.k1, order, runs=rr)
             total += b - in_bytes.get(key, 0)
             new_bytes[key] = b
