@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from accelsim.choices import MappingObjective, MemoryPolicy
+from accelsim.choices import FusionPolicy, MappingObjective, MemoryPolicy
 
 _N = TypeVar("_N")
 
@@ -265,13 +265,17 @@ class MappingPolicy:
     input dependencies are met (docs/engine.md, section 6); ``sequential`` never prefetches.
     ``line_buffer``: the input buffer keeps the rows (window columns) a convolution tile shares
     with the next tile of the same channels, so input halos are loaded once (docs/engine.md,
-    section 3); off, every tile loads its whole receptive field."""
+    section 3); off, every tile loads its whole receptive field. ``fusion``
+    (:class:`~accelsim.choices.FusionPolicy`): whether a layer and its sole consumer run fused,
+    chunk by chunk, their intermediate map kept in the activation buffer (docs/engine.md,
+    section 4); the command line's ``--fusion`` overrides it."""
 
     objective: MappingObjective = MappingObjective.THROUGHPUT
     memory: MemoryPolicy = MemoryPolicy.ROUNDTRIP
     activation_buffer: str = "outputs"
     prefetch_weights: bool = True
     line_buffer: bool = True
+    fusion: FusionPolicy = FusionPolicy.OFF
 
 
 @dataclass(frozen=True)

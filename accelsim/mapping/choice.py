@@ -18,12 +18,12 @@ from __future__ import annotations
 import functools
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from accelsim.choices import MappingObjective
 from accelsim.errors import CompatibilityError
-from accelsim.hw.config import HardwareConfig, MacArray
+from accelsim.hw.config import HardwareConfig, MacArray, Sram
 from accelsim.hw.rules import leakage_uw
 from accelsim.mapping.build import RoutedStage, TimingModel
 from accelsim.mapping.memory import StageTiling, plan_layer_memory
@@ -45,17 +45,21 @@ class MappingChooser:
         self._kept: dict[tuple, dict[int, StageTiling]] = {}
         self._tiled: dict[tuple, dict[int, StageTiling]] = {}
         self._view, self._res = hw, NO_RESIDENCY
+        self._grid: tuple[tuple[int, int], ...] | None = None
         self.leak_pj_per_cycle = leakage_uw(hw) * 1e-6 * hw.cycle_s * 1e12
 
     def choose(self, group: Sequence[RoutedStage], view: HardwareConfig | None = None,
-               residency: Residency = NO_RESIDENCY) -> dict[int, SystolicMapping]:
+               residency: Residency = NO_RESIDENCY,
+               grid: Sequence[tuple[int, int]] | None = None) -> dict[int, SystolicMapping]:
         """The mapping of each systolic stage of one layer's routed stages (by stage index);
         ``view``: the config as the layer sees it (buffers shrunk by the activations kept
         across it, :func:`~accelsim.mapping.residency.buffer_view`), ``residency``: its part
-        in the residency plan."""
+        in the residency plan; ``grid``: the position chunks of a fused pair the layer is cut
+        on (:mod:`accelsim.mapping.fusion`)."""
         self._kept.clear()
         self._view = view if view is not None else self.hw
         self._res = residency
+        self._grid = tuple(grid) if grid is not None else None
         systolic = [s for s in group if s.timing is TimingModel.SYSTOLIC]
         if not systolic:
             return {}
@@ -63,7 +67,8 @@ class MappingChooser:
         options = [mappings(mac, s.stage.groups, s.stage.n) for s in systolic]
         combos = list(itertools.product(*options))
         if len(combos) > 1:
-            key = (_signature(group, self.zero_skip), residency, self._view.buffers)
+            key = (_signature(group, self.zero_skip), residency, self._view.buffers,
+                   self._grid)
             if key not in self._cache:
                 self._cache[key] = self._best(group, systolic, combos)
             combo = self._cache[key]
@@ -101,21 +106,10 @@ class MappingChooser:
         leakage energy in pJ, DRAM bytes moved) of one layer under ``choice``."""
         hw = self._view
         memory = plan_layer_memory(group, hw, choice, self.zero_skip, self._res)
-        tilings = LayerTiler(group, memory, hw, self.zero_skip, self.source, choice).run()
+        tilings = LayerTiler(group, memory, hw, self.zero_skip, self.source, choice,
+                             self._grid).run()
         self._kept[_key(group, choice)] = tilings
-        occupancy: dict[str, int] = {}
-        dram = 0
-        energy = 0.0
-        bufs = dict(hw.buffers.items())
-        for s, _, b, tm, _, _ in stage_tiles(group, tilings, hw, self.zero_skip):
-            occupancy[s.unit] = occupancy.get(s.unit, 0) + max(b.cycles, tm.port_cycles)
-            moved = sum(tm.dram_read.values()) + sum(tm.dram_write.values())
-            dram += moved
-            energy += moved * hw.dram.energy_pj_per_byte
-            for name, nbytes in tm.sram_read.items():
-                energy += nbytes * bufs[name].read_energy_pj_per_byte
-            for name, nbytes in tm.sram_write.items():
-                energy += nbytes * bufs[name].write_energy_pj_per_byte
+        occupancy, dram, energy = tile_costs(group, tilings, hw, self.zero_skip)
         transfer = math.ceil(dram / hw.dram.bandwidth_bytes_per_cycle)
         cycles = max(max(occupancy.values(), default=0), transfer)
         busy = sum(occupancy.values()) + transfer
@@ -131,16 +125,43 @@ class MappingChooser:
         if got is None:  # a layer identical to an earlier one (same stages, edges, residency
             base = group[0].index  # and buffers) is tiled the same way: reuse its tiling
             same = (_signature(group, self.zero_skip), self._res, self._view.buffers,
-                    tuple(sorted((i - base, m) for i, m in choice.items())))
+                    tuple(sorted((i - base, m) for i, m in choice.items())), self._grid)
             rel = self._tiled.get(same)
             if rel is None:
                 memory = plan_layer_memory(group, self._view, choice, self.zero_skip, self._res)
                 got = LayerTiler(group, memory, self._view, self.zero_skip, self.source,
-                                 choice).run()
+                                 choice, self._grid).run()
                 self._tiled[same] = {i - base: t for i, t in got.items()}
             else:
                 got = {base + i: t for i, t in rel.items()}
         return got
+
+
+def tile_costs(routed: Sequence[RoutedStage], tilings: Mapping[int, StageTiling],
+               hw: HardwareConfig, zero_skip: bool,
+               views: Mapping[int, HardwareConfig] | None = None
+               ) -> tuple[dict[str, int], int, float]:
+    """(occupancy by unit class in cycles, DRAM bytes moved, SRAM and DRAM energy in pJ) of
+    the tiles of ``routed`` under ``tilings`` (``views``: each layer's view of the buffers, by
+    layer index; default ``hw``)."""
+    occupancy: dict[str, int] = {}
+    dram = 0
+    energy = 0.0
+    by_layer: dict[int, dict[str, Sram]] = {}
+    for s, _, b, tm, _, _ in stage_tiles(routed, tilings, hw, zero_skip, views):
+        bufs = by_layer.get(s.layer_index)
+        if bufs is None:
+            bufs = by_layer[s.layer_index] = dict(
+                (views or {}).get(s.layer_index, hw).buffers.items())
+        occupancy[s.unit] = occupancy.get(s.unit, 0) + max(b.cycles, tm.port_cycles)
+        moved = sum(tm.dram_read.values()) + sum(tm.dram_write.values())
+        dram += moved
+        energy += moved * hw.dram.energy_pj_per_byte
+        for name, nbytes in tm.sram_read.items():
+            energy += nbytes * bufs[name].read_energy_pj_per_byte
+        for name, nbytes in tm.sram_write.items():
+            energy += nbytes * bufs[name].write_energy_pj_per_byte
+    return occupancy, dram, energy
 
 
 def _key(group: Sequence[RoutedStage], choice: dict[int, SystolicMapping]) -> tuple:
