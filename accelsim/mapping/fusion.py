@@ -44,6 +44,7 @@ from accelsim.choices import MappingObjective
 from accelsim.errors import CompatibilityError, Problem
 from accelsim.hw.config import HardwareConfig, Sram
 from accelsim.mapping.build import RoutedStage
+from accelsim.mapping.memory import StageTiling
 from accelsim.mapping.residency import Residency
 from accelsim.mapping.schedule import Tile
 from accelsim.mapping.tiling import Block, Halo, Limits, Slices, share, systolic_blocks
@@ -278,11 +279,11 @@ def _plus(d: Mapping[str, int], key: str, v: int) -> dict[str, int]:
     return {k: x for k, x in sorted(out.items()) if x}
 
 
-def holders_fit(pr: FusedPair, by_layer: Mapping[int, Sequence[RoutedStage]],
-                tilings: Mapping, hw: HardwareConfig) -> bool:
-    """True when the operands both layers keep resident (weights, DRAM inputs loaded once and
-    held to their last tile) fit their buffers' residency budgets together: the producer holds
-    its operands while its consumer runs."""
+def holders_over(pr: FusedPair, by_layer: Mapping[int, Sequence[RoutedStage]],
+                 tilings: Mapping[int, StageTiling], hw: HardwareConfig) -> str | None:
+    """The buffer (``weights`` or ``inputs``) whose residency budget the operands both layers
+    keep resident (loaded once, held to their last tile) exceed together, or None when they
+    fit: the producer holds its operands while its consumer runs."""
     held = {"weights": 0, "inputs": 0}
     for li in (pr.producer, pr.consumer):
         for s in by_layer[li]:
@@ -291,7 +292,8 @@ def holders_fit(pr: FusedPair, by_layer: Mapping[int, Sequence[RoutedStage]],
             held["inputs"] += (m.inputs_total - m.input_kept if m.resident_in else 0) + \
                 m.frees_staged
     bufs: dict[str, Sram] = dict(hw.buffers.items())
-    return all(v <= bufs[k].size_bytes - bufs[k].tile_bytes for k, v in held.items())
+    return next((k for k, v in held.items() if v > bufs[k].size_bytes - bufs[k].tile_bytes),
+                None)
 
 
 def plan_score(objective: MappingObjective, units: Sequence[tuple[Mapping[str, int], int, float]],

@@ -45,7 +45,7 @@ from accelsim.mapping.fusion import (
     check_buffer,
     fusable_pairs,
     fused_edges,
-    holders_fit,
+    holders_over,
     pair_residency,
     plan_score,
 )
@@ -153,11 +153,12 @@ def _fused_pairs(wl: Workload, hw: HardwareConfig, layers: Sequence[Sequence[Rou
     if act is None or hw.mapping.activation_buffer != FUSION_BUFFER:
         return []
     chosen: list[FusedPair] = []
-    best = _score(wl, hw, layers, producers, chooser, keep, chosen)
+    memo: dict[tuple[int, ...], tuple[object, tuple[dict[str, int], int, float]]] = {}
+    best = _score(wl, hw, layers, producers, chooser, keep, chosen, memo)
     for pr in pairs:
         if pr.chunk_bytes > act.size_bytes:
             continue
-        trial = _score(wl, hw, layers, producers, chooser, keep, [*chosen, pr])
+        trial = _score(wl, hw, layers, producers, chooser, keep, [*chosen, pr], memo)
         if trial < best:
             chosen.append(pr)
             best = trial
@@ -166,8 +167,13 @@ def _fused_pairs(wl: Workload, hw: HardwareConfig, layers: Sequence[Sequence[Rou
 
 def _score(wl: Workload, hw: HardwareConfig, layers: Sequence[Sequence[RoutedStage]],
            producers: list[list[int]], chooser: MappingChooser, keep: MemoryPolicy,
-           pairs: list[FusedPair]) -> float:
-    """The objective of the plan with ``pairs`` fused (inf when one of them cannot be)."""
+           pairs: list[FusedPair],
+           memo: dict[tuple[int, ...], tuple[object, tuple[dict[str, int], int, float]]]
+           ) -> float:
+    """The objective of the plan with ``pairs`` fused (inf when one of them cannot be);
+    ``memo``: each schedule unit's costs by the identity of its stages' tilings (the chooser
+    hands out the same tiling objects for a layer tiled the same way; the entry keeps them
+    alive so that their identities are not reused)."""
     try:
         tilings, _, views, used = _tile_layers(wl, hw, layers, producers, chooser, keep,
                                                pairs, False)
@@ -175,8 +181,14 @@ def _score(wl: Workload, hw: HardwareConfig, layers: Sequence[Sequence[RoutedSta
         return math.inf
     if len(used) < len(pairs):
         return math.inf
-    costs = [tile_costs(unit, tilings, hw, chooser.zero_skip, views)
-             for unit in _units(layers, used)]
+    costs = []
+    for unit in _units(layers, used):
+        pinned = tuple(tilings[s.index] for s in unit) + tuple(
+            views[li] for li in sorted({s.layer_index for s in unit}))
+        key = tuple(id(x) for x in pinned)
+        if key not in memo:
+            memo[key] = (pinned, tile_costs(unit, tilings, hw, chooser.zero_skip, views))
+        costs.append(memo[key][1])
     return plan_score(chooser.objective, costs, hw, chooser.leak_pj_per_cycle)
 
 
@@ -243,24 +255,21 @@ def _tile_layers(wl: Workload, hw: HardwareConfig, layers: Sequence[Sequence[Rou
                 raise
             evicted.add(max(across, key=lambda j: (wl.layers[j].output_bytes, j)))
             continue
-        bad = [pr for pr in pairs if not holders_fit(pr, by_layer, tilings, hw)]
+        bad = [(pr, buf) for pr in pairs
+               if (buf := holders_over(pr, by_layer, tilings, hw)) is not None]
         if not bad:
             return tilings, chosen, views, pairs
-        if bad[0].producer not in lean:  # the producer reloads its operands per tile
-            lean.add(bad[0].producer)
+        pr, buf = bad[0]
+        if pr.producer not in lean:  # the producer reloads its operands per tile
+            lean.add(pr.producer)
             continue
         if strict:
-            raise _holders_error(wl, hw, bad[0], chooser.source)
-        pairs.remove(bad[0])
-
-
-def _holders_error(wl: Workload, hw: HardwareConfig, pr: FusedPair, source: str
-                   ) -> CompatibilityError:
-    return CompatibilityError(Problem(
-        "buffers.weights.size_kib", hw.buffers.weights.size_kib,
-        f"too small to fuse layers[{wl.layers[pr.producer].name}] -> "
-        f"layers[{wl.layers[pr.consumer].name}]: the operands both keep resident do not fit "
-        "its residency budget together"), source)
+            raise CompatibilityError(Problem(
+                f"buffers.{buf}.size_kib", getattr(hw.buffers, buf).size_kib,
+                f"too small to fuse layers[{wl.layers[pr.producer].name}] -> "
+                f"layers[{wl.layers[pr.consumer].name}]: the operands both keep resident "
+                "exceed its residency budget (size less one tile) together"), chooser.source)
+        pairs.remove(pr)
 
 
 def input_halos(routed: Sequence[RoutedStage], tilings: dict[int, StageTiling]
