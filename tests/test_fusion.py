@@ -192,3 +192,19 @@ def test_always_conserves_work_and_bytes(wl, hw, schedule, zero_skip):
     for producer, consumer in plan.meta["fused_layers"]:
         assert _bytes(plan, "dram_write", producer, "outputs") == 0
         assert _bytes(plan, "dram_read", consumer, "inputs") == 0
+
+
+def test_overlap_pairs_back_to_back_on_a_small_activation_buffer_finish():
+    """Under ``overlap`` a fused producer waits for the whole previous layer: without it, the
+    next pair's producer filled the 256 KiB buffer with bands its consumer could not read yet
+    (its resident weights waited for the previous pair to release theirs) while the previous
+    pair's producer needed that space, and the engine stalled."""
+    wl = load_workload(WORKLOADS / "mobilenet_v1_0.5_hybrid_a0.25_r1.json")
+    hw = override(load_hwconfig(HWCONFIGS / "iso_area_45nm.yaml"),
+                  {"buffers.activations.size_kib": 256})
+    plan = map_workload(wl, hw, "overlap", fusion="auto")
+    assert len(plan.meta["fused_layers"]) >= 2
+    des, bound = simulate_plan(plan, hw), estimate(plan, hw)
+    assert des.cycles >= bound.cycles
+    off = simulate_plan(map_workload(wl, hw, "overlap"), hw)
+    assert des.cycles < off.cycles
