@@ -11,7 +11,7 @@ fusion should matter most). Per network: cycles, energy, DRAM bytes, the layer p
 energy / throughput relative to the baseline on the MAC-only accelerator of the same area under
 the same assumptions.
 
-    python bench/fusion_ablation.py          # ~4-6 min
+    python bench/fusion_ablation.py          # ~1-2 min
 """
 from __future__ import annotations
 
