@@ -30,7 +30,14 @@ from accelsim.analytic.allocation import Allocation, allocate
 from accelsim.analytic.bound import estimate
 from accelsim.analytic.opcount import balance, sequential
 from accelsim.analytic.paper import balance_bound
-from accelsim.choices import MappingObjective, MemoryPolicy, Model, Objective, SchedulePolicy
+from accelsim.choices import (
+    FusionPolicy,
+    MappingObjective,
+    MemoryPolicy,
+    Model,
+    Objective,
+    SchedulePolicy,
+)
 from accelsim.conventions import AccountingConvention, load_convention
 from accelsim.counts import Convention, counted, workload_counts
 from accelsim.counts import counts_table as counts
@@ -128,12 +135,14 @@ def simulate(wl: Workload, hw: HardwareConfig, engine: Model | str = Model.DES,
              schedule: SchedulePolicy | str = SchedulePolicy.SEQUENTIAL,
              zero_skip: bool = False, *, timeline: str | Path | None = None,
              memory: MemoryPolicy | str | None = None,
-             mapping_objective: MappingObjective | str | None = None) -> Result:
+             mapping_objective: MappingObjective | str | None = None,
+             fusion: FusionPolicy | str | None = None) -> Result:
     """The ``accelsim simulate`` twin: :func:`evaluate` with the command's argument order;
-    ``memory`` / ``mapping_objective`` replace the config's ``mapping.memory`` /
-    ``mapping.objective`` for this run."""
+    ``memory`` / ``mapping_objective`` / ``fusion`` replace the config's ``mapping.memory`` /
+    ``mapping.objective`` / ``mapping.fusion`` for this run."""
     changes = {k: v for k, v in (("mapping.memory", memory),
-                                 ("mapping.objective", mapping_objective)) if v is not None}
+                                 ("mapping.objective", mapping_objective),
+                                 ("mapping.fusion", fusion)) if v is not None}
     if changes:
         hw = override(hw, changes)
     return evaluate(engine, wl, hw, schedule=schedule, zero_skip=zero_skip, timeline=timeline)
@@ -149,8 +158,8 @@ __all__ = [
     "counts", "estimate", "evaluate", "load_convention",
     "export_scalesim", "export_topology", "HardwareConfig", "import_scalesim", "import_topology",
     "LayerCheck", "LayerRecord", "load_hwconfig", "load_sweep_spec", "load_workload", "mac_only",
-    "make_workloads", "map_workload", "MemoryPolicy", "Model", "ModelSpec", "normalise",
-    "normalise_rows",
+    "make_workloads", "map_workload", "FusionPolicy", "MemoryPolicy", "Model", "ModelSpec",
+    "normalise", "normalise_rows",
     "MappingObjective", "Normalised", "Objective", "override", "paper_table", "pareto",
     "plot_fraction", "plot_gantt",
     "plot_layers", "plot_pareto", "Reference", "reference", "report", "Report", "Result",

@@ -4,7 +4,8 @@
   op-count sequential model, the tile-level analytic bound, or the discrete-event engine;
 * :class:`SchedulePolicy`: how layers follow each other in the tile-level models;
 * :class:`Objective`: what an allocation or a mapping search minimises;
-* :class:`MemoryPolicy`: where activations live between layers.
+* :class:`MemoryPolicy`: where activations live between layers;
+* :class:`FusionPolicy`: whether producer/consumer layer pairs run fused, chunk by chunk.
 
 Each is a :class:`enum.StrEnum`, so a member *is* its string value (JSON, CSV and f-strings show
 ``"des"``, not ``Model.DES``); :meth:`parse` turns user input into a member or raises the usual
@@ -123,9 +124,20 @@ class MemoryPolicy(Choice):
 
     ``roundtrip``: written to DRAM and read back by every consumer (the earlier model);
     ``resident``: kept in the activation buffer (``mapping.activation_buffer``) when it fits
-    beside everything else live on chip, spilled to DRAM otherwise. (Layer fusion, processing
-    a depthwise layer and its pointwise consumer chunk by chunk so that the intermediate map
-    never exists whole, is not modelled yet.)"""
+    beside everything else live on chip, spilled to DRAM otherwise. Layer fusion (a depthwise
+    layer and its pointwise consumer processed chunk by chunk) is :class:`FusionPolicy`."""
 
     ROUNDTRIP = "roundtrip"
     RESIDENT = "resident"
+
+
+class FusionPolicy(Choice):
+    """Whether a layer and its sole consumer run as one fused schedule unit (``mapping.fusion``;
+    docs/engine.md, section 4): both cut on one grid of output-row chunks, each chunk of the
+    intermediate map kept in the activation buffer until the consumer has read it, so that
+    the map never goes to DRAM nor exists whole. ``off``: never; ``auto``: when the mapping
+    objective says fusing the pair wins; ``always``: every pair that can be fused."""
+
+    OFF = "off"
+    AUTO = "auto"
+    ALWAYS = "always"

@@ -36,7 +36,9 @@ from accelsim.evaluate import evaluate, normalise, reference  # noqa: E402
 from accelsim.hw.config import HardwareConfig  # noqa: E402
 from accelsim.hw.load import load_hwconfig  # noqa: E402
 from accelsim.hw.schema import replace_field  # noqa: E402
+from accelsim.results.records import Result  # noqa: E402
 from accelsim.workload.load import load_workload  # noqa: E402
+from accelsim.workload.schema import Workload  # noqa: E402
 
 COLUMNS = (("TWN", "twn"), ("hyb .25", "hybrid_a0.25_r1"), ("hyb .375", "hybrid_a0.375_r1"),
            ("hyb .5", "hybrid_a0.5_r1"), ("hyb .5 r=2c", "hybrid_a0.5_r2"))
@@ -49,6 +51,13 @@ def _policy(p: str) -> Callable[[HardwareConfig], HardwareConfig]:
 
 def _field(name: str, value: object) -> Callable[[HardwareConfig], HardwareConfig]:
     return lambda hw: replace_field(hw, name, value)
+
+
+def on_own_split(wl: Workload, hw: HardwareConfig) -> Result:
+    """The discrete-event engine (sequential schedule) on ``wl``'s own unit split of ``hw``
+    (``accelsim allocate``'s sequential optimum, idle unit classes dropped)."""
+    split = drop_idle_units(wl, allocate(wl, hw, model=Model.SEQUENTIAL).config)
+    return evaluate(Model.DES, wl, split, schedule="sequential")
 
 
 def _outputs_buffer(hw: HardwareConfig) -> HardwareConfig:
@@ -92,9 +101,7 @@ def main() -> None:
             if row is None:
                 if ref is None:
                     ref = reference(Model.DES, wls["baseline"], hw)
-                wl = wls[stem]
-                split = drop_idle_units(wl, allocate(wl, hw, model=Model.SEQUENTIAL).config)
-                res = evaluate(Model.DES, wl, split, schedule="sequential")
+                res = on_own_split(wls[stem], hw)
                 n = normalise(res, ref)
                 row = {"variant": label, "workload": stem, "energy": n.energy,
                        "throughput": n.throughput,

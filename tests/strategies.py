@@ -94,8 +94,8 @@ def tiny_workload(hybrid: bool = True) -> Workload:
 def hwconfigs(draw, *, routes: bool = True) -> HardwareConfig:
     """Small valid configs: 1-8 x 1-8 arrays of any dataflow set and microarchitecture, 0-64
     adders (any broadcast / bus / lockstep / zero handling / sparse format), 0-4 multipliers
-    (missing classes routed to the MAC array), 0.25-8 KiB buffers (inputs 0.5-8 KiB), 1-64
-    B/cycle DRAM."""
+    (missing classes routed to the MAC array), 0.25-8 KiB buffers (inputs 0.5-8 KiB), maybe a
+    dedicated 0.5-8 KiB activation buffer, fusion off or auto, 1-64 B/cycle DRAM."""
     rows, cols = draw(st.integers(1, 8)), draw(st.integers(1, 8))
     adders = draw(st.sampled_from([0, 1, 3, 8, 16, 64])) if routes else draw(st.integers(1, 64))
     muls = draw(st.sampled_from([0, 1, 4])) if routes else draw(st.integers(1, 4))
@@ -120,6 +120,7 @@ def hwconfigs(draw, *, routes: bool = True) -> HardwareConfig:
         "adder_array.unshared_operands": draw(st.sampled_from(["bus", "private"])),
         "mapping.objective": draw(st.sampled_from(["throughput", "energy", "edp", "dram"])),
         "mapping.memory": draw(st.sampled_from(["roundtrip", "resident"])),
+        "mapping.fusion": draw(st.sampled_from(["off", "auto"])),
         "mac_array.pipeline_latency_cycles": draw(st.integers(0, 3)),
         "adder_array.count": adders, "adder_array.tree_width": draw(st.sampled_from([1, 2, 4, 16])),
         "adder_array.latency_cycles": draw(st.integers(0, 2)),
@@ -131,11 +132,14 @@ def hwconfigs(draw, *, routes: bool = True) -> HardwareConfig:
         "mapping.tile_halvings": draw(st.integers(0, 2)),
         "route": route,
     })
+    if draw(st.booleans()):  # a dedicated activation buffer (what fusion needs)
+        doc["buffers"]["activations"] = dict(doc["buffers"]["outputs"])
+        doc["mapping"]["activation_buffer"] = "activations"
     for name in doc["buffers"]:
         # a tile of the input buffer holds one output position's whole input window (its halo:
         # a 3x3 window of up to 12 channels of fp16, 216 B, for a tree stage that sums all of
         # a position's terms at once), so the smallest input buffer here is 0.5 KiB
-        sizes = [0.5, 1, 2, 8] if name == "inputs" else [0.25, 0.5, 1, 2, 8]
+        sizes = [0.5, 1, 2, 8] if name in ("inputs", "activations") else [0.25, 0.5, 1, 2, 8]
         doc["buffers"][name].update(
             size_kib=draw(st.sampled_from(sizes)),
             bandwidth_bytes_per_cycle=draw(st.sampled_from([4, 16, 256])),

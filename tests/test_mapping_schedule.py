@@ -52,10 +52,12 @@ def test_plan_invariants(wl, hw, schedule, zero_skip):
     kept = set(plan.meta.get("kept_outputs", []))
     assert wl.layers[-1].name not in kept
     assert not kept or plan.meta["memory"] != "roundtrip"
+    fused = {p for p, _ in plan.meta.get("fused_layers", [])}  # (chunk by chunk, on chip)
+    assert not fused & kept and wl.layers[-1].name not in fused
     for li, layer in enumerate(wl.layers):
         mine = [plan.tiles[i] for s in plan.stages if s.layer == li for i in s.tiles]
         written = _sum(mine, "dram_write", "outputs")
-        assert written == (0 if layer.name in kept else layer.output_bytes)
+        assert written == (0 if layer.name in kept | fused else layer.output_bytes)
     # what goes out to DRAM as partial sums or spills comes back
     assert _sum(tiles, "dram_write", "partials") == _sum(tiles, "dram_read", "partials")
     # input halos (tiles' inputs add up to the input plus the halo): reported per layer,

@@ -44,13 +44,25 @@ def estimate(plan: Schedule, hw: HardwareConfig) -> Result:
     records = []
     if plan.policy is SchedulePolicy.SEQUENTIAL:
         start = 0
-        for li, rec in enumerate(sums):
-            path = _path(plan, by_layer[li], bw, lat, owner, cross_layer=False)
-            units = max(rec.occupancy.values(), default=0)
-            terms = {"unit": units, "dram": dram_layer[li], "dependency": max(path.values(),
-                                                                               default=0)}
-            cycles = max(terms.values())
-            records.append(_record(rec, start, start + cycles, terms))
+        for unit in _schedule_units(plan):  # a layer, or a fused pair (no barrier inside)
+            cycles = 0
+            for li in unit:
+                rec = sums[li]
+                path = _path(plan, by_layer[li], bw, lat, owner, cross_layer=False)
+                units = max(rec.occupancy.values(), default=0)
+                terms = {"unit": units, "dram": dram_layer[li],
+                         "dependency": max(path.values(), default=0)}
+                records.append(_record(rec, start, start + max(terms.values()), terms))
+                cycles = max(cycles, max(terms.values()))
+            if len(unit) > 1:
+                occ: dict[str, int] = {}
+                for li in unit:
+                    for u, v in sums[li].occupancy.items():
+                        occ[u] = occ.get(u, 0) + v
+                path = _path(plan, [s for li in unit for s in by_layer[li]], bw, lat, owner,
+                             cross_layer=True)
+                cycles = max(cycles, max(occ.values(), default=0),
+                             sum(dram_layer[li] for li in unit), max(path.values(), default=0))
             start += cycles
         total = start
     else:
@@ -72,6 +84,24 @@ def estimate(plan: Schedule, hw: HardwareConfig) -> Result:
                     meta={**plan.meta, "accelsim_version": __version__,
                           "tiles": len(plan.tiles)})
     return price(result, hw)
+
+
+def _schedule_units(plan: Schedule) -> list[list[int]]:
+    """Layer indices in barrier-separated units: one layer each, a fused pair
+    (``meta["fused_layers"]``, :mod:`accelsim.mapping.fusion`) together."""
+    index = {name: i for i, name in enumerate(plan.layers)}
+    pair_of: dict[int, int] = {}
+    fused = plan.meta.get("fused_layers", ())
+    for producer, consumer in fused if isinstance(fused, (list, tuple)) else ():
+        p, c = index[producer], index[consumer]
+        pair_of[p] = pair_of[c] = p
+    units: list[list[int]] = []
+    for li in range(len(plan.layers)):
+        if li in pair_of and pair_of[li] != li and units and units[-1][0] == pair_of[li]:
+            units[-1].append(li)
+        else:
+            units.append([li])
+    return units
 
 
 def _load(nbytes: int, bw: float, lat: int) -> int:

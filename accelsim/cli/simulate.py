@@ -6,7 +6,7 @@ from pathlib import Path
 import click
 
 from accelsim import api
-from accelsim.choices import MappingObjective, MemoryPolicy
+from accelsim.choices import FusionPolicy, MappingObjective, MemoryPolicy
 from accelsim.cli.common import (
     INPUT_PATH,
     echo_json,
@@ -32,6 +32,8 @@ Examples:
       --hw hwconfigs/scalesim_ws32.yaml --json --out run/ --timeline run/trace.json
   accelsim simulate workloads/mobilenet_v1_0.5_twn.json --hw hwconfigs/iso_area_45nm.yaml \\
       --memory roundtrip
+  accelsim simulate workloads/mobilenet_v1_0.5_baseline.json --hw hwconfigs/iso_area_45nm.yaml \\
+      --fusion always
 """
 
 
@@ -53,10 +55,14 @@ Examples:
               type=click.Choice(MappingObjective.values()), default=None,
               help="What the per-layer mapping choices minimise (overrides the config's "
               "mapping.objective).")
+@click.option("--fusion", type=click.Choice(FusionPolicy.values()), default=None,
+              help="Run a layer and its sole consumer fused, chunk by chunk, their "
+              "intermediate map kept on chip (overrides the config's mapping.fusion): off, "
+              "auto (when the mapping objective says it wins) or always.")
 @handle_errors
 def simulate_cmd(workload: Path, hw: Path, engine: str, schedule: str, zero_skip: bool,
                  as_json: bool, out: Path | None, timeline: Path | None, memory: str | None,
-                 mapping_objective: str | None) -> None:
+                 mapping_objective: str | None, fusion: str | None) -> None:
     """Cycles, latency, energy and stalls of one inference, per layer and in total."""
     guard_outputs({"--timeline": timeline,
                    "--out/layers.csv": None if out is None else out / "layers.csv",
@@ -64,7 +70,8 @@ def simulate_cmd(workload: Path, hw: Path, engine: str, schedule: str, zero_skip
                   [workload, hw])
     wl, cfg = api.load_workload(workload), api.load_hwconfig(hw)
     res = api.simulate(wl, cfg, engine=engine, schedule=schedule, zero_skip=zero_skip,
-                       timeline=timeline, memory=memory, mapping_objective=mapping_objective)
+                       timeline=timeline, memory=memory, mapping_objective=mapping_objective,
+                       fusion=fusion)
     if out is not None:  # created only now that the run succeeded
         with output_dir(out):
             write_csv(res, out / "layers.csv")

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from accelsim.choices import MappingObjective, MemoryPolicy
+from accelsim.choices import FusionPolicy, MappingObjective, MemoryPolicy
 
 _N = TypeVar("_N")
 
@@ -274,7 +274,10 @@ class MappingPolicy:
     ``tile_halvings``: tile sizes the mapper searches per layer: 0, tiles are the largest the
     buffers hold; ``n``, also tiles cut to a half, a quarter, ... ``1/2**n`` of each buffer's
     tile budget, the one that minimises the objective (with the pipeline's exposed first load
-    and last write-back) wins (docs/engine.md, section 5)."""
+    and last write-back) wins (docs/engine.md, section 5). ``fusion``
+    (:class:`~accelsim.choices.FusionPolicy`): whether a layer and its sole consumer run fused,
+    chunk by chunk, their intermediate map kept in the activation buffer (docs/engine.md,
+    section 4); the command line's ``--fusion`` overrides it."""
 
     objective: MappingObjective = MappingObjective.THROUGHPUT
     memory: MemoryPolicy = MemoryPolicy.ROUNDTRIP
@@ -283,6 +286,7 @@ class MappingPolicy:
     line_buffer: bool = True
     tile_halvings: int = field(default=0, metadata=rule(maximum=6, why="halvings of the tile "
                                                                         "budget searched"))
+    fusion: FusionPolicy = FusionPolicy.OFF
 
 
 @dataclass(frozen=True)

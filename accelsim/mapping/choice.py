@@ -27,12 +27,12 @@ from __future__ import annotations
 import functools
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from accelsim.choices import MappingObjective
 from accelsim.errors import CompatibilityError
-from accelsim.hw.config import HardwareConfig, MacArray
+from accelsim.hw.config import HardwareConfig, MacArray, Sram
 from accelsim.hw.rules import leakage_uw
 from accelsim.mapping.build import RoutedStage, TimingModel
 from accelsim.mapping.memory import (
@@ -87,18 +87,22 @@ class MappingChooser:
         self._kept: dict[tuple, dict[int, StageTiling]] = {}
         self._tiled: dict[tuple, dict[int, StageTiling]] = {}
         self._view, self._res = hw, NO_RESIDENCY
+        self._grid: tuple[tuple[int, int], ...] | None = None
         self.leak_pj_per_cycle = leakage_uw(hw) * 1e-6 * hw.cycle_s * 1e12
 
     def choose(self, group: Sequence[RoutedStage], view: HardwareConfig | None = None,
-               residency: Residency = NO_RESIDENCY) -> LayerChoice:
+               residency: Residency = NO_RESIDENCY,
+               grid: Sequence[tuple[int, int]] | None = None) -> LayerChoice:
         """One layer's mapping: the layout of each systolic stage and of each chunk-ordered
         stage whose loop order matters, and the tile size; ``view``: the config as the layer
         sees it (buffers shrunk by the activations kept across it,
         :func:`~accelsim.mapping.residency.buffer_view`), ``residency``: its part in the
-        residency plan."""
+        residency plan; ``grid``: the position chunks of a fused pair the layer is cut on
+        (:mod:`accelsim.mapping.fusion`)."""
         self._kept.clear()
         self._view = view if view is not None else self.hw
         self._res = residency
+        self._grid = tuple(grid) if grid is not None else None
         systolic = [s for s in group if s.timing is TimingModel.SYSTOLIC]
         chunked = [s for s in group if self._orders(group, s)]
         mac = self.hw.mac_array
@@ -109,7 +113,8 @@ class MappingChooser:
         combos = [(combo, h) for combo in itertools.product(*options)
                   for h in range(self.hw.mapping.tile_halvings + 1)]
         if len(combos) > 1:
-            key = (_signature(group, self.zero_skip), residency, self._view.buffers)
+            key = (_signature(group, self.zero_skip), residency, self._view.buffers,
+                   self._grid)
             if key not in self._cache:
                 self._cache[key] = self._best(group, stages, combos)
             combo, halvings = self._cache[key]
@@ -182,36 +187,16 @@ class MappingChooser:
         layouts = choice.layout()
         memory = plan_layer_memory(group, hw, layouts, self.zero_skip, self._res)
         tilings = LayerTiler(group, memory, hw, self.zero_skip, self.source, layouts,
-                             choice.halvings).run()
+                             choice.halvings, self._grid).run()
         self._kept[_key(group, choice)] = tilings
-        occupancy: dict[str, int] = {}
-        dram = 0
-        energy = 0.0
-        bufs = dict(hw.buffers.items())
-        bw, lat = hw.dram.bandwidth_bytes_per_cycle, hw.dram.latency_cycles
-        first: tuple[int, int] | None = None
-        last_write = 0
-        loads: dict[int, int] = {}  # each stage loads its tiles one after another
-        for s, _, b, tm, _, _ in stage_tiles(group, tilings, hw, self.zero_skip):
-            busy_tile = max(b.cycles, tm.port_cycles)
-            occupancy[s.unit] = occupancy.get(s.unit, 0) + busy_tile
-            read, written = sum(tm.dram_read.values()), sum(tm.dram_write.values())
-            load = math.ceil(read / bw) + lat if read else 0
-            loads[s.index] = loads.get(s.index, 0) + load
-            if first is None:
-                first = (load, busy_tile)
-            last_write = math.ceil(written / bw) + lat if written else 0
-            dram += read + written
-            energy += (read + written) * hw.dram.energy_pj_per_byte
-            for name, nbytes in tm.sram_read.items():
-                energy += nbytes * bufs[name].read_energy_pj_per_byte
-            for name, nbytes in tm.sram_write.items():
-                energy += nbytes * bufs[name].write_energy_pj_per_byte
-        transfer = max(math.ceil(dram / bw), max(loads.values(), default=0))
+        c = tile_costs(group, tilings, hw, self.zero_skip)
+        occupancy = c.occupancy
+        transfer = max(math.ceil(c.dram / hw.dram.bandwidth_bytes_per_cycle), c.loads)
         compute = max(occupancy.values(), default=0)
-        exposed = 0 if first is None or self.overlap else \
-            last_write + (first[0] if compute >= transfer else first[1])
+        exposed = 0 if c.first is None or self.overlap else \
+            c.last_write + (c.first[0] if compute >= transfer else c.first[1])
         cycles = max(compute, transfer) + exposed
+        dram, energy = c.dram, c.energy
         busy = sum(occupancy.values()) + transfer
         return (float(cycles), float(busy), energy + self.leak_pj_per_cycle * cycles,
                 float(dram))
@@ -224,18 +209,69 @@ class MappingChooser:
         if got is None:  # a layer identical to an earlier one (same stages, edges, residency
             base = group[0].index  # and buffers) is tiled the same way: reuse its tiling
             same = (_signature(group, self.zero_skip), self._res, self._view.buffers,
-                    tuple(sorted((i - base, m) for i, m in choice.layouts)), choice.halvings)
+                    tuple(sorted((i - base, m) for i, m in choice.layouts)), choice.halvings,
+                    self._grid)
             rel = self._tiled.get(same)
             if rel is None:
                 layouts = choice.layout()
                 memory = plan_layer_memory(group, self._view, layouts, self.zero_skip,
                                            self._res)
                 got = LayerTiler(group, memory, self._view, self.zero_skip, self.source,
-                                 layouts, choice.halvings).run()
+                                 layouts, choice.halvings, self._grid).run()
                 self._tiled[same] = {i - base: t for i, t in got.items()}
             else:
                 got = {base + i: t for i, t in rel.items()}
         return got
+
+
+@dataclass(frozen=True)
+class TileCosts:
+    """What a set of tiles costs: ``occupancy`` by unit class (cycles), ``dram`` bytes moved,
+    SRAM and DRAM ``energy`` (pJ), ``loads``: the longest a stage's loader is busy (its tiles'
+    loads one after another, each waiting out the DRAM latency), ``first``: the first tile's
+    (load, busy) cycles (None: no tile), ``last_write``: the last tile's write-back cycles."""
+
+    occupancy: dict[str, int]
+    dram: int
+    energy: float
+    loads: int
+    first: tuple[int, int] | None
+    last_write: int
+
+
+def tile_costs(routed: Sequence[RoutedStage], tilings: Mapping[int, StageTiling],
+               hw: HardwareConfig, zero_skip: bool,
+               views: Mapping[int, HardwareConfig] | None = None) -> TileCosts:
+    """The :class:`TileCosts` of the tiles of ``routed`` under ``tilings`` (``views``: each
+    layer's view of the buffers, by layer index; default ``hw``)."""
+    occupancy: dict[str, int] = {}
+    dram = 0
+    energy = 0.0
+    bw, lat = hw.dram.bandwidth_bytes_per_cycle, hw.dram.latency_cycles
+    loads: dict[int, int] = {}
+    first: tuple[int, int] | None = None
+    last_write = 0
+    by_layer: dict[int, dict[str, Sram]] = {}
+    for s, _, b, tm, _, _ in stage_tiles(routed, tilings, hw, zero_skip, views):
+        bufs = by_layer.get(s.layer_index)
+        if bufs is None:
+            bufs = by_layer[s.layer_index] = dict(
+                (views or {}).get(s.layer_index, hw).buffers.items())
+        busy = max(b.cycles, tm.port_cycles)
+        occupancy[s.unit] = occupancy.get(s.unit, 0) + busy
+        read, written = sum(tm.dram_read.values()), sum(tm.dram_write.values())
+        load = math.ceil(read / bw) + lat if read else 0
+        loads[s.index] = loads.get(s.index, 0) + load
+        if first is None:
+            first = (load, busy)
+        last_write = math.ceil(written / bw) + lat if written else 0
+        dram += read + written
+        energy += (read + written) * hw.dram.energy_pj_per_byte
+        for name, nbytes in tm.sram_read.items():
+            energy += nbytes * bufs[name].read_energy_pj_per_byte
+        for name, nbytes in tm.sram_write.items():
+            energy += nbytes * bufs[name].write_energy_pj_per_byte
+    return TileCosts(occupancy, dram, energy, max(loads.values(), default=0), first, last_write)
 
 
 def _key(group: Sequence[RoutedStage], choice: LayerChoice) -> tuple:

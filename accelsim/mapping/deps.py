@@ -64,12 +64,17 @@ def wire(wl: Workload, routed: Sequence[RoutedStage],
          layers: Sequence[Sequence[RoutedStage]], tilings: dict[int, StageTiling],
          ids: dict[int, tuple[int, ...]], partials: dict[int, dict[int, int]],
          tiles: list[Tile], producers: list[list[int]], policy: SchedulePolicy,
-         mappings: Mapping[int, str], hw_budgets: Mapping[str, int]
-         ) -> tuple[list[StagePlan], list[Tile]]:
+         mappings: Mapping[int, str], hw_budgets: Mapping[str, int],
+         fused: Mapping[int, Mapping[int, set[int]]] | None = None,
+         barriers: frozenset[int] = frozenset()) -> tuple[list[StagePlan], list[Tile]]:
     """Stage-level ``after`` lists and tile-level ``deps``; returns stage plans and tiles
     (``mappings``: the systolic stages' layouts, recorded in their plans; ``hw_budgets``: bytes
     of the weight and input buffers that resident operands may hold at once, by buffer: the
-    size less one working tile)."""
+    size less one working tile; ``fused``: by consumer layer of a fused pair, the tile edges
+    :func:`accelsim.mapping.fusion.fused_edges` gives it, which replace its barrier and its
+    edges to the previous layer; ``barriers``: layers that wait for the whole previous layer
+    under either schedule: fused producers)."""
+    fused = fused or {}
     w = _Wiring(wl, routed, layers, tilings, ids, partials, tiles, producers)
     plans = []
     for s in routed:
@@ -93,7 +98,9 @@ def wire(wl: Workload, routed: Sequence[RoutedStage],
                                                      mem.chunk_edge_in):
                 after.add(x.index)
         positional = False
-        if policy is SchedulePolicy.SEQUENTIAL:
+        if s.layer_index in fused:  # one schedule unit with its producer: chunk edges only
+            pass
+        elif policy is SchedulePolicy.SEQUENTIAL or s.layer_index in barriers:
             if s.layer_index > 0:
                 after.update(x.index for x in w.by_layer.get(s.layer_index - 1, []))
         elif s.stage.reads == LAYER_INPUT:
@@ -105,6 +112,9 @@ def wire(wl: Workload, routed: Sequence[RoutedStage],
             fused=tuple(f.name for f in s.fused), fused_key=s.fused_key,
             notes=_notes(tilings[s.index], bool(partials[s.index]), positional),
             mapping=mappings.get(s.index, s.timing.value)))
+    for edges in fused.values():
+        for t, need in edges.items():
+            w.deps.setdefault(t, set()).update(need)
     w.free_after_readers()
     if policy is not SchedulePolicy.SEQUENTIAL:
         w.serialise_holders(hw_budgets)

@@ -20,19 +20,35 @@ The passes, each returning a value keyed by routed-stage index:
    (:func:`~accelsim.mapping.memory.tile_memory`);
 6. **dependencies** (:func:`accelsim.mapping.deps.wire`): stage barriers, chunk edges and, in
    the ``overlap`` schedule, receptive-field edges across layers.
+
+Under ``mapping.fusion`` (:mod:`accelsim.mapping.fusion`) the pairs of layers that run fused
+are chosen first (``always``: every legal pair; ``auto``: a pair when the plan with it scores
+better), then residency, tiling, ids and edges treat each pair as one unit.
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from dataclasses import replace
 
 from accelsim import __version__
-from accelsim.choices import MappingObjective, MemoryPolicy, SchedulePolicy
+from accelsim.choices import FusionPolicy, MappingObjective, MemoryPolicy, SchedulePolicy
 from accelsim.errors import CompatibilityError, Problem
 from accelsim.hw.config import HardwareConfig
 from accelsim.hw.load import hwconfig_hash
 from accelsim.mapping.build import RoutedStage, route_workload
-from accelsim.mapping.choice import MappingChooser
+from accelsim.mapping.choice import MappingChooser, TileCosts, tile_costs
 from accelsim.mapping.deps import producer_layers, wire
+from accelsim.mapping.fusion import (
+    FUSION_BUFFER,
+    FusedPair,
+    check_buffer,
+    fusable_pairs,
+    fused_edges,
+    holders_over,
+    pair_residency,
+    plan_score,
+)
 from accelsim.mapping.memory import RES, StageTiling
 from accelsim.mapping.residency import buffer_view, kept_across, plan_residency
 from accelsim.mapping.schedule import Schedule
@@ -46,21 +62,25 @@ from accelsim.workload.schema import Workload
 def map_workload(wl: Workload, hw: HardwareConfig,
                  schedule: SchedulePolicy | str = SchedulePolicy.SEQUENTIAL,
                  zero_skip: bool = False, objective: MappingObjective | str | None = None,
-                 memory: MemoryPolicy | str | None = None) -> Schedule:
+                 memory: MemoryPolicy | str | None = None,
+                 fusion: FusionPolicy | str | None = None) -> Schedule:
     """Map ``wl`` onto ``hw``.
 
     ``schedule``: ``"sequential"`` (barrier between layers) or ``"overlap"``; ``zero_skip``:
     count and time ternary stages by their non-zero weights (as the config's
     ``adder_array.zero_handling`` says); ``objective``: what the per-layer choices minimise
     (default: the config's ``mapping.objective``); ``memory``: where activations live between
-    layers (default: the config's ``mapping.memory``). Raises
-    :class:`~accelsim.errors.InputError` for an unknown schedule, objective or memory policy,
-    and :class:`~accelsim.errors.CompatibilityError` when a stage needs a unit class the config
-    has none of, a buffer cannot hold one minimal tile, or a bandwidth is not positive."""
+    layers (default: the config's ``mapping.memory``); ``fusion``: which layer pairs run fused
+    (default: the config's ``mapping.fusion``). Raises
+    :class:`~accelsim.errors.InputError` for an unknown schedule, objective, memory or fusion
+    policy, and :class:`~accelsim.errors.CompatibilityError` when a stage needs a unit class
+    the config has none of, a buffer cannot hold one minimal tile, a bandwidth is not
+    positive, or ``fusion: always`` finds a pair it cannot fuse."""
     policy = SchedulePolicy.parse(schedule, "schedule")
     goal = MappingObjective.parse(objective, "objective") if objective is not None else \
         hw.mapping.objective
     keep = MemoryPolicy.parse(memory, "memory") if memory is not None else hw.mapping.memory
+    fuse = FusionPolicy.parse(fusion, "fusion") if fusion is not None else hw.mapping.fusion
     source = f"{wl.name} on {hw.name}"
     _check_hw(hw, source)
     check_compatible(wl, hw, source)
@@ -69,21 +89,37 @@ def map_workload(wl: Workload, hw: HardwareConfig,
     producers = producer_layers(wl, source)
     chooser = MappingChooser(hw, zero_skip, source, goal,
                              overlap=policy is SchedulePolicy.OVERLAP)
-    tilings, chosen, views, halved = _tile_layers(wl, hw, layers, producers, chooser, keep)
-    ids = assign_ids(layers, tilings)
+    pairs = _fused_pairs(wl, hw, layers, producers, chooser, keep, fuse, source)
+    tilings, chosen, views, pairs, halved = _tile_layers(
+        wl, hw, layers, producers, chooser, keep, pairs, fuse is FusionPolicy.ALWAYS)
+    by_layer = {g[0].layer_index: g for g in layers}
+    units = _units(layers, pairs)
+    for k, pr in enumerate(pairs):  # one chunk pipeline across the pair: ids interleave
+        for s in (*by_layer[pr.producer], *by_layer[pr.consumer]):
+            tilings[s.index] = replace(tilings[s.index], comp=_FUSED_COMP + k)
+    ids = assign_ids(units, tilings)
     tiles, partials = build_tiles(routed, tilings, ids, hw, zero_skip, views)
+    edges = {pr.consumer: fused_edges(pr, by_layer, ids, tiles, FUSION_BUFFER) for pr in pairs}
     plans, final = wire(wl, routed, layers, tilings, ids, partials, tiles, producers, policy,
                         {s.index: layout_name(s, chosen[s.index]) for s in routed
                          if s.index in chosen},
                         {name: sram.size_bytes - sram.tile_bytes
-                         for name, sram in hw.buffers.items() if name in ("weights", "inputs")})
+                         for name, sram in hw.buffers.items() if name in ("weights", "inputs")},
+                        edges, frozenset(pr.producer for pr in pairs))
     meta: dict[str, object] = {"workload_hash": workload_hash(wl), "hw_hash": hwconfig_hash(hw),
                                "accelsim_version": __version__}
+    fused_out = {pr.producer for pr in pairs}
     if keep is not MemoryPolicy.ROUNDTRIP:
         meta["memory"] = keep.value
         meta["activation_buffer"] = hw.mapping.activation_buffer
         meta["kept_outputs"] = [wl.layers[li].name for li in sorted(
-            {s.layer_index for s in routed if tilings[s.index].memory.sink == RES})]
+            {s.layer_index for s in routed if tilings[s.index].memory.sink == RES}
+            - fused_out)]
+    if fuse is not FusionPolicy.OFF:
+        meta["fusion"] = fuse.value
+        meta["fused_layers"] = [[wl.layers[pr.producer].name, wl.layers[pr.consumer].name]
+                                for pr in pairs]
+        meta["fused_chunks"] = {wl.layers[pr.consumer].name: len(pr.grid) for pr in pairs}
     halo = {wl.layers[li].name: h for li, h in sorted(input_halos(routed, tilings).items())
             if h}
     meta["input_halo_bytes"] = sum(halo.values())
@@ -102,18 +138,104 @@ def map_workload(wl: Workload, hw: HardwareConfig,
                     prefetch=policy is SchedulePolicy.OVERLAP and hw.mapping.prefetch_weights)
 
 
+#: chunk-pipeline index of the stages of fused pair ``k``: ``_FUSED_COMP + k`` (a layer's own
+#: pipelines are numbered from 0)
+_FUSED_COMP = 1 << 20
+
+
+def _fused_pairs(wl: Workload, hw: HardwareConfig, layers: Sequence[Sequence[RoutedStage]],
+                 producers: list[list[int]], chooser: MappingChooser, keep: MemoryPolicy,
+                 fuse: FusionPolicy, source: str) -> list[FusedPair]:
+    """The pairs to fuse: none (``off``), every legal pair (``always``; raises when one cannot
+    be), or, in layer order, each pair whose addition improves the plan's score (``auto``)."""
+    if fuse is FusionPolicy.OFF:
+        return []
+    pairs = fusable_pairs(wl, producers, layers, hw)
+    if fuse is FusionPolicy.ALWAYS:
+        check_buffer(hw, pairs, wl, source)
+        return pairs
+    act = hw.buffers.activations
+    if act is None or hw.mapping.activation_buffer != FUSION_BUFFER:
+        return []
+    chosen: list[FusedPair] = []
+    memo: dict[tuple[int, ...], tuple[object, TileCosts]] = {}
+    best = _score(wl, hw, layers, producers, chooser, keep, chosen, memo)
+    for pr in pairs:
+        if pr.chunk_bytes > act.size_bytes:
+            continue
+        trial = _score(wl, hw, layers, producers, chooser, keep, [*chosen, pr], memo)
+        if trial < best:
+            chosen.append(pr)
+            best = trial
+    return chosen
+
+
+def _score(wl: Workload, hw: HardwareConfig, layers: Sequence[Sequence[RoutedStage]],
+           producers: list[list[int]], chooser: MappingChooser, keep: MemoryPolicy,
+           pairs: list[FusedPair],
+           memo: dict[tuple[int, ...], tuple[object, TileCosts]]
+           ) -> float:
+    """The objective of the plan with ``pairs`` fused (inf when one of them cannot be);
+    ``memo``: each schedule unit's costs by the identity of its stages' tilings (the chooser
+    hands out the same tiling objects for a layer tiled the same way; the entry keeps them
+    alive so that their identities are not reused)."""
+    try:
+        tilings, _, views, used, _ = _tile_layers(wl, hw, layers, producers, chooser, keep,
+                                                  pairs, False)
+    except CompatibilityError:
+        return math.inf
+    if len(used) < len(pairs):
+        return math.inf
+    costs = []
+    for unit in _units(layers, used):
+        pinned = tuple(tilings[s.index] for s in unit) + tuple(
+            views[li] for li in sorted({s.layer_index for s in unit}))
+        key = tuple(id(x) for x in pinned)
+        if key not in memo:
+            memo[key] = (pinned, tile_costs(unit, tilings, hw, chooser.zero_skip, views))
+        c = memo[key][1]
+        costs.append((c.occupancy, c.dram, c.energy))
+    return plan_score(chooser.objective, costs, hw, chooser.leak_pj_per_cycle)
+
+
+def _units(layers: Sequence[Sequence[RoutedStage]], pairs: Sequence[FusedPair]
+           ) -> list[tuple[RoutedStage, ...]]:
+    """The routed stages by schedule unit: a layer, or a fused pair's two layers."""
+    consumers = {pr.consumer for pr in pairs}
+    out: list[tuple[RoutedStage, ...]] = []
+    for group in layers:
+        if group[0].layer_index in consumers:
+            out[-1] = (*out[-1], *group)
+        else:
+            out.append(tuple(group))
+    return out
+
+
 def _tile_layers(wl: Workload, hw: HardwareConfig, layers: Sequence[Sequence[RoutedStage]],
-                 producers: list[list[int]], chooser: MappingChooser, keep: MemoryPolicy
+                 producers: list[list[int]], chooser: MappingChooser, keep: MemoryPolicy,
+                 pairs: Sequence[FusedPair] = (), strict: bool = False
                  ) -> tuple[dict[int, StageTiling], dict[int, Layout],
-                            dict[int, HardwareConfig], dict[int, int]]:
+                            dict[int, HardwareConfig], list[FusedPair], dict[int, int]]:
     """Choose and tile every layer under the residency plan. When a layer cannot be tiled
     beside the activations kept across it, the largest of them goes to DRAM instead and the
-    layers are tiled again (each retry evicts one tensor, so this ends). Returns the tilings,
-    the stages' layouts, each layer's view of the buffers and the tile halvings of the layers
-    whose tiles were cut below the buffers' tile budgets (by layer index)."""
+    layers are tiled again (each retry evicts one tensor, so this ends). A fused pair that
+    cannot be tiled is cut on narrower bands, down to one row, then dropped (or, ``strict``,
+    the error raised); one whose resident operands do not fit together has its producer
+    reload its operands per tile, and is dropped (raised) if they still do not. Returns the
+    tilings, the stages' layouts, each layer's view of the buffers, the pairs fused and the
+    tile halvings of the layers whose tiles were cut below the buffers' tile budgets (by
+    layer index)."""
     evicted: set[int] = set()
+    lean: set[int] = set()  # fused producers that hold no operand resident
+    pairs = list(pairs)
+    by_layer = {g[0].layer_index: g for g in layers}
     while True:
-        plan = plan_residency(wl, producers, hw, keep, frozenset(evicted))
+        reserve = {li: pr.chunk_bytes for pr in pairs for li in (pr.producer, pr.consumer)}
+        plan = plan_residency(wl, producers, hw, keep,
+                              frozenset(evicted | {pr.producer for pr in pairs}), reserve,
+                              {pr.consumer: pr.producer for pr in pairs})
+        plan = pair_residency(plan, pairs, wl, frozenset(lean))
+        grid = {li: pr.grid for pr in pairs for li in (pr.producer, pr.consumer)}
         tilings: dict[int, StageTiling] = {}
         chosen: dict[int, Layout] = {}
         halved: dict[int, int] = {}
@@ -122,17 +244,42 @@ def _tile_layers(wl: Workload, hw: HardwareConfig, layers: Sequence[Sequence[Rou
             for group in layers:
                 li = group[0].layer_index
                 view = views[li] = buffer_view(hw, plan[li])
-                choice = chooser.choose(group, view, plan[li])
+                choice = chooser.choose(group, view, plan[li], grid.get(li))
                 chosen.update(choice.layouts)
                 if choice.halvings:
                     halved[li] = choice.halvings
                 tilings.update(chooser.tilings(group, choice))
-            return tilings, chosen, views, halved
         except CompatibilityError:
+            pr = next((x for x in pairs if li in (x.producer, x.consumer)), None)
+            if pr is not None:
+                narrower = pr.narrower()
+                if narrower is None and strict:
+                    raise
+                if narrower is None:
+                    pairs.remove(pr)
+                else:
+                    pairs[pairs.index(pr)] = narrower
+                continue
             across = kept_across(wl, producers, plan, li)
             if not across:
                 raise
             evicted.add(max(across, key=lambda j: (wl.layers[j].output_bytes, j)))
+            continue
+        bad = [(pr, buf) for pr in pairs
+               if (buf := holders_over(pr, by_layer, tilings, hw)) is not None]
+        if not bad:
+            return tilings, chosen, views, pairs, halved
+        pr, buf = bad[0]
+        if pr.producer not in lean:  # the producer reloads its operands per tile
+            lean.add(pr.producer)
+            continue
+        if strict:
+            raise CompatibilityError(Problem(
+                f"buffers.{buf}.size_kib", getattr(hw.buffers, buf).size_kib,
+                f"too small to fuse layers[{wl.layers[pr.producer].name}] -> "
+                f"layers[{wl.layers[pr.consumer].name}]: the operands both keep resident "
+                "exceed its residency budget (size less one tile) together"), chooser.source)
+        pairs.remove(pr)
 
 
 def layout_name(s: RoutedStage, layout: Layout) -> str:

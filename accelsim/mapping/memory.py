@@ -165,7 +165,7 @@ def plan_layer_memory(group: Sequence[RoutedStage], hw: HardwareConfig,
         # residency: operands that would be re-read, within the layer's budget
         reuse_w, reuse_in = _reuse(s, hw, mappings.get(s.index))
         w_tile = bufs["weights"].tile_bytes
-        if reuse_w and m.weights_total <= min(w_tile, budget["weights"]):
+        if reuse_w and residency.holds and m.weights_total <= min(w_tile, budget["weights"]):
             m = replace(m, resident_w=True)
             budget["weights"] -= m.weights_total
         in_tile = bufs["inputs"].tile_bytes
@@ -175,7 +175,8 @@ def plan_layer_memory(group: Sequence[RoutedStage], hw: HardwareConfig,
             if kept >= m.inputs_total:
                 m = replace(m, source=RES, in_buf=act)
         dram_in = m.inputs_total - m.input_kept
-        if (m.source == DRAM and reuse_in and dram_in <= min(in_tile, budget["inputs"])):
+        if (m.source == DRAM and reuse_in and residency.holds
+                and dram_in <= min(in_tile, budget["inputs"])):
             m = replace(m, resident_in=True)
             budget["inputs"] -= dram_in
         mem[s.index] = m
@@ -203,7 +204,7 @@ def _share_input(group: Sequence[RoutedStage], mem: dict[int, StageMemory],
     Only when the policy asks for it and the input fits the input buffer's residency budget
     (else each stage streams it: the earlier model)."""
     readers = [s for s in group if s.producer is None and mem[s.index].source == DRAM]
-    if not residency.share_input or len(readers) < 2:
+    if not (residency.share_input and residency.holds) or len(readers) < 2:
         return
     first = mem[readers[0].index]
     total = first.inputs_total - first.input_kept

@@ -23,7 +23,7 @@ it (:func:`accelsim.mapping.memory.plan_layer_memory`).
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from accelsim.choices import MemoryPolicy
@@ -40,7 +40,10 @@ class Residency:
     summed); ``frees``: bytes of kept tensors whose last reader it is (freed when it is done);
     ``live``: bytes of kept tensors in the activation buffer while it runs (its own input and
     output included); ``share_input``: stages that read the layer's input from DRAM (both
-    branches of a hybrid layer) share one read of it when it fits the input buffer."""
+    branches of a hybrid layer) share one read of it when it fits the input buffer;
+    ``holds``: its stages may keep operands (weights, DRAM inputs) resident across their tiles
+    (off for the producer of a fused pair whose operands do not fit beside its consumer's,
+    :mod:`accelsim.mapping.fusion`)."""
 
     output_kept: bool = False
     input_kept: int = 0
@@ -48,6 +51,7 @@ class Residency:
     frees: int = 0
     live: int = 0
     share_input: bool = False
+    holds: bool = True
 
     @property
     def input_share(self) -> float:
@@ -59,11 +63,16 @@ NONE = Residency()
 
 
 def plan_residency(wl: Workload, producers: Sequence[Sequence[int]], hw: HardwareConfig,
-                   policy: MemoryPolicy, evicted: frozenset[int] = frozenset()
-                   ) -> tuple[Residency, ...]:
+                   policy: MemoryPolicy, evicted: frozenset[int] = frozenset(),
+                   reserve: Mapping[int, int] | None = None,
+                   born: Mapping[int, int] | None = None) -> tuple[Residency, ...]:
     """The residency of every layer (see module docstring); ``evicted``: layers whose output
     must go to DRAM whatever fits (the mapper evicts a tensor when a layer cannot be tiled
-    beside the tensors kept across it)."""
+    beside the tensors kept across it); ``reserve``: bytes of the activation buffer taken while
+    a layer runs before any tensor is kept (the chunks of a fused pair's intermediate map,
+    :mod:`accelsim.mapping.fusion`); ``born``: the layer from which a kept output takes its
+    space when earlier than the layer that writes it (a fused consumer's output, reserved when
+    its pair starts)."""
     n = len(wl.layers)
     if policy is MemoryPolicy.ROUNDTRIP or n == 0:
         return (NONE,) * n
@@ -74,16 +83,16 @@ def plan_residency(wl: Workload, producers: Sequence[Sequence[int]], hw: Hardwar
     for li, prods in enumerate(producers):
         for p in prods:
             readers[p].append(li)
-    live = [0] * n
+    live = [(reserve or {}).get(li, 0) for li in range(n)]
     kept = [False] * n
     for j, layer in enumerate(wl.layers):
         size = layer.output_bytes
         if not readers[j] or j in evicted or size <= 0:
             continue
-        last = max(readers[j])
-        if max(live[j:last + 1]) + size <= cap:
+        first, last = (born or {}).get(j, j), max(readers[j])
+        if max(live[first:last + 1]) + size <= cap:
             kept[j] = True
-            for li in range(j, last + 1):
+            for li in range(first, last + 1):
                 live[li] += size
     out = []
     for li, prods in enumerate(producers):

@@ -47,6 +47,13 @@ def layer_sums(plan: Schedule, hw: HardwareConfig) -> list[LayerSums]:
         for rec in out:
             if rec.name in tiles:
                 rec.mapping["tile"] = tiles[rec.name]
+    fused = plan.meta.get("fused_layers")
+    if isinstance(fused, (list, tuple)):  # a fused producer's output goes to its consumer
+        index = {name: i for i, name in enumerate(plan.layers)}
+        for producer, consumer in fused:
+            out[index[producer]].mapping["fused_into"] = consumer
+            if "output" in out[index[producer]].mapping:
+                out[index[producer]].mapping["output"] = "fused"
     counts = hw.counts
     for s in plan.stages:
         rec = out[s.layer]

@@ -11,6 +11,7 @@ from accelsim.hw.config import HardwareConfig, ZeroHandling
 from accelsim.mapping.build import RoutedStage, TimingModel
 from accelsim.mapping.chunks import channel_block, chunk_limit, chunked_blocks, even_grid
 from accelsim.mapping.deps import stage_grid
+from accelsim.mapping.fusion import chunk_systolic_blocks
 from accelsim.mapping.memory import DRAM, FWD, RES, SPILL, StageMemory, StageTiling
 from accelsim.mapping.tiling import (
     INF,
@@ -99,9 +100,15 @@ class LayerTiler:
 
     def __init__(self, group: Sequence[RoutedStage], memory: dict[int, StageMemory],
                  hw: HardwareConfig, zero_skip: bool, source: str,
-                 mappings: Mapping[int, Layout], halvings: int = 0):
+                 mappings: Mapping[int, Layout], halvings: int = 0,
+                 grid: Sequence[tuple[int, int]] | None = None):
+        """``halvings``: tiles cut to ``1/2**halvings`` of each buffer's tile budget;
+        ``grid``: position chunks every stage is cut on (a layer of a fused pair,
+        :mod:`accelsim.mapping.fusion`; each stage's ``m`` is the grid's size); None: each
+        chunk pipeline sizes its own grid and systolic stages keep their fold order."""
         self.group, self.hw, self.zero_skip, self.source = group, hw, zero_skip, source
         self.mappings, self.halvings = mappings, halvings
+        self.grid = list(grid) if grid is not None else None
         self.mem = dict(memory)
         self.by_index = {s.index: s for s in group}
         self.bufs = dict(hw.buffers.items())
@@ -134,8 +141,12 @@ class LayerTiler:
             self.limits[s.index] = limits_of(s, m, self.hw, self.halvings)
             sl = slices_of(s, m, self.zero_skip, self.hw)
             try:
-                if not s.chunked:
-                    mapping = self.mappings[s.index]
+                mapping = self.mappings.get(s.index)
+                if not s.chunked and self.grid is not None:
+                    assert isinstance(mapping, SystolicMapping)
+                    self.blocks[s.index] = chunk_systolic_blocks(
+                        s.stage, sl, self.hw, self.limits[s.index], mapping, self.grid)
+                elif not s.chunked:
                     assert isinstance(mapping, SystolicMapping)
                     self.blocks[s.index] = systolic_blocks(s.stage, sl, self.hw,
                                                            self.limits[s.index], mapping)
@@ -167,6 +178,9 @@ class LayerTiler:
     def _grid(self, comp: list[RoutedStage]) -> None:
         mem = self.mem
         head = comp[0]
+        if self.grid is not None:
+            self._fixed_grid(comp, self.grid)
+            return
         mh = max(1, head.stage.m)
         step = mh
         for s in comp:
@@ -221,6 +235,37 @@ class LayerTiler:
             return False
         return all(s.timing is TimingModel.ELEMENTWISE and (s.stage.m, s.stage.n) ==
                    (head.stage.m, head.stage.n) for s in comp[1:])
+
+    def _fixed_grid(self, comp: list[RoutedStage], grid: list[tuple[int, int]]) -> None:
+        """Cut a chunk pipeline on the fused pair's ``grid``: each chunk into as many even
+        pieces as a block's slices need, every piece's blocks carrying the chunk's index; a
+        forwarded chunk must fit whole (else :class:`TooSmall` as a one-line error)."""
+        mem = self.mem
+        members = {s.index for s in comp}
+        for s in comp:
+            m = mem[s.index]
+            sl = slices_of(s, m, self.zero_skip, self.hw)
+            lim = self.limits[s.index]
+            nb = self.nblock[s.index]
+            try:
+                if m.sink == FWD and not m.in_place:
+                    kept = -(-sl.outputs * max(b - a for a, b in grid) // max(1, s.stage.m))
+                    if kept > lim.outputs:
+                        raise TooSmall(m.out_buf, kept)
+                step = max(1, chunk_limit(s.stage, sl, lim, nb))
+                pieces, owner = [], []
+                for c, (a, b) in enumerate(grid):
+                    for p0, p1 in even_grid(b - a, step):
+                        pieces.append((a + p0, a + p1))
+                        owner.append(c)
+                self.blocks[s.index] = [
+                    replace(blk, chunk=owner[blk.chunk]) for blk in chunked_blocks(
+                        s.stage, sl, self.hw, s.unit, lim, pieces, nb)]
+            except TooSmall as exc:
+                raise self._too_small(exc, s) from None
+            mem[s.index] = replace(
+                m, chunk_edge_in=s.producer in members and s is not comp[0],
+                chunk_edge_out=any(c in members for c in s.consumers))
 
     def _too_small(self, exc: TooSmall, s: RoutedStage) -> CompatibilityError:
         sram = self.bufs[exc.buffer]

@@ -170,6 +170,10 @@ def summary_text(result: Result) -> str:
         lines.append(f"memory policy {result.meta.get('memory')}: {len(kept)} of "
                      f"{len(result.layers)} layer outputs kept in the "
                      f"{result.meta.get('activation_buffer')} buffer for their consumers")
+    fused = result.meta.get("fused_layers")
+    if isinstance(fused, list):
+        lines.append(f"fusion {result.meta.get('fusion')}: {len(fused)} layer pairs fused"
+                     + (": " + ", ".join(f"{p} -> {c}" for p, c in fused) if fused else ""))
     return "\n".join(lines)
 
 
