@@ -274,7 +274,7 @@ class MappingPolicy:
     ``tile_halvings``: tile sizes the mapper searches per layer: 0, tiles are the largest the
     buffers hold; ``n``, also tiles cut to a half, a quarter, ... ``1/2**n`` of each buffer's
     tile budget, the one that minimises the objective (with the pipeline's exposed first load
-    and last write-back) wins (docs/engine.md, section 5). ``fusion``
+    and last write-back) wins (docs/engine.md, section 2). ``fusion``
     (:class:`~accelsim.choices.FusionPolicy`): whether a layer and its sole consumer run fused,
     chunk by chunk, their intermediate map kept in the activation buffer (docs/engine.md,
     section 4); the command line's ``--fusion`` overrides it."""
