@@ -102,5 +102,8 @@ def test_report_memory_section_normalises_each_policy_to_its_own_reference(tmp_p
     assert by[("resident", "hyb")]["energy"] == pytest.approx(4.0 / 5.0)
     assert by[("resident", "hyb")]["throughput"] == pytest.approx(2.0)
     assert by[("resident", "base")]["dram_share"] == pytest.approx(3.0 / 5.0)
+    assert by[("fused", "hyb")]["energy"] == pytest.approx(4.0 / 5.0)
+    assert [policy for policy, _ in POLICIES] == ["roundtrip", "resident", "fused"]
+    assert ("mapping.fusion", "auto") in POLICIES[2][1]
     assert [p.name for p in sec.files] == ["memory.csv", "memory.md", "memory.png"]
     assert "| resident | hyb |" in (tmp_path / "memory.md").read_text()

@@ -12,8 +12,8 @@ For every workload of the paper's table (:func:`accelsim.published.gope2019_mobi
 * on ``iso_area_45nm.yaml`` (real memories): the DES on each workload's best sequential split,
   both schedules, with absolute energy per inference;
 * the memory-policy section (:mod:`accelsim.study.memory_section`, with the DES): every workload
-  on ``iso_area_45nm.yaml`` under the round-trip and resident activation policies, energy by
-  component (``memory.csv``, ``memory.md``);
+  on ``iso_area_45nm.yaml`` under the round-trip, resident and fused activation policies, energy
+  by component (``memory.csv``, ``memory.md``);
 * the binary section (:mod:`accelsim.study.binary_section`): ResNet-18 FPrec, WBin, FBin and
   the HBN hybrid on ``iso_area_45nm_binary.yaml``, each on its best MAC / adder / binary split.
 
