@@ -9,7 +9,7 @@ import pytest
 from golden_results import ROOT
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from strategies import hwconfigs
+from strategies import hw_dict, hwconfigs
 
 from accelsim.analytic.allocation import allocate
 from accelsim.analytic.bound import estimate
@@ -263,3 +263,32 @@ def test_array_path_equals_scalar_path_on_a_binary_config(tmp_path_factory, fiel
                 assert cols[k][i] != cols[k][i], k
             else:
                 assert cols[k][i] == v, (k, slow["params_json"])
+
+
+def test_a_binary_layers_k_map_is_not_kept_as_its_output():
+    # Found by the property test above: a FullBinConv layer's K map (k_sum, read by the scale
+    # stage through ``after``) has no consumer edge, and under ``mapping.memory: resident`` it
+    # was kept in the activation buffer beside the layer's output, overfilling the 512 B the
+    # residency plan had sized for the output (stem 50 B + output 450 B): the engine stalled.
+    doc = hw_dict(**{"mac_array.rows": 1, "mac_array.cols": 1, "route": {"add": "mac",
+                                                                          "mul": "mac"},
+                     "mapping.memory": "resident", "mapping.activation_buffer": "activations"})
+    for name, kib in (("weights", 0.25), ("inputs", 0.5), ("outputs", 0.25), ("hidden", 0.25),
+                      ("activations", 0.5)):
+        doc["buffers"][name] = {"size_kib": kib, "bandwidth_bytes_per_cycle": 32,
+                                "read_energy_pj_per_byte": 0.1,
+                                "write_energy_pj_per_byte": 0.1}
+    hw = with_binary(hwconfig_from_dict(doc), 1, 8, 0)
+    stem = fp_layer("stem", "conv", Shape(5, 5, 3, 5, 5, 1, 3, 3, 1, 1))
+    b0 = fbin_layer("b0", "conv", Shape(5, 5, 1, 5, 5, 9, 1, 1, 1, 0), unique_kernels=0,
+                    inputs=("stem",))
+    b1 = wbin_layer("b1", "conv", Shape(5, 5, 9, 5, 5, 2, 1, 1, 1, 0), unique_kernels=0,
+                    inputs=("b0",))
+    wl = Workload("k_map", (stem, b0, b1))
+    for schedule in ("sequential", "overlap"):
+        plan = map_workload(wl, hw, schedule)
+        assert plan.meta["kept_outputs"] == ["stem", "b0"]
+        k_sum = next(s for s in plan.stages if (s.layer_name, s.name) == ("b0", "k_sum"))
+        assert all("activations" not in plan.tiles[t].alloc for t in k_sum.tiles)
+        des, bound = simulate_plan(plan, hw), estimate(plan, hw)  # finishes, never beats it
+        assert des.cycles >= bound.cycles

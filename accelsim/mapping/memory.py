@@ -35,7 +35,7 @@ from accelsim.mapping.residency import Residency
 from accelsim.mapping.tiling import Block
 from accelsim.mapping.units import ChunkOrder, Layout, SystolicMapping
 from accelsim.workload.build import TERNARY_BITS
-from accelsim.workload.schema import HIDDEN, Stage
+from accelsim.workload.schema import HIDDEN, LAYER_OUTPUT, Stage
 
 DRAM, FWD, SPILL = "dram", "fwd", "spill"
 #: a layer's input read from / output kept in the activation buffer (cross-layer residency)
@@ -187,7 +187,10 @@ def plan_layer_memory(group: Sequence[RoutedStage], hw: HardwareConfig,
             mem[s.index] = replace(mem[s.index], sink=SPILL)
             for c in s.consumers:
                 mem[c] = replace(mem[c], source=SPILL, in_buf="inputs")
-        elif residency.output_kept:  # the layer's output stays in the activation buffer
+        elif residency.output_kept and s.stage.writes == LAYER_OUTPUT:
+            # the layer's output stays in the activation buffer (a stage whose result another
+            # stage reads only through ``after``, such as a binary layer's K map, is no part of
+            # it: kept too, it would overfill the space the residency plan gave the output)
             mem[s.index] = replace(mem[s.index], sink=RES, out_buf=act, act_buf=act)
     if residency.frees and group:  # freed by the layer's last stage, after every reader
         last = group[-1].index
