@@ -132,25 +132,20 @@ class Engine:
                 out = env.event()
                 handed = env.process(self._arrive(si, tid, nbytes, pre, handed, out))
                 yield out
-                continue
-            if nbytes:
-                yield from self.dram.transfer(nbytes, tid, "load", self.record)
-            if pre is not None and not pre.triggered:
-                yield pre  # the prefetched weights arrive
-            log.loaded[tid] = env.now
-            yield self.queues[si].put(tid)
+            else:  # one load in flight: the loader waits for it
+                yield from self._arrive(si, tid, nbytes, pre, None, None)
 
     def _arrive(self, si: int, tid: int, nbytes: int, pre: simpy.Process | None,
-                before: simpy.Process | None, out: simpy.Event):
-        """Tile ``tid``'s load in flight (``dram.pipelined_loads``): send it (``out`` succeeds
-        once it has left the channel), wait out the latency and the prefetched weights, then
-        hand the tile to the computer after the stage's previous tile (``before``)."""
+                before: simpy.Process | None, out: simpy.Event | None):
+        """Load tile ``tid``'s DRAM bytes (``out``, when given, succeeds once they have left
+        the channel), wait out the latency and the prefetched weights, then hand the tile to
+        the computer after the stage's previous tile (``before``, with pipelined loads)."""
         if nbytes:
             yield from self.dram.transfer(nbytes, tid, "load", self.record, sent=out)
-        else:
+        elif out is not None:
             out.succeed()
         if pre is not None and not pre.triggered:
-            yield pre
+            yield pre  # the prefetched weights arrive
         if before is not None and not before.triggered:
             yield before
         self.log.loaded[tid] = self.env.now

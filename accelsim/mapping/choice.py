@@ -27,12 +27,12 @@ from __future__ import annotations
 import functools
 import itertools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from accelsim.choices import MappingObjective
 from accelsim.errors import CompatibilityError
-from accelsim.hw.config import HardwareConfig, MacArray, Sram
+from accelsim.hw.config import HardwareConfig, MacArray
 from accelsim.hw.rules import leakage_uw
 from accelsim.mapping.build import RoutedStage, TimingModel
 from accelsim.mapping.memory import (
@@ -44,7 +44,7 @@ from accelsim.mapping.memory import (
 from accelsim.mapping.residency import NONE as NO_RESIDENCY
 from accelsim.mapping.residency import Residency
 from accelsim.mapping.tiler import LayerTiler
-from accelsim.mapping.tiles import stage_tiles
+from accelsim.mapping.tiles import tile_costs
 from accelsim.mapping.units import (
     ChunkOrder,
     Layout,
@@ -133,7 +133,7 @@ class MappingChooser:
             return False
         stored, _ = stored_weight_bytes(s.stage, self._view, self.zero_skip)
         weights = stored + sum(f.weight_bytes for f in s.fused)
-        return weights > dict(self._view.buffers.items())["weights"].tile_bytes
+        return weights > self._view.buffers.weights.tile_bytes
 
     def _best(self, group: Sequence[RoutedStage], stages: Sequence[RoutedStage],
               combos: list[tuple[tuple[Layout, ...], int]]) -> tuple[tuple[Layout, ...], int]:
@@ -190,16 +190,14 @@ class MappingChooser:
                              choice.halvings, self._grid).run()
         self._kept[_key(group, choice)] = tilings
         c = tile_costs(group, tilings, hw, self.zero_skip)
-        occupancy = c.occupancy
         transfer = max(math.ceil(c.dram / hw.dram.bandwidth_bytes_per_cycle), c.loads)
-        compute = max(occupancy.values(), default=0)
+        compute = max(c.occupancy.values(), default=0)
         exposed = 0 if c.first is None or self.overlap else \
             c.last_write + (c.first[0] if compute >= transfer else c.first[1])
         cycles = max(compute, transfer) + exposed
-        dram, energy = c.dram, c.energy
-        busy = sum(occupancy.values()) + transfer
-        return (float(cycles), float(busy), energy + self.leak_pj_per_cycle * cycles,
-                float(dram))
+        busy = sum(c.occupancy.values()) + transfer
+        return (float(cycles), float(busy), c.energy + self.leak_pj_per_cycle * cycles,
+                float(c.dram))
 
     def tilings(self, group: Sequence[RoutedStage], choice: LayerChoice
                 ) -> dict[int, StageTiling]:
@@ -222,56 +220,6 @@ class MappingChooser:
             else:
                 got = {base + i: t for i, t in rel.items()}
         return got
-
-
-@dataclass(frozen=True)
-class TileCosts:
-    """What a set of tiles costs: ``occupancy`` by unit class (cycles), ``dram`` bytes moved,
-    SRAM and DRAM ``energy`` (pJ), ``loads``: the longest a stage's loader is busy (its tiles'
-    loads one after another, each waiting out the DRAM latency), ``first``: the first tile's
-    (load, busy) cycles (None: no tile), ``last_write``: the last tile's write-back cycles."""
-
-    occupancy: dict[str, int]
-    dram: int
-    energy: float
-    loads: int
-    first: tuple[int, int] | None
-    last_write: int
-
-
-def tile_costs(routed: Sequence[RoutedStage], tilings: Mapping[int, StageTiling],
-               hw: HardwareConfig, zero_skip: bool,
-               views: Mapping[int, HardwareConfig] | None = None) -> TileCosts:
-    """The :class:`TileCosts` of the tiles of ``routed`` under ``tilings`` (``views``: each
-    layer's view of the buffers, by layer index; default ``hw``)."""
-    occupancy: dict[str, int] = {}
-    dram = 0
-    energy = 0.0
-    bw, lat = hw.dram.bandwidth_bytes_per_cycle, hw.dram.latency_cycles
-    loads: dict[int, int] = {}
-    first: tuple[int, int] | None = None
-    last_write = 0
-    by_layer: dict[int, dict[str, Sram]] = {}
-    for s, _, b, tm, _, _ in stage_tiles(routed, tilings, hw, zero_skip, views):
-        bufs = by_layer.get(s.layer_index)
-        if bufs is None:
-            bufs = by_layer[s.layer_index] = dict(
-                (views or {}).get(s.layer_index, hw).buffers.items())
-        busy = max(b.cycles, tm.port_cycles)
-        occupancy[s.unit] = occupancy.get(s.unit, 0) + busy
-        read, written = sum(tm.dram_read.values()), sum(tm.dram_write.values())
-        load = math.ceil(read / bw) + lat if read else 0
-        loads[s.index] = loads.get(s.index, 0) + load
-        if first is None:
-            first = (load, busy)
-        last_write = math.ceil(written / bw) + lat if written else 0
-        dram += read + written
-        energy += (read + written) * hw.dram.energy_pj_per_byte
-        for name, nbytes in tm.sram_read.items():
-            energy += nbytes * bufs[name].read_energy_pj_per_byte
-        for name, nbytes in tm.sram_write.items():
-            energy += nbytes * bufs[name].write_energy_pj_per_byte
-    return TileCosts(occupancy, dram, energy, max(loads.values(), default=0), first, last_write)
 
 
 def _key(group: Sequence[RoutedStage], choice: LayerChoice) -> tuple:

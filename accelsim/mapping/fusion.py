@@ -47,6 +47,7 @@ from accelsim.mapping.build import RoutedStage
 from accelsim.mapping.memory import StageTiling
 from accelsim.mapping.residency import Residency
 from accelsim.mapping.schedule import Tile
+from accelsim.mapping.tiles import TileCosts
 from accelsim.mapping.tiling import Block, Halo, Limits, Slices, share, systolic_blocks
 from accelsim.mapping.units import SystolicMapping
 from accelsim.workload.schema import Layer, Stage, Workload
@@ -221,11 +222,9 @@ def chunk_systolic_blocks(st: Stage, sl: Slices, hw: HardwareConfig, lim: Limits
 
 def _band(h: Halo, r0: int, r1: int) -> Halo:
     """The geometry of output rows ``r0..r1`` of ``h`` on the input rows they read."""
-    s, p = h.stride, h.pad
-    lo = 0 if r0 <= 0 else min(h.in_h, max(0, r0 * s - p))
-    hi = h.in_h if r1 >= h.rows - 1 else min(h.in_h, max(lo, r1 * s - p + max(h.kernel_h, s)))
-    return Halo(r1 - r0 + 1, h.cols, h.kernel_h, h.kernel_w, s, lo - (r0 * s - p), hi - lo,
-                h.in_w)
+    lo, hi = h.input_rows(r0, r1)
+    return Halo(r1 - r0 + 1, h.cols, h.kernel_h, h.kernel_w, h.stride,
+                lo - (r0 * h.stride - h.pad), hi - lo, h.in_w)
 
 
 def fused_edges(pr: FusedPair, by_layer: Mapping[int, Sequence[RoutedStage]],
@@ -296,16 +295,16 @@ def holders_over(pr: FusedPair, by_layer: Mapping[int, Sequence[RoutedStage]],
                 None)
 
 
-def plan_score(objective: MappingObjective, units: Sequence[tuple[Mapping[str, int], int, float]],
-               hw: HardwareConfig, leak_pj_per_cycle: float) -> float:
-    """The objective of a mapped plan from its schedule units' (occupancy by unit class,
-    DRAM bytes, memory energy in pJ): cycles summed over units (each the longer of its
-    busiest array and its DRAM transfer), energy with leakage over those cycles."""
+def plan_score(objective: MappingObjective, units: Sequence[TileCosts], hw: HardwareConfig,
+               leak_pj_per_cycle: float) -> float:
+    """The objective of a mapped plan from its schedule units' costs: cycles summed over units
+    (each the longer of its busiest array and its DRAM transfer), memory energy with leakage
+    over those cycles, DRAM bytes."""
     cycles = dram = 0.0
     energy = 0.0
-    for occ, moved, e in units:
-        transfer = math.ceil(moved / hw.dram.bandwidth_bytes_per_cycle)
-        cycles += max(max(occ.values(), default=0), transfer)
-        dram += moved
-        energy += e
+    for c in units:
+        transfer = math.ceil(c.dram / hw.dram.bandwidth_bytes_per_cycle)
+        cycles += max(max(c.occupancy.values(), default=0), transfer)
+        dram += c.dram
+        energy += c.energy
     return objective.score(cycles, energy + leak_pj_per_cycle * cycles, dram)

@@ -41,7 +41,7 @@ class Halo:
     in_h: int
     in_w: int
 
-    def _rows(self, r0: int, r1: int) -> tuple[int, int]:
+    def input_rows(self, r0: int, r1: int) -> tuple[int, int]:
         """Input rows ``[lo, hi)`` read by output rows ``r0..r1`` (the first output row from input
         row 0 and the last up to the last input row: the whole grid reads the whole input)."""
         s, p = self.stride, self.pad
@@ -66,13 +66,13 @@ class Halo:
         r0, c0 = divmod(m0, cols)
         r1, c1 = divmod(m1 - 1, cols)
         if r0 == r1:
-            lo, hi = self._rows(r0, r0)
+            lo, hi = self.input_rows(r0, r0)
             clo, chi = self._cols(c0, c1)
             return (hi - lo) * (chi - clo)
-        rects = [(*self._rows(r0, r0), *self._cols(c0, cols - 1)),
-                 (*self._rows(r1, r1), *self._cols(0, c1))]
+        rects = [(*self.input_rows(r0, r0), *self._cols(c0, cols - 1)),
+                 (*self.input_rows(r1, r1), *self._cols(0, c1))]
         if r1 - r0 > 1:
-            rects.append((*self._rows(r0 + 1, r1 - 1), 0, self.in_w))
+            rects.append((*self.input_rows(r0 + 1, r1 - 1), 0, self.in_w))
         ys = sorted({y for r in rects for y in r[:2]})
         area = 0
         for ya, yb in zip(ys, ys[1:]):
@@ -97,7 +97,7 @@ class Halo:
             m0, m1 = runs[0]
             pixels = self.in_h * self.in_w
             return total * self.area(m0, m1) // pixels if m1 - m0 < self.rows * cols else total
-        spans = sorted(self._rows(a // cols, (b - 1) // cols) for a, b in runs)
+        spans = sorted(self.input_rows(a // cols, (b - 1) // cols) for a, b in runs)
         x, cur_lo, cur_hi = 0, spans[0][0], spans[0][1]
         for lo, hi in spans[1:]:
             if lo > cur_hi:

@@ -37,7 +37,7 @@ from accelsim.errors import CompatibilityError, Problem
 from accelsim.hw.config import HardwareConfig
 from accelsim.hw.load import hwconfig_hash
 from accelsim.mapping.build import RoutedStage, route_workload
-from accelsim.mapping.choice import MappingChooser, TileCosts, tile_costs
+from accelsim.mapping.choice import MappingChooser
 from accelsim.mapping.deps import producer_layers, wire
 from accelsim.mapping.fusion import (
     FUSION_BUFFER,
@@ -52,7 +52,7 @@ from accelsim.mapping.fusion import (
 from accelsim.mapping.memory import RES, StageTiling
 from accelsim.mapping.residency import buffer_view, kept_across, plan_residency
 from accelsim.mapping.schedule import Schedule
-from accelsim.mapping.tiles import build_tiles
+from accelsim.mapping.tiles import TileCosts, build_tiles, tile_costs
 from accelsim.mapping.units import ChunkOrder, Layout, SystolicMapping
 from accelsim.routing import check_compatible
 from accelsim.workload.load import workload_hash
@@ -193,8 +193,7 @@ def _score(wl: Workload, hw: HardwareConfig, layers: Sequence[Sequence[RoutedSta
         key = tuple(id(x) for x in pinned)
         if key not in memo:
             memo[key] = (pinned, tile_costs(unit, tilings, hw, chooser.zero_skip, views))
-        c = memo[key][1]
-        costs.append((c.occupancy, c.dram, c.energy))
+        costs.append(memo[key][1])
     return plan_score(chooser.objective, costs, hw, chooser.leak_pj_per_cycle)
 
 

@@ -220,9 +220,14 @@ class LayerTiler:
                 if step <= 1 or attempt == 7:
                     raise self._too_small(exc, s) from None
                 step = max(1, step * 9 // 10)
+        self._chunk_edges(comp)
+
+    def _chunk_edges(self, comp: list[RoutedStage]) -> None:
+        """The stages of a chunk pipeline pass their tensors chunk by chunk."""
+        members = {s.index for s in comp}
         for s in comp:
-            mem[s.index] = replace(
-                mem[s.index], chunk_edge_in=s.producer in members and s is not head,
+            self.mem[s.index] = replace(
+                self.mem[s.index], chunk_edge_in=s.producer in members and s is not comp[0],
                 chunk_edge_out=any(c in members for c in s.consumers))
 
     def _channels_outer(self, comp: list[RoutedStage]) -> bool:
@@ -240,10 +245,8 @@ class LayerTiler:
         """Cut a chunk pipeline on the fused pair's ``grid``: each chunk into as many even
         pieces as a block's slices need, every piece's blocks carrying the chunk's index; a
         forwarded chunk must fit whole (else :class:`TooSmall` as a one-line error)."""
-        mem = self.mem
-        members = {s.index for s in comp}
         for s in comp:
-            m = mem[s.index]
+            m = self.mem[s.index]
             sl = slices_of(s, m, self.zero_skip, self.hw)
             lim = self.limits[s.index]
             nb = self.nblock[s.index]
@@ -263,9 +266,7 @@ class LayerTiler:
                         s.stage, sl, self.hw, s.unit, lim, pieces, nb)]
             except TooSmall as exc:
                 raise self._too_small(exc, s) from None
-            mem[s.index] = replace(
-                m, chunk_edge_in=s.producer in members and s is not comp[0],
-                chunk_edge_out=any(c in members for c in s.consumers))
+        self._chunk_edges(comp)
 
     def _too_small(self, exc: TooSmall, s: RoutedStage) -> CompatibilityError:
         sram = self.bufs[exc.buffer]

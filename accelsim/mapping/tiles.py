@@ -1,12 +1,15 @@
 """Blocks become tiles: each block's memory traffic and buffer reservations
 (:func:`~accelsim.mapping.memory.tile_memory`), forwarded bytes kept and freed across tiles, the
-operations of fused stages, and the partial sums kept on chip."""
+operations of fused stages, and the partial sums kept on chip; what a set of tiles costs
+(:func:`tile_costs`, for the mapper's choices)."""
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 
-from accelsim.hw.config import HardwareConfig
+from accelsim.hw.config import HardwareConfig, Sram
 from accelsim.mapping.build import RoutedStage, TimingModel
 from accelsim.mapping.memory import StageTiling, TileMemory, tile_memory
 from accelsim.mapping.schedule import Tile
@@ -83,3 +86,53 @@ def partial_sets(s: RoutedStage, blocks: Sequence[Block], hw: HardwareConfig
         if b.cfold in split and b.kfirst and b.out <= tile:
             out[b.cfold] = b.out
     return out
+
+
+@dataclass(frozen=True)
+class TileCosts:
+    """What a set of tiles costs: ``occupancy`` by unit class (cycles), ``dram`` bytes moved,
+    SRAM and DRAM ``energy`` (pJ), ``loads``: the longest a stage's loader is busy (its tiles'
+    loads one after another, each waiting out the DRAM latency), ``first``: the first tile's
+    (load, busy) cycles (None: no tile), ``last_write``: the last tile's write-back cycles."""
+
+    occupancy: dict[str, int]
+    dram: int
+    energy: float
+    loads: int
+    first: tuple[int, int] | None
+    last_write: int
+
+
+def tile_costs(routed: Sequence[RoutedStage], tilings: Mapping[int, StageTiling],
+               hw: HardwareConfig, zero_skip: bool,
+               views: Mapping[int, HardwareConfig] | None = None) -> TileCosts:
+    """The :class:`TileCosts` of the tiles of ``routed`` under ``tilings`` (``views``: each
+    layer's view of the buffers, by layer index; default ``hw``)."""
+    occupancy: dict[str, int] = {}
+    dram = 0
+    energy = 0.0
+    bw, lat = hw.dram.bandwidth_bytes_per_cycle, hw.dram.latency_cycles
+    loads: dict[int, int] = {}
+    first: tuple[int, int] | None = None
+    last_write = 0
+    by_layer: dict[int, dict[str, Sram]] = {}
+    for s, _, b, tm, _, _ in stage_tiles(routed, tilings, hw, zero_skip, views):
+        bufs = by_layer.get(s.layer_index)
+        if bufs is None:
+            bufs = by_layer[s.layer_index] = dict(
+                (views or {}).get(s.layer_index, hw).buffers.items())
+        busy = max(b.cycles, tm.port_cycles)
+        occupancy[s.unit] = occupancy.get(s.unit, 0) + busy
+        read, written = sum(tm.dram_read.values()), sum(tm.dram_write.values())
+        load = math.ceil(read / bw) + lat if read else 0
+        loads[s.index] = loads.get(s.index, 0) + load
+        if first is None:
+            first = (load, busy)
+        last_write = math.ceil(written / bw) + lat if written else 0
+        dram += read + written
+        energy += (read + written) * hw.dram.energy_pj_per_byte
+        for name, nbytes in tm.sram_read.items():
+            energy += nbytes * bufs[name].read_energy_pj_per_byte
+        for name, nbytes in tm.sram_write.items():
+            energy += nbytes * bufs[name].write_energy_pj_per_byte
+    return TileCosts(occupancy, dram, energy, max(loads.values(), default=0), first, last_write)
